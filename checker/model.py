@@ -1,0 +1,187 @@
+"""The check/result model shared by plugins, the runner and the reporters.
+
+A :class:`Check` has two halves:
+
+* ``probe(ns, inputs) -> dict`` runs in the **worker** process against the
+  student's namespace ``ns`` (a dict of the submission's module-level names)
+  and returns plain data: numbers, strings, lists, dicts and NumPy arrays.
+  It must be a module-level function (the worker finds it by
+  ``module:qualname``) and must not compute verdicts.
+* ``verdict(inputs, output) -> Result`` runs in the **grading** process and
+  compares the probe's output with what :mod:`nncheck.reference` computes on
+  the same ``inputs``.
+
+``inputs(rng) -> dict`` is called in the grading process with a
+``numpy.random.Generator`` seeded from ``--seed`` and the check id, so inputs
+are chosen by the grader and are reproducible.
+"""
+from __future__ import annotations
+
+import enum
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+class Status(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:  # so f-strings and JSON show "passed"
+        return self.value
+
+
+SECTIONS = ("core", "options", "bonus")
+
+
+@dataclass
+class Result:
+    """The verdict of one check.
+
+    ``fraction`` is the share of the check's points earned (1.0 for a pass,
+    0.0 for anything else unless a verdict grants partial credit).
+    ``details`` is free-form plain data for reports (curves, arrays' shapes,
+    expected vs got); it must be JSON-serialisable after
+    :func:`nncheck.wire.to_jsonable`.
+    """
+
+    status: Status
+    message: str = ""
+    hint: str = ""
+    diagnosis: list[str] = field(default_factory=list)
+    fraction: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, message: str = "", **details: Any) -> "Result":
+        return cls(Status.PASSED, message, details=details)
+
+    @classmethod
+    def failed(cls, message: str, hint: str = "", diagnosis: list[str] | str | None = None,
+               fraction: float = 0.0, **details: Any) -> "Result":
+        if isinstance(diagnosis, str):
+            diagnosis = [diagnosis]
+        return cls(Status.FAILED, message, hint, list(diagnosis or []), fraction, details)
+
+    @classmethod
+    def skipped(cls, message: str) -> "Result":
+        return cls(Status.SKIPPED, message)
+
+    @classmethod
+    def error(cls, message: str, hint: str = "", **details: Any) -> "Result":
+        return cls(Status.ERROR, message, hint, details=details)
+
+    def earned(self) -> float:
+        if self.fraction is not None:
+            return float(self.fraction)
+        return 1.0 if self.status is Status.PASSED else 0.0
+
+
+Probe = Callable[[dict, dict], dict]
+Verdict = Callable[[dict, dict], Result]
+Inputs = Callable[[np.random.Generator], dict]
+
+
+def _no_inputs(rng: np.random.Generator) -> dict:
+    return {}
+
+
+@dataclass
+class Check:
+    """One gradable check.
+
+    :param id: dotted id; the part before the first dot is its family
+        (``dense.backward.params`` is in family ``dense``).
+    :param requires: names the submission must define for the check to run.
+        A missing name fails a ``core`` check and skips an option/bonus one.
+    :param after: ids of checks that must pass first; if one did not pass,
+        this check is skipped ("prerequisite missing").
+    :param timeout: seconds for the probe; ``None`` means the run's
+        ``--timeout``.
+    """
+
+    id: str
+    title: str
+    probe: Probe
+    verdict: Verdict
+    inputs: Inputs = _no_inputs
+    section: str = "core"
+    points: float = 1.0
+    requires: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    timeout: float | None = None
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.section not in SECTIONS:
+            raise ValueError(f"check {self.id}: section must be one of {SECTIONS}, not {self.section!r}")
+        if "." not in self.id:
+            raise ValueError(f"check id {self.id!r} must look like 'family.name'")
+        self.requires = tuple(self.requires)
+        self.after = tuple(self.after)
+
+    @property
+    def family(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def probe_ref(self) -> str:
+        """``module:qualname`` by which the worker finds the probe."""
+        fn = self.probe
+        if "<locals>" in fn.__qualname__ or "<lambda>" in fn.__qualname__:
+            raise ValueError(f"check {self.id}: probe must be a module-level function")
+        return f"{fn.__module__}:{fn.__qualname__}"
+
+    def rng(self, seed: int) -> np.random.Generator:
+        """The generator for this check's inputs: depends on the seed and the id only."""
+        return np.random.default_rng([seed, zlib.crc32(self.id.encode())])
+
+
+@dataclass
+class CheckRecord:
+    """A check's result as reported: the check's identity plus its verdict."""
+
+    id: str
+    title: str
+    section: str
+    status: Status
+    score: float
+    max_score: float
+    message: str = ""
+    hint: str = ""
+    diagnosis: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+    output: str = ""
+    traceback: str = ""
+
+    @property
+    def family(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+@dataclass
+class Report:
+    """Everything a reporter needs about one graded submission."""
+
+    submission: str
+    checks: list[CheckRecord]
+    load: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    duration_s: float = 0.0
+    version: str = ""
+    sections: dict[str, dict[str, float]] = field(default_factory=dict)
+    score: float = 0.0
+    max_score: float = 0.0
+
+    def exit_code(self) -> int:
+        """The one place that decides ``nncheck submit``'s exit status."""
+        if not self.load.get("ok", True):
+            return 1
+        bad = {Status.FAILED, Status.ERROR, Status.TIMEOUT}
+        return 1 if any(c.status in bad for c in self.checks) else 0

@@ -82,6 +82,14 @@ class Result:
         return 1.0 if self.status is Status.PASSED else 0.0
 
 
+class Fail(Exception):
+    """Raised by a verdict (or a helper it calls) to end with a ready-made result."""
+
+    def __init__(self, result: Result):
+        super().__init__(result.message)
+        self.result = result
+
+
 Probe = Callable[[dict, dict], dict]
 Verdict = Callable[[dict, dict], Result]
 Inputs = Callable[[np.random.Generator], dict]

@@ -1,0 +1,147 @@
+"""The ``nncheck`` command line."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from nncheck import __version__
+from nncheck.config import ConfigError, load_config
+from nncheck.plugin_manager import PluginError
+
+
+def _engine(config_path, plugin_files):
+    from nncheck.engine import Engine
+
+    try:
+        config = load_config(config_path)
+        return Engine(config, plugin_files)
+    except (ConfigError, PluginError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+config_option = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+                             help="Assignment config: nncheck.toml, or a pyproject.toml with [tool.nncheck].")
+plugin_option = click.option("--plugin", "plugin_files", multiple=True,
+                             type=click.Path(exists=True, dir_okay=False),
+                             help="A single-file plugin to load (repeatable).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nncheck")
+def main():
+    """Grade "Your very own neural network" submissions.
+
+    Students: `nncheck submit my_notebook.ipynb` before you hand it in.
+    Instructors: `nncheck grade submissions/ --out results/` for a class.
+    """
+
+
+class _Progress:
+    """Progress on stderr while checks run (only when stderr is a terminal)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, event, **kw):
+        if not self.enabled:
+            return
+        if event == "load":
+            click.echo("loading the submission...", err=True)
+        elif event == "check":
+            check = kw["check"]
+            slow = check.timeout and check.timeout > 15
+            click.echo(f"  {check.id}{' (takes a few seconds)' if slow else ''} ...", err=True, nl=False)
+        elif event == "result":
+            click.echo(f" {kw['record'].status}", err=True)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--format", "fmt", default="text", show_default=True,
+              help="Report format: text, json, html, gradescope, junit (plugins may add more).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to this file instead of standard output.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds each check may run  [default: 10, or the config's]")
+@click.option("--memory", type=click.IntRange(min=16), default=None,
+              help="MB of memory the submission may use  [default: 1024, or the config's]")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for the grader's inputs; the same seed gives the same grade.")
+@click.option("--check", "only", multiple=True, help="Run only this check id or family (repeatable).")
+@config_option
+@plugin_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def submit(path, fmt, output, timeout, memory, seed, only, config_path, plugin_files, quiet):
+    """Grade one submission: a .py file, a folder of .py files, or a notebook.
+
+    Exit status: 0 every check passed, 1 a check failed (or the submission
+    could not be loaded), 2 the command was misused.
+    """
+    engine = _engine(config_path, plugin_files)
+    if fmt not in engine.formats:
+        raise click.UsageError(f"unknown format {fmt!r} (choose from {', '.join(sorted(engine.formats))})")
+    unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
+    if unknown:
+        raise click.UsageError(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
+    progress = _Progress(not quiet and fmt == "text" and sys.stderr.isatty())
+    report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only, progress=progress)
+    render = engine.formats[fmt]
+    if fmt == "text":
+        from nncheck.reports import use_colour
+        text = render(report, engine.config, colour=output is None and use_colour())
+    else:
+        text = render(report, engine.config)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"report written to {output} (score {report.score:g}/{report.max_score:g})", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(report.exit_code())
+
+
+@main.command("list-checks")
+@config_option
+@plugin_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_checks(config_path, plugin_files, as_json):
+    """List every check that `submit` runs, with its section and points."""
+    engine = _engine(config_path, plugin_files)
+    rows = [{"id": c.id, "title": c.title, "section": c.section, "points": c.points,
+             "requires": list(c.requires), "plugin": c.probe.__module__} for c in engine.checks]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:<30} {r['section']:<8} {r['points']:>5g}  {r['title']}")
+
+
+@main.command()
+@config_option
+@plugin_option
+def plugins(config_path, plugin_files):
+    """List the loaded plugins, where each came from, and the hooks it implements."""
+    from nncheck.plugin_manager import plugin_origins
+
+    engine = _engine(config_path, plugin_files)
+    for row in plugin_origins(engine.pm):
+        click.echo(f"{row['name']:<34} {row['origin']}")
+        click.echo(f"{'':<34} hooks: {', '.join(row['hooks']) or '-'}")
+
+
+@main.command()
+@click.argument("dest", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing assignment.py.")
+def template(dest, force):
+    """Write the student template (assignment.py with TODOs) into DEST."""
+    from nncheck.template import write_template
+
+    try:
+        written = write_template(dest, force=force)
+    except FileExistsError as exc:
+        raise click.UsageError(str(exc)) from None
+    for p in written:
+        click.echo(f"wrote {p}")
+    click.echo(f"Fill in the TODOs, then run: nncheck submit {dest}")

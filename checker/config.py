@@ -1,0 +1,149 @@
+"""The assignment config: ``nncheck.toml`` or ``[tool.nncheck]`` in ``pyproject.toml``.
+
+Example::
+
+    heading = "Peer-reviewed assignment"   # core graded on definitions before it
+    timeout = 10                           # seconds per check
+    memory = 1024                          # MB per worker
+    [points]                               # per check id or per family
+    "dense.backward.params" = 15
+    dropout = 0                            # a family at once
+    [sections]
+    options = "best"                       # "best" (pick one of I-III), "sum", or "off"
+    bonus = "add"                          # "add" (extra credit) or "off"
+    [aliases]
+    Dense_reg = "L2Dense"
+    [tolerances]
+    "training.accuracy" = 0.03
+    [plugins]
+    disable = ["nncheck.plugins.dropout"]
+    [training]
+    epochs = 3
+
+Unknown keys are errors (naming the key and the file), so a typo never
+silently changes a grade.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or has a bad key or value."""
+
+
+DEFAULT_ALIASES = {"Dense_reg": "L2Dense"}
+
+
+@dataclass
+class Config:
+    path: str | None = None
+    heading: str | None = "Peer-reviewed assignment"
+    timeout: float = 10.0
+    load_timeout: float = 30.0
+    memory: int = 1024
+    points: dict[str, float] = field(default_factory=dict)
+    sections: dict[str, str] = field(default_factory=lambda: {"options": "best", "bonus": "add"})
+    aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
+    tolerances: dict[str, float] = field(default_factory=dict)
+    disable: list[str] = field(default_factory=list)
+    training: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # [plugin.NAME] tables for third-party plugins
+
+    def tolerance(self, check_id: str, default: float) -> float:
+        return float(self.tolerances.get(check_id, default))
+
+    def points_for(self, check_id: str, default: float) -> float:
+        if check_id in self.points:
+            return float(self.points[check_id])
+        family = check_id.split(".", 1)[0]
+        return float(self.points.get(family, default))
+
+
+_SCALARS = {"heading": (str, type(None)), "timeout": (int, float), "load_timeout": (int, float),
+            "memory": (int,)}
+_TABLES = {"points", "sections", "aliases", "tolerances", "plugins", "training", "plugin"}
+_SECTION_RULES = {"options": {"best", "sum", "off"}, "bonus": {"add", "off"}}
+
+
+def _bad(where: str, key: str, why: str) -> ConfigError:
+    return ConfigError(f"{where}: {key}: {why}")
+
+
+def from_mapping(data: dict, where: str = "config") -> Config:
+    cfg = Config(path=where)
+    for key, value in data.items():
+        if key in _SCALARS:
+            if not isinstance(value, _SCALARS[key]) or isinstance(value, bool):
+                raise _bad(where, key, f"expected a {_SCALARS[key][0].__name__}, got {value!r}")
+            if key != "heading" and value <= 0:
+                raise _bad(where, key, "must be positive")
+            setattr(cfg, key, value if key == "heading" else type(getattr(cfg, key))(value))
+        elif key in _TABLES:
+            if not isinstance(value, dict):
+                raise _bad(where, key, "expected a table")
+            _apply_table(cfg, key, value, where)
+        else:
+            known = ", ".join(sorted([*_SCALARS, *_TABLES]))
+            raise _bad(where, key, f"unknown key (known: {known})")
+    return cfg
+
+
+def _apply_table(cfg: Config, key: str, table: dict, where: str) -> None:
+    if key in ("points", "tolerances"):
+        for k, v in table.items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise _bad(where, f"{key}.{k}", f"expected a non-negative number, got {v!r}")
+        getattr(cfg, key).update({k: float(v) for k, v in table.items()})
+    elif key == "sections":
+        for k, v in table.items():
+            if k not in _SECTION_RULES:
+                raise _bad(where, f"sections.{k}", f"unknown section (known: {', '.join(_SECTION_RULES)})")
+            if v not in _SECTION_RULES[k]:
+                raise _bad(where, f"sections.{k}", f"expected one of {sorted(_SECTION_RULES[k])}, got {v!r}")
+            cfg.sections[k] = v
+    elif key == "aliases":
+        for k, v in table.items():
+            if not (isinstance(v, str) and k.isidentifier() and v.isidentifier()):
+                raise _bad(where, f"aliases.{k}", "expected identifier = \"ContractName\"")
+            cfg.aliases[k] = v
+    elif key == "plugins":
+        for k, v in table.items():
+            if k != "disable":
+                raise _bad(where, f"plugins.{k}", "unknown key (known: disable)")
+            if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+                raise _bad(where, "plugins.disable", "expected a list of plugin names")
+            cfg.disable = list(v)
+    elif key == "training":
+        allowed = {"epochs": int, "n_train": int, "n_val": int, "batch_size": int}
+        for k, v in table.items():
+            if k not in allowed:
+                raise _bad(where, f"training.{k}", f"unknown key (known: {', '.join(allowed)})")
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise _bad(where, f"training.{k}", f"expected a positive integer, got {v!r}")
+        cfg.training.update(table)
+    elif key == "plugin":
+        cfg.extra.update(table)
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read ``path`` (``nncheck.toml`` or a ``pyproject.toml``); ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read the config file ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    if p.name == "pyproject.toml":
+        data = data.get("tool", {}).get("nncheck")
+        if data is None:
+            raise ConfigError(f"{p}: has no [tool.nncheck] table")
+    return from_mapping(data, str(p))

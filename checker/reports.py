@@ -1,0 +1,90 @@
+"""One rendering model for every format, and the two formats every run has.
+
+:func:`report_dict` turns a :class:`~nncheck.model.Report` into the plain
+JSON document of CONTRACT §3; every other format (text, HTML, Gradescope,
+JUnit) renders from that dict, so a new format is one small function.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from nncheck.wire import to_jsonable
+from nncheck.model import Report
+
+STATUS_ORDER = ("failed", "error", "timeout", "passed", "skipped")
+
+
+def report_dict(report: Report) -> dict:
+    checks = []
+    for c in report.checks:
+        checks.append({
+            "id": c.id, "title": c.title, "section": c.section, "status": str(c.status),
+            "score": c.score, "max_score": c.max_score, "message": c.message, "hint": c.hint,
+            "diagnosis": list(c.diagnosis), "duration_s": c.duration_s,
+            "output": c.output, "traceback": c.traceback, "details": to_jsonable(c.details),
+        })
+    return {
+        "submission": report.submission, "score": report.score, "max_score": report.max_score,
+        "sections": report.sections, "checks": checks, "load": to_jsonable(report.load),
+        "seed": report.seed, "duration_s": report.duration_s, "nncheck_version": report.version,
+        "exit_code": report.exit_code(),
+    }
+
+
+def render_json(report: Report, config=None) -> str:
+    return json.dumps(report_dict(report), indent=2, allow_nan=False) + "\n"
+
+
+def use_colour(stream=None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR"):
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+_COLOURS = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow", "skipped": "bright_black"}
+_SYMBOLS = {"passed": "PASS", "failed": "FAIL", "error": "ERR ", "timeout": "TIME", "skipped": "SKIP"}
+
+
+def render_text(report: Report, config=None, colour: bool = False) -> str:
+    import click
+
+    def paint(text, status):
+        return click.style(text, fg=_COLOURS.get(status)) if colour else text
+
+    d = report_dict(report)
+    lines = [f"nncheck {d['nncheck_version']} — {d['submission']}"]
+    load = d["load"]
+    if not load.get("ok", True):
+        lines.append(paint(f"Could not load the submission: {load.get('message')}", "error"))
+    for w in load.get("warnings", [])[:10]:
+        lines.append(f"  note: {w['label']} line {w['line']}: {w['error']} (loading went on)")
+    for p in load.get("problems", [])[:10]:
+        lines.append(f"  note: {p}")
+    for s in load.get("set_aside", [])[:10]:
+        lines.append(f"  note: {s['name']} in {s['label']} set aside: {s.get('reason', '')}")
+    section = None
+    for c in d["checks"]:
+        if c["section"] != section:
+            section = c["section"]
+            sec = d["sections"].get(section, {})
+            lines.append("")
+            lines.append(f"{section} ({sec.get('score', 0):g}/{sec.get('max_score', 0):g})")
+        status = c["status"]
+        pts = f"{c['score']:g}/{c['max_score']:g}"
+        lines.append(f"  {paint(_SYMBOLS[status], status)} {c['id']:<28} {pts:>7}  {c['title']}")
+        if status not in ("passed",) and c["message"]:
+            lines.append(f"       {c['message']}")
+        if status in ("failed", "error", "timeout") and c["hint"]:
+            lines.append(f"       hint: {c['hint']}")
+        if c["diagnosis"]:
+            lines.append(f"       diagnosis: {', '.join(c['diagnosis'])}")
+    counts = {}
+    for c in d["checks"]:
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if s in counts)
+    lines.append("")
+    lines.append(f"Score: {d['score']:g}/{d['max_score']:g}   ({summary}; {d['duration_s']:.1f} s)")
+    return "\n".join(lines) + "\n"

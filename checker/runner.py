@@ -1,0 +1,365 @@
+"""The grading process's side: start the worker, run every check, build the report.
+
+Nothing the worker sends is trusted: frames are decoded without pickle
+(:mod:`nncheck.wire`), every wait has a deadline, and verdicts are computed
+here from plain data. A worker that dies or talks nonsense is replaced and
+only the check it was running is lost.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nncheck import __version__, wire
+from nncheck.loader import Plan, SubmissionError, prepare
+from nncheck.model import Check, CheckRecord, Fail, Report, Result, Status
+
+GRACE_S = 5.0          # the worker's own answer may lag its timeout by this much
+MAX_RESTARTS = 3
+TOKEN_VAR = "NNCHECK_WORKER_TOKEN"
+
+
+class WorkerGone(Exception):
+    """The worker died, timed out beyond its grace, or sent something unreadable."""
+
+
+@dataclass
+class Limits:
+    timeout: float = 10.0       # seconds per check (probe)
+    load_timeout: float = 30.0  # seconds to load the submission
+    memory_mb: int = 1024       # memory the submission may use on top of the worker's own
+
+
+def _become_subreaper() -> None:
+    """Orphaned grandchildren of the worker get re-parented to us, so we can reap them."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_env(token: str, home: str) -> dict:
+    keep = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update({
+        "HOME": home, "TMPDIR": home,
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+        "PYTHONIOENCODING": "utf-8", TOKEN_VAR: token,
+    })
+    return env
+
+
+def _kill_strays(token: str) -> int:
+    """Kill every process that carries this worker's token or was orphaned to us."""
+    killed = 0
+    me = os.getpid()
+    needle = f"{TOKEN_VAR}={token}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                mine = needle in f.read()
+        except OSError:
+            continue
+        if mine:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    # Reap zombies re-parented to us (we are a subreaper) without touching other children.
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+    return killed
+
+
+class WorkerHandle:
+    """One worker process and the pipes to it."""
+
+    def __init__(self, workdir: Path, log_path: Path):
+        _become_subreaper()
+        self.token = secrets.token_hex(8)
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", "nncheck.worker", str(req_r), str(rep_w)],
+            pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=self.log,
+            stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
+            env=_worker_env(self.token, str(workdir)),
+        )
+        os.close(req_r)
+        os.close(rep_w)
+
+    def send(self, obj) -> None:
+        try:
+            wire.write_frame(self.req_w, obj)
+        except OSError as exc:
+            raise WorkerGone(f"could not talk to the worker ({exc.strerror})") from None
+
+    def receive(self, timeout: float):
+        deadline = time.monotonic() + timeout
+
+        def read(fd, n):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            return os.read(fd, n)
+
+        try:
+            return wire.read_frame(self.rep_r, read=read)
+        except TimeoutError:
+            raise WorkerGone("timeout") from None
+        except EOFError:
+            raise WorkerGone("the worker process ended") from None
+        except (wire.WireError, ValueError, OSError) as exc:
+            raise WorkerGone(f"the worker sent something unreadable ({exc})") from None
+
+    def close(self) -> None:
+        try:
+            wire.write_frame(self.req_w, {"op": "exit"})
+        except OSError:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        for fd in (self.req_w, self.rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.log.close()
+        _kill_strays(self.token)
+
+
+@dataclass
+class LoadInfo:
+    ok: bool
+    message: str = ""
+    names: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    output: str = ""
+    output_bytes: int = 0
+    plan: Plan | None = None
+    aliased: dict = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict:
+        plan = self.plan
+        return {
+            "ok": self.ok, "message": self.message, "kind": plan.kind if plan else None,
+            "names": sorted(self.names), "warnings": self.warnings,
+            "problems": plan.problems if plan else [], "dropped": plan.dropped if plan else [],
+            "used": plan.used if plan else [], "set_aside": plan.set_aside if plan else [],
+            "aliased": self.aliased, "output": self.output, "output_bytes": self.output_bytes,
+            "duration_s": round(self.duration_s, 4),
+        }
+
+
+class Session:
+    """Grade one submission: ``Session(path, checks, ...).run() -> Report``."""
+
+    def __init__(self, path: str | Path, checks: list[Check], *, seed: int = 0,
+                 limits: Limits | None = None, aliases: dict | None = None,
+                 plugin_files: dict | None = None, heading: str | None = "Peer-reviewed assignment",
+                 progress=None):
+        self.path = str(path)
+        self.checks = checks
+        self.seed = seed
+        self.limits = limits or Limits()
+        self.aliases = aliases or {}
+        self.plugin_files = plugin_files or {}
+        self.heading = heading
+        self.progress = progress or (lambda event, **kw: None)
+        self.worker: WorkerHandle | None = None
+        self.restarts = 0
+
+    # -- worker lifecycle ---------------------------------------------------
+    def _start(self) -> LoadInfo:
+        t0 = time.perf_counter()
+        self.worker = WorkerHandle(self.workdir, self.tmp / f"worker{self.restarts}.log")
+        self.worker.send({
+            "op": "init", "plan": self.plan.to_json(), "seed": self.seed,
+            "probes": sorted({c.probe_ref for c in self.checks}),
+            "plugin_files": self.plugin_files, "memory_mb": self.limits.memory_mb,
+            "aliases": self.aliases,
+        })
+        try:
+            reply = self.worker.receive(self.limits.load_timeout + GRACE_S)
+        except WorkerGone as exc:
+            log = self._worker_log()
+            self._stop()
+            if str(exc) == "timeout":
+                msg = (f"loading the submission took longer than {self.limits.load_timeout:g} s: "
+                       "top-level code (a training loop?) runs when it is imported")
+            else:
+                msg = f"the submission's process ended while it was being loaded ({exc})"
+                if log:
+                    msg += f": {log.strip().splitlines()[-1][:300]}"
+            return LoadInfo(False, msg, plan=self.plan, duration_s=time.perf_counter() - t0)
+        if not isinstance(reply, dict) or reply.get("op") != "loaded":
+            self._stop()
+            return LoadInfo(False, "the worker answered the load request with nonsense", plan=self.plan)
+        return LoadInfo(
+            True, names=dict(reply.get("names") or {}), warnings=list(reply.get("warnings") or []),
+            output=str(reply.get("output", "")), output_bytes=int(reply.get("output_bytes", 0)),
+            plan=self.plan, aliased=dict(reply.get("aliased") or {}),
+            duration_s=time.perf_counter() - t0)
+
+    def _worker_log(self) -> str:
+        try:
+            return (self.tmp / f"worker{self.restarts}.log").read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def _stop(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+    # -- one check ----------------------------------------------------------
+    def _run_check(self, check: Check, load: LoadInfo, done: dict[str, CheckRecord]) -> CheckRecord:
+        t0 = time.perf_counter()
+        rec = lambda result, **kw: self._record(check, result, time.perf_counter() - t0, **kw)  # noqa: E731
+        missing = [n for n in check.requires if n not in load.names]
+        if missing:
+            what = ", ".join(missing)
+            if check.section == "core":
+                return rec(Result.failed(
+                    f"{what} is missing: the submission does not define "
+                    f"{'it' if len(missing) == 1 else 'them'} at module level.",
+                    hint=f"Define {what} with exactly this name (see the assignment)."))
+            return rec(Result.skipped(f"not attempted: no {what} in the submission"))
+        blocked = [a for a in check.after if a in done and done[a].status is not Status.PASSED]
+        if blocked:
+            return rec(Result.skipped(f"skipped because {', '.join(blocked)} did not pass"))
+        if self.worker is None:
+            if self.restarts >= MAX_RESTARTS:
+                return rec(Result.error("not run: the submission's process kept dying"))
+            self.restarts += 1
+            again = self._start()
+            if not again.ok:
+                return rec(Result.error(f"not run: reloading the submission failed ({again.message})"))
+        inputs = check.inputs(check.rng(self.seed))
+        timeout = check.timeout or self.limits.timeout
+        try:
+            self.worker.send({"op": "probe", "ref": check.probe_ref, "inputs": inputs,
+                              "timeout": timeout, "seed": self.seed})
+            head = self.worker.receive(timeout + GRACE_S)
+            reply = self.worker.receive(GRACE_S) if head.get("status") == "frame" else head
+        except WorkerGone as exc:
+            self._stop()
+            return rec(Result.error(
+                f"the process running your code stopped answering ({exc}); it was restarted "
+                "for the remaining checks",
+                hint="Does your code start threads or processes, or kill its parent?"))
+        printed = str(head.get("printed", ""))
+        if head.get("printed_bytes", 0) > len(printed.encode()):
+            printed += f"\n[... {head['printed_bytes']} bytes printed in all; the rest was cut]"
+        status = head.get("status")
+        tb = ""
+        if status == "timeout":
+            result = Result(Status.TIMEOUT, f"did not finish within {timeout:g} s",
+                            hint="Look for an infinite loop or a very slow computation "
+                                 "(a Python loop over every element?).")
+        elif status == "crash":
+            how = head.get("signal")
+            if how == "SIGSEGV":
+                msg = "the process running your code crashed with a segmentation fault"
+            elif how:
+                msg = f"the process running your code was killed by {how}"
+            else:
+                msg = f"your code ended the process (exit code {head.get('exit_code')}), e.g. with os._exit"
+            result = Result.error(msg, hint="Your code must return a value, not end the program.")
+        elif status == "frame" and isinstance(reply, dict) and reply.get("status") == "exception":
+            tb = str(reply.get("traceback", ""))[-8000:]
+            result = self._exception_result(check, reply)
+        elif status == "frame" and isinstance(reply, dict) and reply.get("status") == "ok":
+            try:
+                result = check.verdict(inputs, reply.get("output"))
+            except Fail as fail:
+                result = fail.result
+            except Exception as exc:  # a malformed answer the verdict could not read
+                result = Result.error(
+                    f"nncheck could not read what your code returned ({type(exc).__name__}: {exc})",
+                    hint="Return NumPy arrays of the shapes the assignment gives.")
+        else:
+            result = Result.error(f"unexpected answer from the worker: {str(status)[:100]}")
+        return rec(result, output=printed, traceback=tb)
+
+    def _exception_result(self, check: Check, reply: dict) -> Result:
+        message = str(reply.get("message", ""))[:600]
+        if reply.get("not_implemented"):
+            if check.section == "core":
+                return Result.failed(f"not implemented yet: your code raised NotImplementedError ({message})",
+                                     hint=check.hint or "Fill in the TODO part.")
+            return Result.skipped(f"not attempted: the code raises NotImplementedError ({message})")
+        if reply.get("memory"):
+            return Result.error(f"ran out of memory (limit {self.limits.memory_mb} MB): {message}",
+                                hint="Something allocates far more than the arrays involved need.")
+        return Result.error(f"your code raised {message}", hint=check.hint)
+
+    def _record(self, check: Check, result: Result, duration: float, output: str = "",
+                traceback: str = "") -> CheckRecord:
+        return CheckRecord(
+            id=check.id, title=check.title, section=check.section, status=result.status,
+            score=round(check.points * max(0.0, min(1.0, result.earned())), 4),
+            max_score=check.points, message=result.message, hint=result.hint or (
+                check.hint if result.status in (Status.FAILED, Status.ERROR) else ""),
+            diagnosis=list(result.diagnosis), duration_s=round(duration, 4),
+            details=result.details, output=output, traceback=traceback)
+
+    # -- the whole run ------------------------------------------------------
+    def run(self) -> Report:
+        t0 = time.perf_counter()
+        self.tmp = Path(tempfile.mkdtemp(prefix="nncheck-"))
+        self.workdir = self.tmp / "submission"
+        self.workdir.mkdir()
+        records: list[CheckRecord] = []
+        try:
+            try:
+                self.plan = prepare(self.path, self.workdir, self.heading)
+            except SubmissionError as exc:
+                load = LoadInfo(False, str(exc))
+            else:
+                self.progress("load")
+                load = self._start()
+            done: dict[str, CheckRecord] = {}
+            for check in self.checks:
+                if not load.ok:
+                    record = self._record(check, Result.error(f"not run: {load.message}"), 0.0)
+                else:
+                    self.progress("check", check=check)
+                    record = self._run_check(check, load, done)
+                done[check.id] = record
+                records.append(record)
+                self.progress("result", record=record)
+        finally:
+            self._stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return Report(submission=self.path, checks=records, load=load.to_json(), seed=self.seed,
+                      duration_s=round(time.perf_counter() - t0, 4), version=__version__)

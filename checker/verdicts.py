@@ -1,0 +1,86 @@
+"""Helpers verdicts use to read a probe's output and recognise mistakes.
+
+Every helper either returns a clean value or raises :class:`Fail` with a
+result a student can read, so a verdict reads top to bottom like the
+checklist a TA would follow.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nncheck.gradient_check import rel_error
+from nncheck.model import Fail, Result
+
+
+def as_array(got, what: str, shape: tuple | None = None) -> np.ndarray:
+    """``got`` as a float64 array of ``shape``, or a failure naming ``what``."""
+    if got is None:
+        raise Fail(Result.failed(f"{what} returned None.", hint="Did you forget a `return` statement?"))
+    if isinstance(got, str):
+        raise Fail(Result.failed(f"{what} returned a string, not an array: {got[:80]!r}"))
+    try:
+        arr = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Fail(Result.failed(f"{what} returned something that is not a numeric array.")) from None
+    if shape is not None and arr.shape != tuple(shape):
+        if arr.size == int(np.prod(shape)) and arr.size > 0:
+            hint = "The numbers may be right but the layout is not: check a reshape or a transpose."
+        else:
+            hint = "Check which axis you sum or average over, and the order of a matrix product."
+        raise Fail(Result.failed(f"{what} has shape {arr.shape}, expected {tuple(shape)}.", hint=hint,
+                                 expected_shape=list(shape), got_shape=list(arr.shape)))
+    return arr
+
+
+def require_finite(arr: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise Fail(Result.failed(f"{what} contains {bad} NaN or infinite value(s).",
+                                 hint="Look for an overflow in exp() or a division by zero."))
+    return arr
+
+
+def allclose(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=rtol, atol=atol))
+
+
+def scale_between(got: np.ndarray, expected: np.ndarray) -> float | None:
+    """The scalar ``s`` with ``got ≈ s * expected`` (least squares), if one fits well."""
+    e = expected.ravel()
+    g = got.ravel()
+    denom = float(e @ e)
+    if denom == 0.0 or g.shape != e.shape:
+        return None
+    s = float(g @ e) / denom
+    if np.allclose(g, s * e, rtol=1e-5, atol=1e-9 * max(1.0, np.abs(g).max(initial=0))):
+        return s
+    return None
+
+
+def near(value: float | None, target: float, rel: float = 1e-3) -> bool:
+    return value is not None and abs(value - target) <= rel * abs(target)
+
+
+def mismatch_details(got: np.ndarray, expected: np.ndarray, max_show: int = 64) -> dict:
+    """What reports show for a wrong array: shapes, worst error, small arrays, an error map."""
+    details = {"expected_shape": list(expected.shape), "got_shape": list(got.shape)}
+    if got.shape == expected.shape and got.size:
+        err = np.abs(got - expected) / np.maximum(1e-8, np.abs(got) + np.abs(expected))
+        details["max_rel_error"] = float(err.max())
+        if err.ndim <= 2 and err.size <= 4096:
+            details["rel_error_map"] = err
+    if expected.size <= max_show:
+        details["expected"] = expected
+        details["got"] = got
+    return details
+
+
+def check_array(got, expected: np.ndarray, what: str, rtol: float = 1e-6, atol: float = 1e-9,
+                hint: str = "") -> np.ndarray:
+    """Fail unless ``got`` matches ``expected``; return it as an array otherwise."""
+    arr = as_array(got, what, expected.shape)
+    if not allclose(arr, expected, rtol, atol):
+        err = rel_error(arr, expected)
+        raise Fail(Result.failed(f"{what} is wrong (largest relative error {err:.2g}).", hint=hint,
+                                 **mismatch_details(arr, expected)))
+    return arr

@@ -1,0 +1,373 @@
+"""The worker process: the only place student code ever runs.
+
+Started by :mod:`nncheck.runner` as ``python -I -m nncheck.worker REQ_FD REP_FD``
+in its own session (process group), with stdin closed, in a temporary copy of
+the submission. It speaks :mod:`nncheck.wire` frames:
+
+1. ``init``: import the probe modules (nncheck's and plugins'), then forget
+   every ``nncheck`` module and refuse to import one again, set the memory
+   limit, and execute the submission's load plan statement by statement
+   (each one guarded: an exception or ``sys.exit`` there is recorded and
+   loading goes on). Reply with the names the submission defines.
+2. ``probe``: fork a child in its own process group, run one probe against
+   the namespace there, and reply with its plain-data result, or with what
+   went wrong (exception, timeout, crash, memory). The child is killed with
+   its group afterwards, so one check cannot disturb the next.
+
+The grading process never trusts anything said here: it decodes frames
+without pickle and enforces its own deadlines.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import resource
+import select
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import types
+
+import numpy as np
+
+from nncheck import wire
+from nncheck.loader import SHIMS_DIR, SHIM_MODULES, Plan, compile_unit
+
+OUTPUT_CAP = 64 * 1024          # bytes of printed output kept per probe / load
+FILE_LIMIT = 16 * 1024 * 1024   # RLIMIT_FSIZE: a flood of prints cannot fill the disk
+RESULT_CAP = 256 * 1024 * 1024  # bytes a probe child may send back
+
+
+# --------------------------------------------------------------------------
+# Import control inside the worker
+# --------------------------------------------------------------------------
+class _BlockNNCheck(importlib.abc.MetaPathFinder):
+    """Refuse ``import nncheck`` (and its reference) from student code."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "nncheck" or fullname.startswith("nncheck."):
+            raise ImportError(f"importing {fullname!r} is not allowed in a graded submission")
+        return None
+
+
+class _UnitLoader(importlib.abc.Loader):
+    def __init__(self, plan_module, warnings):
+        self.plan_module = plan_module
+        self.warnings = warnings
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        pm = self.plan_module
+        module.__file__ = pm.filename
+        for unit in pm.units:
+            _run_unit(unit, pm.filename, module.__dict__, self.warnings)
+
+
+class _SubmissionFinder(importlib.abc.MetaPathFinder):
+    """Import the submission's modules from the load plan, and the course shims."""
+
+    def __init__(self, plan: Plan, warnings: list):
+        self.modules = {m.name: m for m in plan.modules}
+        self.warnings = warnings
+        own = {m.name.split(".")[0] for m in plan.modules}
+        self.shims = {n for n in SHIM_MODULES if n not in own}
+
+    def find_spec(self, fullname, path=None, target=None):
+        pm = self.modules.get(fullname)
+        if pm is not None:
+            spec = importlib.machinery.ModuleSpec(fullname, _UnitLoader(pm, self.warnings),
+                                                  is_package=pm.is_package)
+            spec.has_location = False
+            return spec
+        if fullname.split(".")[0] in self.shims:
+            return importlib.machinery.PathFinder.find_spec(fullname, [str(SHIMS_DIR)] if "." not in fullname else path)
+        return None
+
+
+_OWN_FILES: set[str] = {__file__}
+
+
+def _student_traceback(exc: BaseException) -> str:
+    """The traceback without nncheck's own frames (the worker's and the probe's)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
+        tb = tb.tb_next
+    lines = traceback.format_exception(type(exc), exc, tb)
+    text = "".join(lines)
+    return text[-8000:]
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    if isinstance(exc, KeyboardInterrupt):
+        return "raised KeyboardInterrupt"
+    msg = str(exc)
+    return f"{type(exc).__name__}: {msg[:500]}" if msg else type(exc).__name__
+
+
+def _run_unit(unit, filename, globals_, warnings) -> None:
+    try:
+        code = compile_unit(unit, filename)
+        exec(code, globals_)
+    except BaseException as exc:  # sys.exit and KeyboardInterrupt included: loading goes on
+        warnings.append({"label": unit.label, "line": unit.lineno, "error": _describe(exc),
+                         "type": type(exc).__name__, "traceback": _student_traceback(exc)})
+
+
+# --------------------------------------------------------------------------
+# Output capture and limits
+# --------------------------------------------------------------------------
+def _redirect_output(path: str) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _read_output(path: str) -> tuple[str, int]:
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(OUTPUT_CAP)
+    except OSError:
+        return "", 0
+    return head.decode("utf-8", "replace"), size
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _set_limits(memory_mb: int) -> None:
+    if memory_mb > 0:
+        limit = _vm_bytes() + memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+# --------------------------------------------------------------------------
+# The worker
+# --------------------------------------------------------------------------
+class Worker:
+    def __init__(self, req_fd: int, rep_fd: int):
+        self.req_fd, self.rep_fd = req_fd, rep_fd
+        self.probes: dict[str, object] = {}
+        self.ns: dict = {}
+        self.outdir = tempfile.mkdtemp(prefix="nncheck-out-")
+
+    def send(self, obj) -> None:
+        wire.write_frame(self.rep_fd, obj)
+
+    # -- init -------------------------------------------------------------
+    def init(self, msg: dict) -> None:
+        for path_name, path in msg.get("plugin_files", {}).items():
+            spec = importlib.util.spec_from_file_location(path_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path_name] = module
+            spec.loader.exec_module(module)
+        for ref in msg["probes"]:
+            modname, qualname = ref.split(":")
+            obj = importlib.import_module(modname)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+            self.probes[ref] = obj
+            _OWN_FILES.add(getattr(sys.modules[modname], "__file__", "") or "")
+        # From here on, nothing of nncheck is importable: the probes keep what they use.
+        for name in list(sys.modules):
+            if name == "nncheck" or name.startswith("nncheck.") or name in msg.get("plugin_files", {}):
+                del sys.modules[name]
+        sys.meta_path.insert(0, _BlockNNCheck())
+
+        plan = Plan.from_json(msg["plan"])
+        warnings: list[dict] = []
+        sys.meta_path.insert(1, _SubmissionFinder(plan, warnings))
+        sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+        os.chdir(plan.root)
+        _set_limits(int(msg.get("memory_mb", 0)))
+        out_path = os.path.join(self.outdir, "load.txt")
+        saved = os.dup(1), os.dup(2)
+        _redirect_output(out_path)
+        np.random.seed(int(msg.get("seed", 0)) % 2**32)
+        t0 = time.perf_counter()
+        modules = {}
+        for name in plan.entry:
+            try:
+                modules[name] = importlib.import_module(name)
+            except BaseException as exc:
+                warnings.append({"label": name, "line": 0, "error": _describe(exc),
+                                 "type": type(exc).__name__, "traceback": _student_traceback(exc)})
+        load_s = time.perf_counter() - t0
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        self.ns = self._namespace(plan, modules, msg.get("aliases", {}))
+        output, size = _read_output(out_path)
+        self.send({"op": "loaded", "names": self._describe_names(), "warnings": warnings,
+                   "output": output, "output_bytes": size, "load_s": load_s,
+                   "aliased": self.aliased})
+
+    def _namespace(self, plan: Plan, modules: dict, aliases: dict) -> dict:
+        ns: dict = {}
+        origin: dict = {}
+        for name in plan.entry:
+            module = modules.get(name)
+            if module is None:
+                continue
+            for key, value in vars(module).items():
+                if key.startswith("__"):
+                    continue
+                defined_here = getattr(value, "__module__", None) == name
+                if key not in ns or (defined_here and not origin.get(key)):
+                    ns[key] = value
+                    origin[key] = defined_here
+        self.aliased = {}
+        for alias, target in aliases.items():
+            if alias in ns and target not in ns:
+                ns[target] = ns[alias]
+                self.aliased[target] = alias
+        return ns
+
+    def _describe_names(self) -> dict:
+        kinds = {}
+        for key, value in self.ns.items():
+            if isinstance(value, type):
+                kinds[key] = "class"
+            elif callable(value):
+                kinds[key] = "function"
+            elif isinstance(value, types.ModuleType):
+                continue
+            else:
+                kinds[key] = "value"
+        return kinds
+
+    # -- probes -----------------------------------------------------------
+    def probe(self, msg: dict) -> None:
+        fn = self.probes.get(msg["ref"])
+        if fn is None:
+            self.send({"status": "internal", "message": f"unknown probe {msg['ref']}"})
+            return
+        timeout = float(msg["timeout"])
+        out_path = os.path.join(self.outdir, "probe.txt")
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run the probe, send the result, vanish
+            try:
+                os.close(r)
+                os.setpgid(0, 0)
+                os.close(self.req_fd)
+                os.close(self.rep_fd)
+                _redirect_output(out_path)
+                np.random.seed(int(msg.get("seed", 0)) % 2**32)
+                import random
+                random.seed(int(msg.get("seed", 0)))
+                try:
+                    result = {"status": "ok", "output": fn(self.ns, msg.get("inputs", {}))}
+                    data = wire.encode(result)
+                except BaseException as exc:
+                    data = wire.encode({
+                        "status": "exception", "type": type(exc).__name__,
+                        "message": _describe(exc),
+                        "not_implemented": isinstance(exc, NotImplementedError),
+                        "memory": isinstance(exc, MemoryError),
+                        "traceback": _student_traceback(exc)})
+                sys.stdout.flush()
+                sys.stderr.flush()
+                view = memoryview(len(data).to_bytes(8, "big") + data)
+                while view:
+                    view = view[os.write(w, view):]
+            finally:
+                os._exit(0)
+        os.close(w)
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        # The child sends an 8-byte length, then the frame; stop as soon as it is
+        # all here (a grandchild holding the pipe open must not stall us).
+        chunks, got, need, timed_out = [], 0, None, False
+        while need is None or got < need + 8:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+            if need is None and got >= 8:
+                need = int.from_bytes(b"".join(chunks)[:8], "big")
+                if need > RESULT_CAP:
+                    break
+        os.close(r)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _, status = os.waitpid(pid, 0)
+        duration = time.monotonic() - t0
+        output, size = _read_output(out_path)
+        base = {"duration_s": duration, "printed": output, "printed_bytes": size}
+        if timed_out:
+            self.send({**base, "status": "timeout"})
+            return
+        data = b"".join(chunks)[8:8 + (need or 0)]
+        if need is None or len(data) < need:
+            if os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+                self.send({**base, "status": "crash", "signal": name})
+            else:
+                self.send({**base, "status": "crash", "exit_code": os.WEXITSTATUS(status)})
+            return
+        # Relay the child's frame as it is; the grading process decodes it.
+        self.send({**base, "status": "frame"})
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.rep_fd, view):]
+
+    def serve(self) -> None:
+        while True:
+            try:
+                msg = wire.read_frame(self.req_fd)
+            except EOFError:
+                return
+            op = msg.get("op")
+            if op == "init":
+                self.init(msg)
+            elif op == "probe":
+                self.probe(msg)
+            elif op == "exit":
+                return
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    req_fd, rep_fd = int(argv[0]), int(argv[1])
+    worker = Worker(req_fd, rep_fd)
+    try:
+        worker.serve()
+    finally:
+        os._exit(0)  # no atexit handlers, no waiting for the submission's threads
+
+
+if __name__ == "__main__":
+    main()

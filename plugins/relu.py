@@ -1,0 +1,72 @@
+"""ReLU checks: forward values and the backward mask.
+
+Inputs include exact zeros: at 0 both 0 and 1 are valid subgradients
+(CONTRACT §1), so entries where the input is exactly 0 are not judged in
+backward.
+"""
+import numpy as np
+
+import nncheck
+from nncheck import reference as ref
+from nncheck.model import Check, Result
+from nncheck.verdicts import check_array, as_array, allclose
+
+
+def relu_inputs(rng):
+    b, n = int(rng.integers(3, 9)), int(rng.integers(5, 17))
+    x = rng.normal(size=(b, n))
+    x[rng.random((b, n)) < 0.15] = 0.0  # exact zeros: both subgradients accepted
+    return {"x": x, "grad_output": rng.normal(size=(b, n))}
+
+
+def probe_forward(ns, inputs):
+    layer = ns["ReLU"]()
+    return {"out": layer.forward(inputs["x"].copy())}
+
+
+def verdict_forward(inputs, output):
+    expected = ref.ReLU().forward(inputs["x"])
+    check_array(output["out"], expected, "ReLU.forward(x)", rtol=0, atol=0,
+                hint="ReLU keeps positive entries and replaces the others by 0: np.maximum(x, 0).")
+    return Result.passed()
+
+
+def probe_backward(ns, inputs):
+    layer = ns["ReLU"]()
+    x = inputs["x"].copy()
+    layer.forward(x)
+    return {"grad_input": layer.backward(x, inputs["grad_output"].copy())}
+
+
+def verdict_backward(inputs, output):
+    x, g = inputs["x"], inputs["grad_output"]
+    expected = ref.ReLU().backward(x, g)
+    got = as_array(output["grad_input"], "ReLU.backward(x, grad_output)", expected.shape)
+    judged = x != 0  # at exactly 0 either subgradient is fine
+    if allclose(got[judged], expected[judged], 1e-12, 0):
+        return Result.passed()
+    if allclose(got[judged], g[judged], 1e-12, 0):
+        return Result.failed(
+            "ReLU.backward passes the gradient through everywhere, also where the input was negative.",
+            hint="Multiply grad_output by the mask (input > 0): where ReLU output 0, no gradient flows.",
+            diagnosis="relu-backward-not-masked")
+    if allclose(got[judged], (x > 0)[judged].astype(float), 1e-12, 0):
+        return Result.failed(
+            "ReLU.backward returns the mask (input > 0) itself instead of multiplying grad_output by it.",
+            hint="Chain rule: grad_input = grad_output * (input > 0).",
+            diagnosis="relu-backward-not-masked")
+    check_array(got, expected, "ReLU.backward(x, grad_output)", rtol=1e-12, atol=0,
+                hint="grad_input = grad_output * (input > 0).")
+    return Result.passed()
+
+
+@nncheck.hookimpl
+def nncheck_checks(config):
+    return [
+        Check("relu.forward", "ReLU computes max(x, 0)", probe_forward, verdict_forward,
+              relu_inputs, points=5, requires=("ReLU",),
+              hint="ReLU.forward should return np.maximum(input, 0)."),
+        Check("relu.backward", "ReLU passes gradients only where the input was positive",
+              probe_backward, verdict_backward, relu_inputs, points=5, requires=("ReLU",),
+              hint="ReLU.backward should return grad_output * (input > 0)."),
+    ]

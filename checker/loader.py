@@ -186,6 +186,10 @@ def prepare(path: str | os.PathLike, workdir: str | os.PathLike,
     work = Path(workdir)
     if not src.exists():
         raise SubmissionError(f"{src} does not exist.")
+    src = src.resolve()
+    work = work.resolve()
+    if work == src or src in work.parents:
+        raise ValueError(f"workdir {work} must not be inside the submission {src}")
     work.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
         return _prepare_folder(src, work, core_until_heading)
@@ -493,39 +497,37 @@ def _node_start(node) -> int:
     return node.lineno
 
 
-def _slice(lines: list[str], node, offset: int = 0) -> tuple[str, int]:
-    """Exact source of ``node`` (lines are those of the parsed text) and its
-    first line number (+offset). Whole lines: top-level statements start at
-    column 0, and a statement sharing a line with another (``a = 1; b = 2``)
-    is taken with its line, which is still valid Python."""
+def _byte_col(line: str, col: int) -> int:
+    """ast column offsets count UTF-8 bytes; return the str index."""
+    return len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
+
+
+def _slice(lines: list[str], node) -> tuple[str, int]:
+    """Exact source of a top-level ``node`` and its first line number. A
+    decorated definition starts at its first decorator; a simple statement
+    sharing a line with another (``import a; a.f()``) is cut at its columns."""
     start = _node_start(node)
     end = node.end_lineno or node.lineno
-    return "".join(lines[start - 1:end]), start + offset
+    first = lines[start - 1]
+    scol = 0 if start != node.lineno else _byte_col(first, node.col_offset)
+    if node.end_col_offset is None:
+        return "".join(lines[start - 1:end]), start
+    last = lines[end - 1]
+    ecol = _byte_col(last, node.end_col_offset)
+    if start == end:
+        return first[scol:ecol] + "\n", start
+    return first[scol:] + "".join(lines[start:end - 1]) + last[:ecol] + "\n", start
 
 
-def _split_statements(tree: ast.Module, lines: list[str], offset: int = 0):
-    """Yield (node, source, lineno, drop_kind). Statements on one physical line
-    (``import a; import b``) are merged into one unit."""
-    leading = True
-    out = []
-    last_end = 0
+def _split_statements(tree: ast.Module, lines: list[str], in_first_chunk: bool = True):
+    """Yield (node, source, lineno, drop_kind) per top-level statement."""
+    leading = in_first_chunk
     for node in tree.body:
         kind = _drop_kind(node, leading)
         if not (_is_docstring(node) or (isinstance(node, ast.ImportFrom) and node.module == "__future__")):
             leading = False
-        start = _node_start(node)
-        end = node.end_lineno or node.lineno
-        if start <= last_end and out:
-            # shares a line with the previous statement: one unit for both
-            prev_node, prev_src, prev_line, prev_kind, prev_extra = out[-1]
-            merged_kind = prev_kind if prev_kind == kind else (prev_kind or kind)
-            src = "".join(lines[prev_line - offset - 1:end])
-            out[-1] = (prev_node, src, prev_line, merged_kind, prev_extra + [node])
-        else:
-            src, ln = _slice(lines, node, offset)
-            out.append((node, src, ln, kind, []))
-        last_end = max(last_end, end)
-    return out
+        src, ln = _slice(lines, node)
+        yield node, src, ln, kind
 
 
 # --------------------------------------------------------------------------
@@ -557,10 +559,7 @@ def _salvage(text: str, filename: str):
     lines = text.splitlines(keepends=True)
     starts = [i for i, ln in enumerate(lines)
               if _BOUNDARY.match(ln) and not _CONTINUATION.match(ln)]
-    # decorators belong with what follows them
-    starts = [s for k, s in enumerate(starts)
-              if not (k and lines[starts[k - 1]].startswith("@") and starts[k - 1] == s - 1
-                      and False)]
+    # (a decorator chunk does not parse alone and is extended to its def)
     if not starts or starts[0] != 0:
         starts = [0] + starts
     bounds = starts + [len(lines)]
@@ -601,11 +600,8 @@ def _plan_file(text: str, name: str, filename: str, is_package: bool, plan: Plan
             + (f"{ranges} were skipped and the rest was loaded" if chunks else "it was not loaded"))
     kinds: list[str] = []
     for k, (ctree, offset, lines) in enumerate(chunks):
-        for node, src, ln, kind, _extra in _split_statements(ctree, lines, 0):
-            if kind and (k == 0 or kind != "late __future__ import"):
-                kinds.append(kind)
-                continue
-            if kind:  # __future__ leading a later chunk is still late
+        for _node, src, ln, kind in _split_statements(ctree, lines, k == 0 and offset == 0):
+            if kind:
                 kinds.append(kind)
                 continue
             mod.units.append(Unit(source=src, lineno=ln + offset, label=filename))
@@ -617,7 +613,7 @@ def _plan_file(text: str, name: str, filename: str, is_package: bool, plan: Plan
 # --------------------------------------------------------------------------
 # Notebooks
 
-_STRIP_KEEP_BODY = {"time", "capture", "prun", "memit", "debug", "markdown"}  # body is Python
+_STRIP_KEEP_BODY = {"time", "capture"}  # cell magics whose body is run as plain Python
 
 
 def _statement_starts(lines: list[str], skip: set[int] | None = None) -> list[bool]:
@@ -674,8 +670,8 @@ _ASSIGN_MAGIC = re.compile(r"^\s*[\w.,\s\[\]()*]+?\s*=\s*[!%]")
 
 
 def _is_help_line(stripped: str) -> bool:
-    code = stripped.split("#", 1)[0].rstrip() if "#" in stripped else stripped
-    return stripped.startswith("?") or (code.endswith("?") and code == stripped.rstrip())
+    """``obj?``, ``obj??``, ``?obj`` (a line with a comment is left alone)."""
+    return stripped.startswith("?") or ("#" not in stripped and stripped.rstrip().endswith("?"))
 
 
 def _blank(line: str) -> str:
@@ -695,11 +691,10 @@ def strip_ipython(source: str) -> tuple[str | None, str | None]:
     if first is not None and lines[first].lstrip().startswith("%%"):
         magic = lines[first].lstrip()[2:].split(None, 1)
         magic = magic[0] if magic else ""
-        if magic not in _STRIP_KEEP_BODY or magic in ("markdown",):
-            return None, f"a %%{magic} cell"
+        if magic not in _STRIP_KEEP_BODY:
+            return None, f"a %%{magic} cell" + ("" if magic == "timeit" else " (not Python)")
         lines[first] = "\n" if lines[first].endswith("\n") else ""
     skip: set[int] = set()
-    # iterate: a stripped line changes the scanner state for later lines
     starts = _statement_starts(lines)
     for i, line in enumerate(lines):
         if not starts[i]:
@@ -708,9 +703,9 @@ def strip_ipython(source: str) -> tuple[str | None, str | None]:
         if not s or s.startswith("#"):
             continue
         if s[0] in "%!" or _ASSIGN_MAGIC.match(line) or _is_help_line(s):
-            if s[0] == "%" or s[0] == "!" or _ASSIGN_MAGIC.match(line) or _is_help_line(s):
-                skip.add(i)
-                starts = _statement_starts(lines, skip)
+            skip.add(i)
+            # a stripped line no longer counts for strings/brackets below it
+            starts = _statement_starts(lines, skip)
     for i in skip:
         lines[i] = _blank(lines[i])
     return "".join(lines), None
@@ -805,6 +800,8 @@ def _read_notebook(path: Path, shown: str):
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if type(exc).__name__ == "NotJSONError" or "JSON" in msg:
             msg = "the file is not valid JSON"
+        elif isinstance(exc, (AttributeError, TypeError, KeyError, IndexError)):
+            msg = "the file does not have a notebook's structure"
         if len(msg) > 120:
             msg = msg[:117] + "..."
         raise SubmissionError(f"{shown} is not a valid Jupyter notebook: {msg}.") from None
@@ -845,7 +842,7 @@ def _plan_notebook(path: Path, work: Path, shown: str, heading: str | None) -> P
             continue
         text, whole_reason = strip_ipython(source)
         if text is None:
-            plan.dropped.append(f"{label}: {whole_reason} (not Python) was not run")
+            plan.dropped.append(f"{label}: {whole_reason} was not run")
             continue
         try:
             tree = ast.parse(text, f"{shown} [{label}]")
@@ -855,16 +852,12 @@ def _plan_notebook(path: Path, work: Path, shown: str, heading: str | None) -> P
             continue
         lines = text.splitlines(keepends=True)
         kinds: list[str] = []
-        for node, src, ln, kind, extra in _split_statements(tree, lines):
+        for node, src, ln, kind in _split_statements(tree, lines):
             if kind:
                 kinds.append(kind)
                 continue
-            defs, imps = set(), set()
-            for n in [node] + extra:
-                d, i = _names_bound(n)
-                defs |= d
-                imps |= i
-            def_names = [n.name for n in [node] + extra if _is_plain_def(n)]
+            defs, imps = _names_bound(node)
+            def_names = [node.name] if _is_plain_def(node) else []
             clash = None
             if split is not None:
                 if after:

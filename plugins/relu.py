@@ -70,3 +70,21 @@ def nncheck_checks(config):
               probe_backward, verdict_backward, relu_inputs, points=5, requires=("ReLU",),
               hint="ReLU.backward should return grad_output * (input > 0)."),
     ]
+
+
+@nncheck.hookimpl
+def nncheck_selftest_variants(config):
+    from nncheck.variants import correct, mutant
+
+    return [
+        mutant("relu-backward-unmasked", "relu", "relu-backward-not-masked", "layers.py",
+               "return grad_output * (input > 0)", "return grad_output",
+               "backward forgets the mask and passes every gradient through"),
+        mutant("relu-backward-returns-mask", "relu", "relu-backward-not-masked", "layers.py",
+               "return grad_output * (input > 0)", "return (input > 0).astype(float)",
+               "backward returns the derivative of ReLU, not the chain-rule product"),
+        correct("relu-where-style", [
+            ("layers.py", "return np.maximum(input, 0.0)", "return np.where(input > 0, input, 0.0)"),
+            ("layers.py", "return grad_output * (input > 0)", "return np.where(input >= 0, grad_output, 0.0)"),
+        ], description="np.where, and subgradient 1 at exactly 0"),
+    ]

@@ -1,0 +1,1 @@
+from tqdm import tqdm, trange, tqdm_notebook, tnrange  # noqa: F401

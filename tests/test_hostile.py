@@ -1,0 +1,193 @@
+"""Hostile submissions are contained (CONTRACT §4): the run ends in bounded time,
+the affected check fails with a clear message, the others still pass, nothing
+is left running and nothing outside the worker's scratch folder changes."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import by_id
+
+GOOD_RELU = """
+import numpy as np
+
+class Layer:
+    def forward(self, input):
+        return input
+    def backward(self, input, grad_output):
+        return grad_output
+
+class ReLU(Layer):
+    def forward(self, input):
+        return np.maximum(input, 0)
+    def backward(self, input, grad_output):
+        {backward}
+        return grad_output * (input > 0)
+"""
+
+
+def relu_with(backward_body: str, top: str = "") -> str:
+    return top + GOOD_RELU.replace("{backward}", backward_body)
+
+
+def grade(engine, path, **kw):
+    t0 = time.monotonic()
+    report = engine.grade(path, only=["relu"], **kw)
+    return report, time.monotonic() - t0
+
+
+def pids_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def test_infinite_loop_costs_only_its_check(engine, write_py):
+    path = write_py(relu_with("while True: pass"))
+    report, elapsed = grade(engine, path, timeout=1.0)
+    checks = by_id(report)
+    assert checks["relu.backward"].status == "timeout"
+    assert "did not finish within 1 s" in checks["relu.backward"].message
+    assert checks["relu.forward"].status == "passed"
+    assert elapsed < 15
+
+
+def test_memory_bomb_is_reported_as_memory(engine, write_py):
+    path = write_py(relu_with("hog = [bytearray(10**7) for _ in range(10**4)]"))
+    report, _ = grade(engine, path, memory=200)
+    bad = by_id(report)["relu.backward"]
+    assert bad.status == "error"
+    assert "memory" in bad.message
+    assert by_id(report)["relu.forward"].status == "passed"
+
+
+def test_sys_exit_at_import_is_noted_and_loading_goes_on(engine, write_py):
+    # A bare call at top level is experiment code and is not run at all ...
+    path = write_py(relu_with("pass", top="import sys\nsys.exit(3)\n"))
+    report, _ = grade(engine, path)
+    assert report.load["dropped"] and all(c.status == "passed" for c in report.checks)
+    # ... one hidden in an assignment runs, is recorded, and loading goes on.
+    path = write_py(relu_with("pass", top="import sys\n_ = sys.exit(3)\n"))
+    report, _ = grade(engine, path)
+    assert [w["error"] for w in report.load["warnings"]] == ["called sys.exit(3)"]
+    assert all(c.status == "passed" for c in report.checks)
+
+
+def test_os_exit_inside_a_method(engine, write_py):
+    path = write_py(relu_with("import os; os._exit(7)"))
+    report, _ = grade(engine, path)
+    bad = by_id(report)["relu.backward"]
+    assert bad.status == "error" and "exit code 7" in bad.message
+    assert by_id(report)["relu.forward"].status == "passed"
+
+
+def test_segfault_inside_a_method(engine, write_py):
+    path = write_py(relu_with("import ctypes; ctypes.string_at(0)"))
+    report, _ = grade(engine, path)
+    bad = by_id(report)["relu.backward"]
+    assert bad.status == "error" and "segmentation fault" in bad.message
+    assert by_id(report)["relu.forward"].status == "passed"
+
+
+def test_flood_of_prints_is_captured_and_capped(engine, write_py):
+    path = write_py(relu_with("print('x' * 10**6 * 5)"))
+    report, _ = grade(engine, path)
+    rec = by_id(report)["relu.backward"]
+    assert rec.status == "passed"  # printing is not a mistake
+    assert len(rec.output) < 100_000 and "bytes printed in all" in rec.output
+
+
+def test_children_left_running_are_killed(engine, write_py):
+    marker = "31337.25"
+    body = (f"import subprocess, os; subprocess.Popen(['sleep', '{marker}']); "
+            f"subprocess.Popen(['setsid', 'sleep', '{marker}'], start_new_session=True)")
+    path = write_py(relu_with(body))
+    report, _ = grade(engine, path)
+    assert by_id(report)["relu.backward"].status == "passed"
+    time.sleep(0.2)
+    assert pids_with(marker) == []
+
+
+def test_hung_non_daemon_thread_at_import(engine, write_py):
+    top = "import threading, time\nthreading.Thread(target=lambda: time.sleep(1000)).start()\n"
+    path = write_py(relu_with("pass", top=top))
+    report, elapsed = grade(engine, path)
+    assert all(c.status == "passed" for c in report.checks)
+    assert elapsed < 15
+
+
+def test_monkeypatched_numpy_earns_nothing(engine, write_py):
+    top = "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
+    source = relu_with("return grad_output", top=top)  # an unmasked backward
+    report, _ = grade(engine, write_py(source))
+    bad = by_id(report)["relu.backward"]
+    assert bad.status == "failed" and "relu-backward-not-masked" in bad.diagnosis
+
+
+def test_importing_nncheck_is_refused(engine, write_py):
+    source = "from nncheck.reference import ReLU, Layer\n"
+    report, _ = grade(engine, write_py(source))
+    assert any("not allowed" in w["error"] for w in report.load["warnings"])
+    assert all(c.status == "failed" and "missing" in c.message for c in report.checks)
+
+
+def test_reading_stdin_does_not_hang(engine, write_py):
+    report, elapsed = grade(engine, write_py(relu_with("import builtins; builtins.input('your name? ')")))
+    bad = by_id(report)["relu.backward"]
+    assert bad.status == "error" and "EOFError" in bad.message
+    assert elapsed < 15
+
+
+def test_deep_recursion(engine, write_py):
+    body = "f = lambda n: f(n + 1)\n        f(0)"
+    report, _ = grade(engine, write_py(relu_with(body)))
+    bad = by_id(report)["relu.backward"]
+    assert bad.status == "error" and "RecursionError" in bad.message
+
+
+def test_killing_the_worker_costs_one_check(engine, write_py):
+    body = "import os, signal; os.kill(os.getppid(), signal.SIGKILL)"
+    report, _ = grade(engine, write_py(relu_with(body)))
+    assert by_id(report)["relu.backward"].status == "error"
+    # the forward check ran before, and a fresh worker would serve any later check
+    assert by_id(report)["relu.forward"].status == "passed"
+
+
+def test_syntax_error_is_one_clear_message(engine, write_py):
+    report, _ = grade(engine, write_py("class ReLU(:\n    pass\n"))
+    assert report.exit_code() == 1
+    assert any("does not parse" in p or "syntax" in p.lower() for p in report.load["problems"])
+
+
+def test_fake_report_on_stdout_does_not_fool_json(write_py, tmp_path):
+    fake = json.dumps({"submission": "x", "score": 100.0, "max_score": 100.0, "checks": []})
+    source = f"print({fake!r})\n" + relu_with(f"print({fake!r})\n        return grad_output")
+    path = write_py(source)
+    proc = subprocess.run([sys.executable, "-m", "nncheck", "submit", str(path), "--format", "json",
+                           "--check", "relu"], capture_output=True, text=True, timeout=60)
+    report = json.loads(proc.stdout)  # exactly one JSON document
+    assert proc.returncode == 1
+    assert report["score"] < report["max_score"]
+    assert fake in "".join(c["output"] for c in report["checks"]) + report["load"]["output"]
+
+
+def test_submission_folder_is_not_modified(engine, tmp_path):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "nn.py").write_text(relu_with(
+        "open('written.txt', 'w').write('x'); import os; [os.remove(f) for f in os.listdir('.') if f.endswith('.py')]",
+        top="open('at_import.txt', 'w').write('x')\n"))
+    before = sorted(p.name for p in folder.iterdir())
+    report, _ = grade(engine, folder)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert by_id(report)["relu.forward"].status == "passed"

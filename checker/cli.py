@@ -12,11 +12,13 @@ from nncheck.config import ConfigError, load_config
 from nncheck.plugin_manager import PluginError
 
 
-def _engine(config_path, plugin_files):
+def _engine(config_path, plugin_files, data=None):
     from nncheck.engine import Engine
 
     try:
         config = load_config(config_path)
+        if data:
+            config.training["data"] = str(Path(data).resolve())
         return Engine(config, plugin_files)
     except (ConfigError, PluginError) as exc:
         raise click.UsageError(str(exc)) from None
@@ -71,16 +73,19 @@ class _Progress:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed for the grader's inputs; the same seed gives the same grade.")
 @click.option("--check", "only", multiple=True, help="Run only this check id or family (repeatable).")
+@click.option("--data", type=click.Path(exists=True),
+              help="Full MNIST for the training check: Keras' mnist.npz or a folder of the four IDX "
+                   "files  [default: the embedded 5,000-digit subset]")
 @config_option
 @plugin_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
-def submit(path, fmt, output, timeout, memory, seed, only, config_path, plugin_files, quiet):
+def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, plugin_files, quiet):
     """Grade one submission: a .py file, a folder of .py files, or a notebook.
 
     Exit status: 0 every check passed, 1 a check failed (or the submission
     could not be loaded), 2 the command was misused.
     """
-    engine = _engine(config_path, plugin_files)
+    engine = _engine(config_path, plugin_files, data)
     if fmt not in engine.formats:
         raise click.UsageError(f"unknown format {fmt!r} (choose from {', '.join(sorted(engine.formats))})")
     unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]

@@ -1,1 +1,433 @@
-"""placeholder"""
+"""Training check: the student's own layers and ``train`` learn MNIST as the reference does.
+
+``training.accuracy`` builds the notebook's network (Dense 784-100, ReLU,
+Dense 100-200, ReLU, Dense 200-10) from the student's ``Dense`` and ``ReLU``,
+gives it initial weights chosen by the grader, and trains it for a few epochs
+with the student's ``iterate_minibatches`` and ``train`` on batches the grader
+fixes (one permutation of the training digits per epoch, then
+``iterate_minibatches(..., shuffle=False)``). The reference does exactly the
+same in the grading process, so a correct submission follows the reference's
+trajectory up to floating-point round-off and ends at (nearly) the same
+validation accuracy.
+
+Data: the MNIST subset shipped with nncheck (``nncheck.data.EMBEDDED``) or,
+with ``config.training["data"]`` (``nncheck submit --data``), a full MNIST.
+The arrays never cross the worker boundary: the probe loads them itself with
+the same :func:`nncheck.data.load_dataset` from the path in its inputs, and
+sends back only the student's losses and predictions. Accuracies are computed
+here, against labels the grader loaded.
+
+Settings (``[training]`` in the config): ``epochs`` (3), ``n_train`` (4000,
+rounded down to a multiple of ``batch_size`` so that keeping or dropping the
+last partial batch cannot matter), ``n_val`` (1000), ``batch_size`` (32).
+Measured with the defaults on the embedded data (2-core machine, one BLAS
+thread): the reference reaches 0.90-0.92 validation accuracy over seeds 0-9,
+one training run takes about 0.3 s, and the whole check (probe + verdict)
+about 1 s; the reference run is cached across submissions.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+
+import nncheck
+# Imported at the top on purpose: the worker imports this module before it
+# blocks every nncheck import, and the probe needs load_dataset there.
+import nncheck.data as nndata
+from nncheck import reference as ref
+from nncheck.model import Check, Fail, Result
+from nncheck.variants import correct, mutant
+
+CHECK_ID = "training.accuracy"
+DEFAULTS = {"epochs": 3, "n_train": 4000, "n_val": 1000, "batch_size": 32}
+HIDDEN = (100, 200)          # the notebook's 784-100-200-10 network
+N_CLASSES = 10
+LEARNING_RATE = 0.1          # Dense's default learning rate in the assignment
+SPLIT_SEED = 0               # seed of load_dataset's train/validation split (embedded data)
+# A correct submission differs from the reference only by float64 round-off
+# (~1e-16 relative per operation, from a different order of operations),
+# which ~375 SGD steps amplify into a few flipped borderline predictions,
+# never more than a handful of the 1,000 validation digits. 0.02 (20 digits)
+# leaves room for that and for equivalent styles (in-place updates, einsum,
+# log-probabilities vs log-sum-exp), while a real bug costs far more: dW
+# divided by the batch size ends ~0.15 below, a flipped update sign at chance.
+DEFAULT_MARGIN = 0.02
+COLLAPSE_SLACK = 0.02        # "collapsed": accuracy <= largest class share + this ...
+COLLAPSE_DOMINANCE = 0.8     # ... and >= 80% of the predictions are one class
+NO_LEARNING_SHARE = 0.25     # "did not learn": under a quarter of the reference's gain over chance
+
+
+# --------------------------------------------------------------------------
+# Settings, data and initial state (grading process; the data part also in the worker)
+# --------------------------------------------------------------------------
+def _settings(config) -> dict:
+    training = dict(getattr(config, "training", None) or {})
+    s = {k: int(training.get(k, v)) for k, v in DEFAULTS.items()}
+    for k, v in s.items():
+        if v <= 0:
+            s[k] = DEFAULTS[k]
+    data = training.get("data")
+    s["data"] = str(Path(data).expanduser().resolve()) if data else str(nndata.EMBEDDED)
+    return s
+
+
+def _load(data: str, n_val: int):
+    """``(X_train, y_train, X_val, y_val)`` as ``nncheck.data.load_dataset`` gives them."""
+    if Path(data) == nndata.EMBEDDED:
+        return nndata.load_dataset(n_val=n_val, seed=SPLIT_SEED)
+    return nndata.load_dataset(data, n_val=n_val)
+
+
+@functools.lru_cache(maxsize=2)
+def _dataset(data: str, n_train: int, n_val: int):
+    """The subset a check trains on, in the grading process; cached (full MNIST is slow to read)."""
+    X, y, Xv, yv = _load(data, n_val)
+    return X[:n_train].copy(), y[:n_train].copy(), Xv.copy(), yv.copy()
+
+
+def _initial_state(init_seed: int, sizes: tuple, n_train: int, epochs: int):
+    """Glorot-normal weights, zero biases and one permutation per epoch, all from ``init_seed``.
+
+    Glorot scale, not the notebook's ``0.01``: with 0.01 the 3-layer network
+    sits at ~25% accuracy for the first 2-3 epochs, so a short run would tell
+    little. Biases stay zero (as every correct ``Dense`` starts them), so a
+    submission whose bias attribute is named differently is not penalised here.
+    """
+    rng = np.random.default_rng(init_seed)
+    weights = [rng.normal(size=(a, b)) * np.sqrt(2.0 / (a + b)) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [np.zeros(b) for b in sizes[1:]]
+    perms = [rng.permutation(n_train) for _ in range(epochs)]
+    return weights, biases, perms
+
+
+def _make_inputs(settings: dict, rng) -> dict:
+    inputs = {k: settings[k] for k in ("data", "epochs", "n_val", "batch_size")}
+    inputs.update(learning_rate=LEARNING_RATE, sizes=[784, *HIDDEN, N_CLASSES],
+                  init_seed=int(rng.integers(0, 2**31 - 1)))
+    bs = settings["batch_size"]
+    try:
+        X, _, Xv, _ = _dataset(settings["data"], 1 << 62, settings["n_val"])  # all training digits
+    except (nndata.DataError, OSError, ValueError) as exc:
+        inputs.update(data_error=str(exc), n_train=0, n_val=0, weights=[], biases=[], perms=[])
+        return inputs
+    available = len(X)
+    n_train = min(settings["n_train"], available)
+    n_train = max(bs, n_train - n_train % bs)  # whole batches only: keeping/dropping the last one is both fine
+    inputs["n_train"] = min(n_train, available)
+    inputs["n_val"] = len(Xv)
+    inputs["sizes"] = [X.shape[1], *HIDDEN, N_CLASSES]
+    weights, biases, perms = _initial_state(inputs["init_seed"], tuple(inputs["sizes"]),
+                                            inputs["n_train"], inputs["epochs"])
+    inputs.update(weights=weights, biases=biases, perms=perms)
+    return inputs
+
+
+# --------------------------------------------------------------------------
+# The training run (used by the probe on the student's names, and on the reference's)
+# --------------------------------------------------------------------------
+def _as_loss(value):
+    """A batch loss as a float (the mean if an array came back), or None if unreadable."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if arr.size == 0:
+        return None
+    return float(arr.mean())
+
+
+def _sendable(pred):
+    """What ``predict`` returned, as something the wire carries, without judging it."""
+    if pred is None or isinstance(pred, str):
+        return pred
+    try:
+        arr = np.asarray(pred)
+    except Exception:  # noqa: BLE001 - anything a student returns
+        return f"<{type(pred).__name__}>"
+    if arr.dtype.hasobject or arr.dtype.kind not in "biuf":
+        try:
+            return np.array(pred, dtype=np.float64)
+        except Exception:  # noqa: BLE001
+            return f"<{type(pred).__name__} that is not a numeric array>"
+    return arr
+
+
+def _finite_params(network) -> bool:
+    for layer in network:
+        for name in ("weights", "biases"):
+            value = getattr(layer, name, None)
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fc" and not np.all(np.isfinite(value)):
+                return False
+    return True
+
+
+def _run(ns, inputs, X, y, Xv) -> dict:
+    """Train ``ns``'s network as the inputs say; return raw losses and predictions per epoch."""
+    Dense, ReLU = ns["Dense"], ns["ReLU"]
+    train, iterate_minibatches, predict = ns["train"], ns["iterate_minibatches"], ns["predict"]
+    sizes = [int(s) for s in inputs["sizes"]]
+    lr = float(inputs["learning_rate"])
+    network, default_lrs = [], []
+    for i in range(len(sizes) - 1):
+        n_in, n_out = sizes[i], sizes[i + 1]
+        layer = Dense(n_in, n_out)
+        w0 = getattr(layer, "weights", None)
+        if not isinstance(w0, np.ndarray) or tuple(w0.shape) != (n_in, n_out):
+            got = ("no attribute `weights`" if w0 is None else
+                   f"`weights` of shape {tuple(np.shape(w0))}" if hasattr(w0, "shape")
+                   else f"`weights` of type {type(w0).__name__}")
+            return {"init_problem": f"Dense({n_in}, {n_out}) has {got}, expected an array of shape ({n_in}, {n_out})"}
+        layer.weights = np.array(inputs["weights"][i], dtype=np.float64, copy=True)
+        b0 = getattr(layer, "biases", None)
+        shape = tuple(b0.shape) if isinstance(b0, np.ndarray) and b0.size == n_out else (n_out,)
+        layer.biases = np.array(inputs["biases"][i], dtype=np.float64).reshape(shape)
+        seen = getattr(layer, "learning_rate", None)
+        if isinstance(seen, (int, float, np.number)) and not isinstance(seen, bool):
+            default_lrs.append(float(seen))
+            layer.learning_rate = lr  # same step size as the reference, whatever the default
+        else:
+            default_lrs.append(None)
+        network.append(layer)
+        if i < len(sizes) - 2:
+            network.append(ReLU())
+
+    bs = int(inputs["batch_size"])
+    losses, samples, finite, train_pred, val_pred = [], [], [], [], []
+    max_batches = 4 * (len(X) // bs + 1)
+    for perm in inputs["perms"]:
+        perm = np.asarray(perm)
+        Xp, yp = X[perm], y[perm]
+        batch_losses, n_seen = [], 0
+        for n_batches, batch in enumerate(iterate_minibatches(Xp, yp, bs, shuffle=False)):
+            if n_batches >= max_batches:
+                return {"batch_problem": f"iterate_minibatches yielded more than {max_batches} batches "
+                                         f"of size {bs} for {len(X)} samples: it does not stop after one pass"}
+            try:
+                xb, yb = batch
+            except (TypeError, ValueError):
+                return {"batch_problem": "iterate_minibatches yielded something that is not an (x, y) pair "
+                                         f"({type(batch).__name__})"}
+            batch_losses.append(_as_loss(train(network, xb, yb)))
+            n_seen += len(xb)
+        losses.append([math.nan if v is None else v for v in batch_losses])
+        samples.append(n_seen)
+        finite.append(_finite_params(network))
+        train_pred.append(_sendable(predict(network, X.copy())))
+        val_pred.append(_sendable(predict(network, Xv.copy())))
+    return {"losses": [np.array(v, dtype=np.float64) for v in losses],
+            "loss_readable": all(all(v is not None for v in b) for b in [batch_losses]),
+            "samples": samples, "params_finite": finite, "default_learning_rates": default_lrs,
+            "train_pred": train_pred, "val_pred": val_pred}
+
+
+def probe_accuracy(ns, inputs):
+    if inputs.get("data_error"):
+        return {"data_error": inputs["data_error"]}
+    n_train = int(inputs["n_train"])
+    try:
+        X, y, Xv, _ = _load(inputs["data"], int(inputs["n_val"]))
+    except Exception as exc:  # noqa: BLE001 - a data problem is the grader's, not the student's
+        return {"data_error": f"{type(exc).__name__}: {exc}"}
+    X, y = X[:n_train], y[:n_train]
+    del _
+    return _run(ns, inputs, X, y, Xv)
+
+
+# --------------------------------------------------------------------------
+# The verdict (grading process)
+# --------------------------------------------------------------------------
+REF_NS = {"Dense": ref.Dense, "ReLU": ref.ReLU, "train": ref.train,
+          "iterate_minibatches": ref.iterate_minibatches, "predict": ref.predict}
+
+
+def _labels(got, n: int, what: str) -> np.ndarray:
+    """``got`` as ``[n]`` int class ids, or a failure a student understands."""
+    if got is None:
+        raise Fail(Result.failed(f"{what} returned None.", hint="Did you forget a `return` in predict?"))
+    if isinstance(got, str):
+        raise Fail(Result.failed(f"{what} did not return an array of class ids (it returned {got[:80]}).",
+                                 hint="predict should return np.argmax(logits, axis=-1)."))
+    arr = np.asarray(got)
+    if arr.shape != (n,):
+        if arr.ndim == 2 and arr.shape[0] == n and arr.shape[1] > 1:
+            hint = ("It looks like one row of scores per sample (logits or probabilities): "
+                    "take the argmax over the classes, np.argmax(logits, axis=-1).")
+        elif arr.size == n:
+            hint = "The numbers may be right but the layout is not: return a flat array of shape (n,)."
+        else:
+            hint = "predict returns one class id per row of X: np.argmax(logits, axis=-1)."
+        raise Fail(Result.failed(f"{what} returned shape {arr.shape}, expected ({n},).", hint=hint,
+                                 diagnosis="training-predict-shape", expected_shape=[n],
+                                 got_shape=list(arr.shape)))
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        return arr.astype(np.int64)  # class ids stored as floats: still class ids
+    sample = arr[:3].tolist()
+    raise Fail(Result.failed(
+        f"{what} returned values that are not class ids (dtype {arr.dtype}, e.g. {sample}).",
+        hint="predict should return integer class ids: np.argmax(logits, axis=-1), not probabilities.",
+        diagnosis="training-predict-not-int"))
+
+
+def _curves(run: dict, y: np.ndarray, yv: np.ndarray) -> dict:
+    """Per-epoch mean train loss, train accuracy and validation accuracy."""
+    loss = []
+    for batch in run["losses"]:
+        b = np.asarray(batch, dtype=np.float64).ravel()
+        loss.append(float(b.mean()) if b.size else math.nan)
+    train_acc = [float(np.mean(_labels(p, len(y), "predict(network, X_train)") == y)) for p in run["train_pred"]]
+    val_acc = [float(np.mean(_labels(p, len(yv), "predict(network, X_val)") == yv)) for p in run["val_pred"]]
+    return {"train_loss": loss, "train_accuracy": train_acc, "val_accuracy": val_acc}
+
+
+@functools.lru_cache(maxsize=8)
+def _reference_run(data: str, n_train: int, n_val: int, batch_size: int, epochs: int,
+                   learning_rate: float, sizes: tuple, init_seed: int) -> dict:
+    """The reference's curves for these inputs; cached, so grading many students trains it once."""
+    X, y, Xv, yv = _dataset(data, n_train, n_val)
+    weights, biases, perms = _initial_state(init_seed, sizes, n_train, epochs)
+    inputs = {"sizes": list(sizes), "learning_rate": learning_rate, "batch_size": batch_size,
+              "weights": weights, "biases": biases, "perms": perms}
+    return _curves(_run(REF_NS, inputs, X, y, Xv), y, yv)
+
+
+def _first_bad_epoch(output: dict):
+    """1-based epoch where the loss or the parameters first became NaN/inf, and the batch."""
+    for e, (batch, ok) in enumerate(zip(output["losses"], output["params_finite"]), start=1):
+        b = np.asarray(batch, dtype=np.float64).ravel()
+        bad = np.flatnonzero(~np.isfinite(b))
+        if bad.size:
+            return e, int(bad[0]) + 1
+        if not ok:
+            return e, None
+    return None
+
+
+def _round(curves: dict) -> dict:
+    return {k: [round(v, 6) if math.isfinite(v) else v for v in vals] for k, vals in curves.items()}
+
+
+def make_verdict(margin: float):
+    def verdict_accuracy(inputs, output):
+        if "data_error" in output:
+            return Result.error(f"nncheck could not load the training data: {output['data_error']}",
+                                hint="This is a problem of the grading setup (the --data path), not of your code.")
+        if "init_problem" in output:
+            return Result.failed(
+                f"{output['init_problem']}, so the grader could not give your network the same starting "
+                "weights as the reference.",
+                hint="Dense must keep its weight matrix in self.weights, shape (input_units, output_units), "
+                     "and use it in forward and backward.",
+                diagnosis="training-weights-not-settable")
+        if "batch_problem" in output:
+            return Result.failed(f"{output['batch_problem']}.",
+                                 hint="iterate_minibatches should yield (x_batch, y_batch) pairs covering "
+                                      "the data once.")
+        n_train, n_val, epochs = int(inputs["n_train"]), int(inputs["n_val"]), int(inputs["epochs"])
+        X, y, Xv, yv = _dataset(inputs["data"], n_train, n_val)
+        reference = _reference_run(inputs["data"], n_train, n_val, int(inputs["batch_size"]), epochs,
+                                   float(inputs["learning_rate"]), tuple(int(s) for s in inputs["sizes"]),
+                                   int(inputs["init_seed"]))
+        student = _curves(output, y, yv)
+        got, want = student["val_accuracy"][-1], reference["val_accuracy"][-1]
+        details = {"curves": {"student": _round(student), "reference": _round(reference)},
+                   "epochs": epochs, "margin": margin, "n_train": n_train, "n_val": n_val,
+                   "batch_size": int(inputs["batch_size"]), "learning_rate": float(inputs["learning_rate"]),
+                   "hidden": list(HIDDEN), "data": Path(inputs["data"]).name,
+                   "student_val_accuracy": got, "reference_val_accuracy": want}
+        summary = (f"After {epochs} epochs your network reaches {got:.3f} validation accuracy; the reference, "
+                   f"from the same starting weights and the same batches, reaches {want:.3f} "
+                   f"(allowed margin {margin:g}).")
+        bad = _first_bad_epoch(output)
+        if got >= want - margin:
+            note = ""
+            if bad is not None:
+                note = f" Note: the loss train() returned was NaN or infinite at epoch {bad[0]}."
+            return Result.passed(summary + note, **details)
+
+        notes = []
+        samples = [int(s) for s in output.get("samples", [])]
+        if any(s != n_train for s in samples):
+            notes.append(f"train() saw {samples} samples per epoch instead of {n_train}: "
+                         "check that iterate_minibatches covers every sample exactly once.")
+        lrs = [v for v in output.get("default_learning_rates", []) if v is not None]
+        if any(abs(v - LEARNING_RATE) > 1e-12 for v in lrs):
+            notes.append(f"(Your Dense's default learning rate is {lrs[0]:g}, the assignment's is "
+                         f"{LEARNING_RATE:g}; this check set it to {LEARNING_RATE:g}.)")
+        extra = (" " + " ".join(notes)) if notes else ""
+
+        if bad is not None:
+            epoch, batch = bad
+            where = f" (batch {batch})" if batch else ""
+            return Result.failed(
+                f"The loss became NaN at epoch {epoch}{where}: learning rate too large, or an exp overflow "
+                f"in the loss. {summary}{extra}",
+                hint="Compute the loss from logits with the max subtracted before exp (log-sum-exp), and check "
+                     "that the gradient is divided by the batch size once and the update subtracts lr * gradient.",
+                diagnosis="training-nan", **details)
+
+        classes = np.bincount(yv, minlength=N_CLASSES) / len(yv)
+        preds = _labels(output["val_pred"][-1], n_val, "predict(network, X_val)")
+        counts = np.bincount(preds[(preds >= 0)], minlength=N_CLASSES) if np.any(preds >= 0) else np.zeros(1)
+        dominant = float(counts.max() / len(preds)) if len(preds) else 0.0
+        chance = float(classes.max())
+        details.update(largest_class_share=chance, dominant_prediction_share=dominant)
+        if got <= chance + COLLAPSE_SLACK and dominant >= COLLAPSE_DOMINANCE:
+            top = int(counts.argmax())
+            return Result.failed(
+                f"Training collapsed: your network predicts class {top} for {dominant:.0%} of the validation "
+                f"digits, so it is no better than always answering one class. {summary}{extra}",
+                hint="The network is pushed towards one class: check the update sign (W -= lr * dW), the loss "
+                     "gradient (softmax - one_hot) / batch_size, and that every layer gets its own input in backward.",
+                diagnosis="training-collapsed", **details)
+        if got - chance < NO_LEARNING_SHARE * (want - chance):
+            return Result.failed(
+                f"Your network did not learn: its validation accuracy stays near chance ({chance:.2f}). "
+                f"{summary}{extra}",
+                hint="Check that Dense.backward updates weights and biases with W -= learning_rate * dW (a minus "
+                     "sign), that train() calls backward on every layer from last to first, and that the loss "
+                     "gradient is softmax - one_hot divided by the batch size.",
+                diagnosis="training-no-learning", **details)
+        return Result.failed(
+            f"Your network learns, but more slowly than the reference. {summary}{extra}",
+            hint="Usually a scaled gradient: dW = input.T @ grad_output with no extra division by the batch "
+                 "size (grad_output is already averaged), db = grad_output.sum(axis=0).",
+            diagnosis="training-below-reference", **details)
+
+    return verdict_accuracy
+
+
+# --------------------------------------------------------------------------
+# Hooks
+# --------------------------------------------------------------------------
+@nncheck.hookimpl
+def nncheck_checks(config):
+    settings = _settings(config)
+    margin = config.tolerance(CHECK_ID, DEFAULT_MARGIN)
+    return [
+        Check(CHECK_ID, "Your network trains to the reference's accuracy on MNIST",
+              probe_accuracy, make_verdict(margin), functools.partial(_make_inputs, settings),
+              section="core", points=20,
+              requires=("Dense", "ReLU", "train", "iterate_minibatches", "predict"),
+              timeout=30.0,
+              hint="Train a 784-100-200-10 network with your Dense, ReLU, train and iterate_minibatches; "
+                   "it should learn like the reference."),
+    ]
+
+
+@nncheck.hookimpl
+def nncheck_selftest_variants(config):
+    return [
+        mutant("training-update-sign", "training", "training-no-learning", "layers.py",
+               "self.weights = self.weights - self.learning_rate * grad_weights",
+               "self.weights = self.weights + self.learning_rate * grad_weights",
+               "Dense climbs the loss instead of descending it (W += lr * dW)."),
+        mutant("training-dw-mean", "training", "training-below-reference", "layers.py",
+               "return np.dot(input.T, grad_output), grad_output.sum(axis=0)",
+               "return np.dot(input.T, grad_output) / len(input), grad_output.sum(axis=0)",
+               "dW divided by the batch size a second time: learns 32 times more slowly."),
+    ]

@@ -1,0 +1,1 @@
+"""An example nncheck plugin package: LeakyReLU checks with their own reference."""

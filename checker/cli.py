@@ -150,3 +150,33 @@ def template(dest, force):
     for p in written:
         click.echo(f"wrote {p}")
     click.echo(f"Fill in the TODOs, then run: nncheck submit {dest}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A readable table, or one JSON document.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Variants graded at the same time.")
+@click.option("--variant", "names", multiple=True, help="Only this variant name or family (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the grader's inputs.")
+@config_option
+@plugin_option
+def selftest(fmt, jobs, names, seed, config_path, plugin_files):
+    """Grade every mutant and correct variant the plugins contribute.
+
+    Each single-bug mutant of the reference must fail a check of its family
+    and name its diagnosis; each correct variant (other styles, conventions
+    and submission forms) must pass every check. Exit status 1 when a mutant
+    survives or a correct variant fails.
+    """
+    from nncheck.selftest import render_table, run_selftest
+
+    engine = _engine(config_path, plugin_files)
+
+    def progress(outcome):
+        if fmt == "text" and sys.stderr.isatty():
+            click.echo(f"  {outcome.variant.name}: {outcome.verdict}", err=True)
+
+    result = run_selftest(engine, jobs=jobs, seed=seed, names=names, progress=progress)
+    click.echo(json.dumps(result, indent=2) if fmt == "json" else render_table(result), nl=False)
+    sys.exit(0 if result["ok"] else 1)

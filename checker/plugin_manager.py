@@ -20,6 +20,7 @@ DEFAULT_PLUGINS = (
     "nncheck.plugins.minibatches",
     "nncheck.plugins.training",
     "nncheck.plugins.formats",
+    "nncheck.plugins.forms",
 )
 
 

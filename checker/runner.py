@@ -62,8 +62,9 @@ def _worker_env(token: str, home: str) -> dict:
 
 
 def _kill_strays(token: str) -> int:
-    """Kill every process that carries this worker's token or was orphaned to us."""
-    killed = 0
+    """Kill every process that carries this worker's token (children it left behind,
+    even those that started a new session); reap the ones re-parented to us."""
+    killed = []
     me = os.getpid()
     needle = f"{TOKEN_VAR}={token}".encode()
     for entry in os.listdir("/proc"):
@@ -78,18 +79,19 @@ def _kill_strays(token: str) -> int:
         if mine:
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
+                killed.append(pid)
             except (ProcessLookupError, PermissionError):
                 pass
-    # Reap zombies re-parented to us (we are a subreaper) without touching other children.
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            break
-    return killed
+    # Only reap the pids we killed: other threads may be waiting on their own workers.
+    for pid in killed:
+        for _ in range(50):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    break
+            except ChildProcessError:  # not our child: init reaps it
+                break
+            time.sleep(0.01)
+    return len(killed)
 
 
 class WorkerHandle:

@@ -82,10 +82,17 @@ def _load(data: str, n_val: int):
 
 
 @functools.lru_cache(maxsize=2)
-def _dataset(data: str, n_train: int, n_val: int):
-    """The subset a check trains on, in the grading process; cached (full MNIST is slow to read)."""
+def _dataset(data: str, n_train: int, n_val: int, batch_size: int):
+    """The subset a check trains on, in the grading process; cached (full MNIST is slow to read).
+
+    ``n_train`` is what the config asks for; it is cut to the digits available
+    and rounded down to whole batches, so keeping or dropping a last partial
+    batch (both correct) cannot make a difference.
+    """
     X, y, Xv, yv = _load(data, n_val)
-    return X[:n_train].copy(), y[:n_train].copy(), Xv.copy(), yv.copy()
+    n = min(n_train, len(X))
+    n = max(min(batch_size, len(X)), n - n % batch_size)
+    return X[:n].copy(), y[:n].copy(), Xv.copy(), yv.copy()
 
 
 def _initial_state(init_seed: int, sizes: tuple, n_train: int, epochs: int):
@@ -107,16 +114,13 @@ def _make_inputs(settings: dict, rng) -> dict:
     inputs = {k: settings[k] for k in ("data", "epochs", "n_val", "batch_size")}
     inputs.update(learning_rate=LEARNING_RATE, sizes=[784, *HIDDEN, N_CLASSES],
                   init_seed=int(rng.integers(0, 2**31 - 1)))
-    bs = settings["batch_size"]
+    inputs["n_train_requested"] = settings["n_train"]
     try:
-        X, _, Xv, _ = _dataset(settings["data"], 1 << 62, settings["n_val"])  # all training digits
+        X, _, Xv, _ = _dataset(settings["data"], settings["n_train"], settings["n_val"], settings["batch_size"])
     except (nndata.DataError, OSError, ValueError) as exc:
         inputs.update(data_error=str(exc), n_train=0, n_val=0, weights=[], biases=[], perms=[])
         return inputs
-    available = len(X)
-    n_train = min(settings["n_train"], available)
-    n_train = max(bs, n_train - n_train % bs)  # whole batches only: keeping/dropping the last one is both fine
-    inputs["n_train"] = min(n_train, available)
+    inputs["n_train"] = len(X)
     inputs["n_val"] = len(Xv)
     inputs["sizes"] = [X.shape[1], *HIDDEN, N_CLASSES]
     weights, biases, perms = _initial_state(inputs["init_seed"], tuple(inputs["sizes"]),
@@ -130,6 +134,8 @@ def _make_inputs(settings: dict, rng) -> dict:
 # --------------------------------------------------------------------------
 def _as_loss(value):
     """A batch loss as a float (the mean if an array came back), or None if unreadable."""
+    if value is None:
+        return None
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -195,7 +201,7 @@ def _run(ns, inputs, X, y, Xv) -> dict:
             network.append(ReLU())
 
     bs = int(inputs["batch_size"])
-    losses, samples, finite, train_pred, val_pred = [], [], [], [], []
+    losses, readable, samples, finite, train_pred, val_pred = [], [], [], [], [], []
     max_batches = 4 * (len(X) // bs + 1)
     for perm in inputs["perms"]:
         perm = np.asarray(perm)
@@ -211,14 +217,15 @@ def _run(ns, inputs, X, y, Xv) -> dict:
                 return {"batch_problem": "iterate_minibatches yielded something that is not an (x, y) pair "
                                          f"({type(batch).__name__})"}
             batch_losses.append(_as_loss(train(network, xb, yb)))
-            n_seen += len(xb)
+            n_seen += int(np.shape(xb)[0]) if np.ndim(xb) else 0
         losses.append([math.nan if v is None else v for v in batch_losses])
+        readable.append([v is not None for v in batch_losses])
         samples.append(n_seen)
         finite.append(_finite_params(network))
         train_pred.append(_sendable(predict(network, X.copy())))
         val_pred.append(_sendable(predict(network, Xv.copy())))
     return {"losses": [np.array(v, dtype=np.float64) for v in losses],
-            "loss_readable": all(all(v is not None for v in b) for b in [batch_losses]),
+            "loss_readable": [np.array(v, dtype=bool) for v in readable],
             "samples": samples, "params_finite": finite, "default_learning_rates": default_lrs,
             "train_pred": train_pred, "val_pred": val_pred}
 
@@ -228,11 +235,10 @@ def probe_accuracy(ns, inputs):
         return {"data_error": inputs["data_error"]}
     n_train = int(inputs["n_train"])
     try:
-        X, y, Xv, _ = _load(inputs["data"], int(inputs["n_val"]))
+        X, y, Xv, _yv = _load(inputs["data"], int(inputs["n_val"]))
     except Exception as exc:  # noqa: BLE001 - a data problem is the grader's, not the student's
         return {"data_error": f"{type(exc).__name__}: {exc}"}
     X, y = X[:n_train], y[:n_train]
-    del _
     return _run(ns, inputs, X, y, Xv)
 
 
@@ -275,9 +281,12 @@ def _labels(got, n: int, what: str) -> np.ndarray:
 
 def _curves(run: dict, y: np.ndarray, yv: np.ndarray) -> dict:
     """Per-epoch mean train loss, train accuracy and validation accuracy."""
-    loss = []
-    for batch in run["losses"]:
+    loss = []  # mean of the losses train() returned; NaN if it returned nothing readable (None, say)
+    readable = run.get("loss_readable") or [None] * len(run["losses"])
+    for batch, known in zip(run["losses"], readable):
         b = np.asarray(batch, dtype=np.float64).ravel()
+        if known is not None and np.shape(known) == b.shape:
+            b = b[np.asarray(known, dtype=bool)]
         loss.append(float(b.mean()) if b.size else math.nan)
     train_acc = [float(np.mean(_labels(p, len(y), "predict(network, X_train)") == y)) for p in run["train_pred"]]
     val_acc = [float(np.mean(_labels(p, len(yv), "predict(network, X_val)") == yv)) for p in run["val_pred"]]
@@ -285,10 +294,11 @@ def _curves(run: dict, y: np.ndarray, yv: np.ndarray) -> dict:
 
 
 @functools.lru_cache(maxsize=8)
-def _reference_run(data: str, n_train: int, n_val: int, batch_size: int, epochs: int,
+def _reference_run(data: str, n_train_requested: int, n_val: int, batch_size: int, epochs: int,
                    learning_rate: float, sizes: tuple, init_seed: int) -> dict:
     """The reference's curves for these inputs; cached, so grading many students trains it once."""
-    X, y, Xv, yv = _dataset(data, n_train, n_val)
+    X, y, Xv, yv = _dataset(data, n_train_requested, n_val, batch_size)
+    n_train = len(X)
     weights, biases, perms = _initial_state(init_seed, sizes, n_train, epochs)
     inputs = {"sizes": list(sizes), "learning_rate": learning_rate, "batch_size": batch_size,
               "weights": weights, "biases": biases, "perms": perms}
@@ -297,9 +307,11 @@ def _reference_run(data: str, n_train: int, n_val: int, batch_size: int, epochs:
 
 def _first_bad_epoch(output: dict):
     """1-based epoch where the loss or the parameters first became NaN/inf, and the batch."""
-    for e, (batch, ok) in enumerate(zip(output["losses"], output["params_finite"]), start=1):
+    readable = output.get("loss_readable") or [None] * len(output["losses"])
+    for e, (batch, known, ok) in enumerate(zip(output["losses"], readable, output["params_finite"]), start=1):
         b = np.asarray(batch, dtype=np.float64).ravel()
-        bad = np.flatnonzero(~np.isfinite(b))
+        known = np.ones(b.shape, bool) if known is None else np.asarray(known, dtype=bool).ravel()
+        bad = np.flatnonzero(~np.isfinite(b) & known) if known.shape == b.shape else np.array([], int)
         if bad.size:
             return e, int(bad[0]) + 1
         if not ok:
@@ -328,8 +340,11 @@ def make_verdict(margin: float):
                                  hint="iterate_minibatches should yield (x_batch, y_batch) pairs covering "
                                       "the data once.")
         n_train, n_val, epochs = int(inputs["n_train"]), int(inputs["n_val"]), int(inputs["epochs"])
-        X, y, Xv, yv = _dataset(inputs["data"], n_train, n_val)
-        reference = _reference_run(inputs["data"], n_train, n_val, int(inputs["batch_size"]), epochs,
+        requested = int(inputs["n_train_requested"])
+        X, y, Xv, yv = _dataset(inputs["data"], requested, n_val, int(inputs["batch_size"]))
+        if len(X) != n_train or len(Xv) != n_val:
+            return Result.error("nncheck's training data changed between choosing the inputs and judging them.")
+        reference = _reference_run(inputs["data"], requested, n_val, int(inputs["batch_size"]), epochs,
                                    float(inputs["learning_rate"]), tuple(int(s) for s in inputs["sizes"]),
                                    int(inputs["init_seed"]))
         student = _curves(output, y, yv)

@@ -253,3 +253,20 @@ def test_loss_grad_signatures():
         assert res.status is Status.FAILED and res.diagnosis == codes, (codes, res.diagnosis)
     assert _verdict(loss.verdict_grad, inputs, {"grad": exp.astype(np.float32).astype(float)}).status \
         is Status.PASSED
+
+
+def test_params_float32_student_passes():
+    inputs = dense.backward_params_inputs(_rng())
+    out = _ref_step(inputs)
+    out = {k: v.astype(np.float32).astype(float) for k, v in out.items()}
+    res = _verdict(dense.verdict_backward_params, inputs, out)
+    assert res.status is Status.PASSED, res.message
+
+
+def test_broken_forward_does_not_cost_backward(engine, tmp_path):
+    """A forward that crashes on non-square layers is reported once, by dense.forward."""
+    variant = next(v for v in MUTANTS if v.name == "dense-forward-wt")
+    checks = _by_id(engine.grade(variant.materialise(tmp_path), only=["dense"]))
+    assert checks["dense.forward"].status is Status.FAILED
+    for cid in ("dense.init", "dense.backward.input", "dense.backward.params"):
+        assert checks[cid].status is Status.PASSED, (cid, checks[cid].message)

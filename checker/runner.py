@@ -38,6 +38,40 @@ class Limits:
     timeout: float = 10.0       # seconds per check (probe)
     load_timeout: float = 30.0  # seconds to load the submission
     memory_mb: int = 1024       # memory the submission may use on top of the worker's own
+    user: str = "auto"          # run student code as this user when root ("auto": nobody, if it can)
+
+
+def _python_readable_by_others() -> bool:
+    """Can an unprivileged user run this Python? (Not when it lives under a 0700 /root.)"""
+    import sysconfig
+
+    for top in {sys.executable, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
+                str(Path(__file__).parent)}:
+        p = Path(top).resolve()
+        for d in [p, *p.parents]:
+            try:
+                mode = d.stat().st_mode
+            except OSError:
+                return False
+            if d.is_dir() and not mode & 0o001:
+                return False
+    return True
+
+
+def drop_target(user: str) -> tuple[int, int] | None:
+    """``(uid, gid)`` the worker switches to, or ``None`` to stay who we are."""
+    if os.geteuid() != 0 or user == "none":
+        return None
+    import pwd
+
+    name = "nobody" if user == "auto" else user
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    if user == "auto" and not _python_readable_by_others():
+        return None
+    return entry.pw_uid, entry.pw_gid
 
 
 def _become_subreaper() -> None:
@@ -201,6 +235,15 @@ class Session:
         self.restarts = 0
 
     # -- worker lifecycle ---------------------------------------------------
+    def _hand_over(self, ids: tuple[int, int]) -> None:
+        """Give the scratch copy and the output folder to the unprivileged user."""
+        for folder in (self.workdir, self.outdir):
+            os.chown(folder, *ids)
+            for root, dirs, files in os.walk(folder):
+                for name in dirs + files:
+                    os.chown(os.path.join(root, name), *ids, follow_symlinks=False)
+        os.chmod(self.tmp, 0o755)
+
     def _start(self) -> LoadInfo:
         t0 = time.perf_counter()
         self.worker = WorkerHandle(self.workdir, self.tmp / f"worker{self.restarts}.log")
@@ -208,7 +251,7 @@ class Session:
             "op": "init", "plan": self.plan.to_json(), "seed": self.seed,
             "probes": sorted({c.probe_ref for c in self.checks}),
             "plugin_files": self.plugin_files, "memory_mb": self.limits.memory_mb,
-            "aliases": self.aliases,
+            "aliases": self.aliases, "outdir": str(self.outdir), "drop_to": self.drop_to,
         })
         try:
             reply = self.worker.receive(self.limits.load_timeout + GRACE_S)
@@ -341,6 +384,9 @@ class Session:
         self.tmp = Path(tempfile.mkdtemp(prefix="nncheck-"))
         self.workdir = self.tmp / "submission"
         self.workdir.mkdir()
+        self.outdir = self.tmp / "out"
+        self.outdir.mkdir()
+        self.drop_to = drop_target(self.limits.user)
         records: list[CheckRecord] = []
         try:
             try:
@@ -348,6 +394,8 @@ class Session:
             except SubmissionError as exc:
                 load = LoadInfo(False, str(exc))
             else:
+                if self.drop_to:
+                    self._hand_over(self.drop_to)
                 self.progress("load")
                 load = self._start()
             done: dict[str, CheckRecord] = {}

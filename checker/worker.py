@@ -161,6 +161,16 @@ def _set_limits(memory_mb: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
+def _drop_privileges(ids) -> None:
+    """When the grader runs as root, student code runs as an unprivileged user."""
+    if not ids:
+        return
+    uid, gid = int(ids[0]), int(ids[1])
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
 # --------------------------------------------------------------------------
 # The worker
 # --------------------------------------------------------------------------
@@ -169,7 +179,7 @@ class Worker:
         self.req_fd, self.rep_fd = req_fd, rep_fd
         self.probes: dict[str, object] = {}
         self.ns: dict = {}
-        self.outdir = tempfile.mkdtemp(prefix="nncheck-out-")
+        self.outdir = tempfile.gettempdir()
 
     def send(self, obj) -> None:
         wire.write_frame(self.rep_fd, obj)
@@ -199,6 +209,8 @@ class Worker:
         sys.meta_path.insert(1, _SubmissionFinder(plan, warnings))
         sys.path[:] = [p for p in sys.path if p not in ("", ".")]
         os.chdir(plan.root)
+        self.outdir = msg.get("outdir") or self.outdir
+        _drop_privileges(msg.get("drop_to"))
         _set_limits(int(msg.get("memory_mb", 0)))
         out_path = os.path.join(self.outdir, "load.txt")
         saved = os.dup(1), os.dup(2)
@@ -359,9 +371,31 @@ class Worker:
                 return
 
 
+def _sentinel() -> None:
+    """Fork: this process stays behind as a sentinel and the child becomes the worker.
+
+    The submission's ``os.getppid()`` is then the sentinel, not the grading
+    process, so killing "its parent" costs at most the worker. The sentinel
+    ends with the worker (the grader kills the whole process group).
+    """
+    pid = os.fork()
+    if pid:
+        for fd in range(3, 256):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        finally:
+            os._exit(1)
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     req_fd, rep_fd = int(argv[0]), int(argv[1])
+    _sentinel()
     worker = Worker(req_fd, rep_fd)
     try:
         worker.serve()

@@ -56,7 +56,7 @@ def _plain(x):
     try:
         return np.array(x, dtype=np.float64)
     except Exception:  # noqa: BLE001 - anything a student may return
-        return f"a {type(x).__name__}, not a numeric array"
+        return {"not_array": type(x).__name__}
 
 
 def _make_dense(ns, n_in, n_out, lr=None):
@@ -179,6 +179,15 @@ def backward_params_inputs(rng):
     return _backward_inputs(rng, int(rng.integers(17, 24)), 0.25)
 
 
+def _array(got, what, shape=None):
+    """``as_array`` that also names what the student returned when it was no numeric array."""
+    if isinstance(got, dict) and "not_array" in got:
+        kind = str(got["not_array"])[:40]
+        raise Fail(Result.failed(f"{what} returned a {kind}, not a numeric array.",
+                                 hint="Return a single NumPy array (not a tuple or a list of arrays)."))
+    return as_array(got, what, shape)
+
+
 def _close(got, expected, rtol):
     """Equal up to ``rtol`` relative to the expected array's largest entry."""
     scale = float(np.abs(expected).max(initial=0.0))
@@ -219,8 +228,8 @@ def verdict_init(inputs, output):
     by_shape = {}
     for item in layers:
         n_in, n_out = item["shape"]
-        W = as_array(item["weights"], f"Dense({n_in}, {n_out}).weights", (n_in, n_out))
-        b = as_array(item["biases"], f"Dense({n_in}, {n_out}).biases", (n_out,))
+        W = _array(item["weights"], f"Dense({n_in}, {n_out}).weights", (n_in, n_out))
+        b = _array(item["biases"], f"Dense({n_in}, {n_out}).biases", (n_out,))
         require_finite(W, f"Dense({n_in}, {n_out}).weights")
         if np.any(b != 0):
             raise Fail(Result.failed(
@@ -278,7 +287,7 @@ def verdict_forward(inputs, output, rtol=FORWARD_RTOL):
     x, W, b = inputs["x_sq"], inputs["W_sq"], inputs["b_sq"]
     expected = _ref_dense(W, b).forward(x)
     what = f"Dense({W.shape[0]}, {W.shape[1]}).forward(x)"
-    got = as_array(output.get("square"), what, expected.shape)
+    got = _array(output.get("square"), what, expected.shape)
     require_finite(got, what)
     if not _close(got, expected, rtol):
         if _close(got, _ref_dense(W, np.zeros_like(b)).forward(x), rtol):
@@ -305,7 +314,7 @@ def verdict_forward(inputs, output, rtol=FORWARD_RTOL):
             f"{what} raised {output['rect_error']} (it worked for a layer with as many outputs as inputs).",
             hint="Check the order of the matrix product: input [b, n_in] @ weights [n_in, n_out]."))
     expected = _ref_dense(W, b).forward(x)
-    got = as_array(output.get("rect"), what, expected.shape)
+    got = _array(output.get("rect"), what, expected.shape)
     require_finite(got, what)
     if not _close(got, expected, rtol):
         raise Fail(_failed(f"{what} is wrong (a square layer was right).", _FORWARD_HINT, None,
@@ -332,7 +341,7 @@ def verdict_backward_input(inputs, output, rtol=GRAD_INPUT_RTOL):
     W = inputs["W"]
     expected, ref_w_after, _ = _ref_backward(inputs)
     what = f"Dense({W.shape[0]}, {W.shape[1]}).backward(x, grad_output)"
-    got = as_array(output.get("grad_input"), what, expected.shape)
+    got = _array(output.get("grad_input"), what, expected.shape)
     require_finite(got, what)
     if _close(got, expected, rtol):
         return Result.passed()
@@ -366,8 +375,8 @@ def verdict_backward_params(inputs, output, rtol=PARAMS_RTOL):
     W, b, lr = inputs["W"], inputs["b"], float(inputs["lr"])
     batch = inputs["x"].shape[0]
     _, ref_w_after, ref_b_after = _ref_backward(inputs)
-    w_after = as_array(output.get("weights"), "Dense.weights after backward", W.shape)
-    b_after = as_array(output.get("biases"), "Dense.biases after backward", b.shape)
+    w_after = _array(output.get("weights"), "Dense.weights after backward", W.shape)
+    b_after = _array(output.get("biases"), "Dense.biases after backward", b.shape)
     require_finite(w_after, "Dense.weights after backward")
     require_finite(b_after, "Dense.biases after backward")
     w_same, b_same = bool(np.array_equal(w_after, W)), bool(np.array_equal(b_after, b))

@@ -9,6 +9,8 @@ Recognised mistakes:
 
 * ``loss-not-per-sample``: a scalar (the mean or the sum) instead of ``[b]``.
 * ``loss-wrong-sign``: the loss is ``+a_correct - log sum exp a``.
+* ``loss-log-clipped``: right except on a confidently wrong row, where it is capped
+  (``log(softmax + eps)``, clipped probabilities).
 * ``loss-grad-not-divided-by-batch``: gradient == b * reference.
 * ``loss-grad-wrong-sign``: gradient == -reference (``onehot - softmax``).
 * ``loss-grad-missing-onehot``: gradient == softmax (/ b), the one-hot never subtracted.
@@ -40,7 +42,7 @@ def _plain(x):
     try:
         return np.array(x, dtype=np.float64)
     except Exception:  # noqa: BLE001 - anything a student may return
-        return f"a {type(x).__name__}, not a numeric array"
+        return {"not_array": type(x).__name__}
 
 
 def probe_value(ns, inputs):
@@ -90,6 +92,15 @@ def grad_inputs(rng):
     return {"logits": logits, "answers": answers}
 
 
+def _array(got, what, shape=None):
+    """``as_array`` that also names what the student returned when it was no numeric array."""
+    if isinstance(got, dict) and "not_array" in got:
+        kind = str(got["not_array"])[:40]
+        raise Fail(Result.failed(f"{what} returned a {kind}, not a numeric array.",
+                                 hint="Return a single NumPy array (not a tuple or a list of arrays)."))
+    return as_array(got, what, shape)
+
+
 def _close(got, expected, rtol):
     scale = float(np.abs(expected).max(initial=0.0))
     return got.shape == expected.shape and bool(
@@ -105,7 +116,7 @@ def verdict_value(inputs, output, rtol=VALUE_RTOL):
     b = len(logits)
     expected = ref.softmax_crossentropy_with_logits(logits, answers)
     what = "softmax_crossentropy_with_logits(logits, answers)"
-    got = as_array(output.get("loss"), what)
+    got = _array(output.get("loss"), what)
     if got.size == 1 and b > 1:
         value = float(got.ravel()[0])
         if near(value, float(expected.mean()), 1e-6):
@@ -119,7 +130,7 @@ def verdict_value(inputs, output, rtol=VALUE_RTOL):
             hint="Do not average or sum: return the [b] vector of per-sample losses; the caller "
                  "(train) takes the mean itself.",
             diagnosis="loss-not-per-sample", expected=expected, got=got))
-    got = as_array(got, what, expected.shape)
+    got = _array(got, what, expected.shape)
     require_finite(got, what)
     if _close(got, expected, rtol):
         return Result.passed()
@@ -128,6 +139,17 @@ def verdict_value(inputs, output, rtol=VALUE_RTOL):
             f"{what} has the wrong sign: a cross-entropy is never negative.",
             hint="loss = -logits[answer] + log(sum(exp(logits))), not the other way round.",
             diagnosis="loss-wrong-sign", **mismatch_details(got, expected)))
+    scale = float(np.abs(expected).max(initial=0.0))
+    bad = ~np.isclose(got, expected, rtol=rtol, atol=rtol * scale)
+    if np.all(expected[bad] > 20) and np.all(got[bad] < expected[bad]):
+        i = int(np.flatnonzero(bad)[0])
+        raise Fail(Result.failed(
+            f"{what} is right except for a confidently wrong prediction (the correct logit far "
+            f"below the largest): loss {got[i]:.4g} instead of {expected[i]:.4g}. Something caps "
+            "the loss there, typically log(softmax + eps) or clipping the probabilities.",
+            hint="Compute the loss from the logits themselves: -logit_correct + log(sum(exp(logits))), "
+                 "subtracting the row's maximum inside exp for stability; never take log of a softmax.",
+            diagnosis="loss-log-clipped", **mismatch_details(got, expected)))
     raise Fail(Result.failed(f"{what} is wrong.", hint=_VALUE_HINT, **mismatch_details(got, expected)))
 
 
@@ -140,7 +162,7 @@ def verdict_grad(inputs, output, rtol=GRAD_RTOL):
     b, k = logits.shape
     expected = ref.grad_softmax_crossentropy_with_logits(logits, answers)
     what = "grad_softmax_crossentropy_with_logits(logits, answers)"
-    got = as_array(output.get("grad"), what, expected.shape)
+    got = _array(output.get("grad"), what, expected.shape)
     require_finite(got, what)
     if _close(got, expected, rtol):
         return Result.passed()
@@ -209,6 +231,9 @@ def nncheck_selftest_variants(config):
                "return -_log_softmax(logits)[rows, reference_answers].sum()", "returns the sum"),
         mutant("loss-sign", "loss", "loss-wrong-sign", _F, _VAL,
                "return _log_softmax(logits)[rows, reference_answers]", "log-likelihood, not its negative"),
+        mutant("loss-log-softmax-eps", "loss", "loss-log-clipped", _F, _VAL,
+               "return -np.log(np.exp(_log_softmax(logits)) + 1e-15)[rows, reference_answers]",
+               "log(softmax + eps) caps the loss near 34.5"),
         mutant("loss-grad-no-batch", "loss", "loss-grad-not-divided-by-batch", _F, _GRAD,
                "return softmax - ones_for_answers", "gradient of the summed loss"),
         mutant("loss-grad-sign", "loss", "loss-grad-wrong-sign", _F, _GRAD,

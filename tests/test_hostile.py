@@ -191,3 +191,34 @@ def test_submission_folder_is_not_modified(engine, tmp_path):
     report, _ = grade(engine, folder)
     assert sorted(p.name for p in folder.iterdir()) == before
     assert by_id(report)["relu.forward"].status == "passed"
+
+
+def test_killing_the_parent_at_import_spares_the_grader(engine, write_py):
+    """getppid() in the worker is a sentinel process, not the grading process."""
+    top = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n_ = 1\n"
+    report, _ = grade(engine, write_py(relu_with("pass", top=top)))
+    assert report.checks  # we are still here to read it
+    assert all(c.status == "passed" for c in report.checks)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping privileges needs root")
+def test_worker_drops_to_an_unprivileged_user(write_py, tmp_path):
+    """Forced here with user='nobody' (auto mode only drops when Python is readable by
+    others; on this machine it lives under a 0700 /root, see drop_target)."""
+    from nncheck.runner import Limits, Session
+    from nncheck.plugins import relu
+
+    import tempfile
+    from pathlib import Path
+
+    proof = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's tmp_path is under a 0700 folder
+    proof.chmod(0o777)
+    body = (f"import os\n        open({str(proof / 'uid')!r}, 'w').write(str(os.getuid()))\n"
+            f"        try:\n            open('/root/nncheck-pwned', 'w')\n"
+            f"        except OSError as e:\n            open({str(proof / 'denied')!r}, 'w').write(type(e).__name__)")
+    checks = relu.nncheck_checks(config=None)
+    report = Session(write_py(relu_with(body)), checks, limits=Limits(user="nobody")).run()
+    assert (proof / "uid").read_text() == "65534"
+    assert (proof / "denied").read_text() == "PermissionError"
+    assert not os.path.exists("/root/nncheck-pwned")
+    assert all(c.status == "passed" for c in report.checks), [c.message for c in report.checks]

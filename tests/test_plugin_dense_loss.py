@@ -270,3 +270,13 @@ def test_broken_forward_does_not_cost_backward(engine, tmp_path):
     assert checks["dense.forward"].status is Status.FAILED
     for cid in ("dense.init", "dense.backward.input", "dense.backward.params"):
         assert checks[cid].status is Status.PASSED, (cid, checks[cid].message)
+
+
+def test_not_an_array_is_named():
+    inputs = loss.grad_inputs(_rng())
+    res = _verdict(loss.verdict_grad, inputs, {"grad": {"not_array": "tuple"}})
+    assert res.status is Status.FAILED and "tuple" in res.message
+    inputs = dense.backward_input_inputs(_rng())
+    res = _verdict(dense.verdict_backward_input, inputs, {"grad_input": {"not_array": "tuple"},
+                                                        "weights": None, "biases": None})
+    assert res.status is Status.FAILED and "tuple" in res.message

@@ -46,18 +46,24 @@ class _Progress:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
+        self.total = 0
+        self.done = 0
 
     def __call__(self, event, **kw):
         if not self.enabled:
             return
         if event == "load":
+            self.total = kw.get("total", 0)
             click.echo("loading the submission...", err=True)
         elif event == "check":
             check = kw["check"]
-            slow = check.timeout and check.timeout > 15
-            click.echo(f"  {check.id}{' (takes a few seconds)' if slow else ''} ...", err=True, nl=False)
+            slow = (check.timeout or 0) > 15
+            click.echo(f"\r\x1b[K[{self.done + 1}/{self.total}] {check.id}"
+                       f"{' (takes a few seconds)' if slow else ''}", err=True, nl=False)
         elif event == "result":
-            click.echo(f" {kw['record'].status}", err=True)
+            self.done += 1
+            if self.done == self.total:
+                click.echo("\r\x1b[K", err=True, nl=False)
 
 
 @main.command()

@@ -21,6 +21,8 @@ DEFAULT_PLUGINS = (
     "nncheck.plugins.training",
     "nncheck.plugins.formats",
     "nncheck.plugins.forms",
+    "nncheck.plugins.dropout",
+    "nncheck.plugins.batchnorm",
 )
 
 

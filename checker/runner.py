@@ -396,7 +396,7 @@ class Session:
             else:
                 if self.drop_to:
                     self._hand_over(self.drop_to)
-                self.progress("load")
+                self.progress("load", total=len(self.checks))
                 load = self._start()
             done: dict[str, CheckRecord] = {}
             for check in self.checks:

@@ -68,6 +68,10 @@ def test_variant(engine, tmp_path, variant):
         assert rec.status == "failed", rec.message
         assert variant.diagnosis in rec.diagnosis, (rec.diagnosis, rec.message)
         assert rec.message and rec.hint
+        assert "curves" in rec.details or variant.diagnosis == "training-predict-shape"
+    if variant.name == "training-update-sign":
+        assert "loss became NaN at epoch 1" in rec.message
+        assert "learning rate too large, or an exp overflow in the loss" in rec.message
 
 
 def test_mutant_diagnoses_as_measured():
@@ -75,14 +79,6 @@ def test_mutant_diagnoses_as_measured():
     by_name = {v.name: v for v in VARIANTS}
     assert by_name["training-update-sign"].diagnosis == "training-nan"
     assert by_name["training-dw-mean"].diagnosis == "training-below-reference"
-
-
-def test_nan_message_names_epoch(engine, tmp_path):
-    variant = {v.name: v for v in VARIANTS}["training-update-sign"]
-    rec = _grade(engine, variant.materialise(tmp_path))
-    assert "loss became NaN at epoch 1" in rec.message
-    assert "learning rate too large, or an exp overflow in the loss" in rec.message
-    assert "curves" in rec.details  # the report can still plot both runs
 
 
 def test_deterministic(engine):

@@ -1,0 +1,108 @@
+"""How long does a student wait? Times `nncheck submit` and the cost of isolation.
+
+Prints, for the reference and the template:
+  * wall time of the `nncheck submit` command (median of --runs runs);
+  * its split into loading, each check family and the training check;
+  * the cost of isolation: grading through the worker process vs running the
+    same probes and verdicts in this process (the baseline), as a ratio
+    measured in the same run.
+
+    python benchmarks/bench_submit.py [--runs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from nncheck.config import Config
+from nncheck.engine import Engine
+from nncheck.loader import prepare
+from nncheck.model import Fail
+from nncheck.worker import _SubmissionFinder
+
+REPO = Path(__file__).resolve().parents[1]
+SUBMISSIONS = {"reference": REPO / "reference", "template": REPO / "student_template"}
+
+
+def cli_runs(path: Path, runs: int) -> tuple[list[float], dict]:
+    times, report = [], {}
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "nncheck", "submit", str(path), "--format", "json"],
+                              capture_output=True, text=True, cwd=REPO)
+        times.append(time.perf_counter() - t0)
+        report = json.loads(proc.stdout)
+    return times, report
+
+
+def in_process(engine: Engine, path: Path) -> float:
+    """The baseline: the same load plan and probes, run right here (no isolation at all)."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        plan = prepare(path, Path(scratch) / "sub")
+        warnings: list = []
+        finder = _SubmissionFinder(plan, warnings)
+        sys.meta_path.insert(0, finder)
+        try:
+            ns: dict = {}
+            for name in plan.entry:
+                sys.modules.pop(name, None)
+                module = importlib.import_module(name)
+                ns.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+            for check in engine.checks:
+                if any(n not in ns for n in check.requires):
+                    continue
+                inputs = check.inputs(check.rng(0))
+                try:
+                    output = check.probe(ns, inputs)
+                    check.verdict(inputs, output)
+                except (Fail, Exception):
+                    pass
+        finally:
+            sys.meta_path.remove(finder)
+            for m in plan.modules:
+                sys.modules.pop(m.name, None)
+    return time.perf_counter() - t0
+
+
+def isolated(engine: Engine, path: Path) -> float:
+    t0 = time.perf_counter()
+    engine.grade(path)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    engine = Engine(Config(), entry_points=False)
+    print(f"nncheck submit, median of {args.runs} runs (2-core machine)\n")
+    for label, path in SUBMISSIONS.items():
+        times, report = cli_runs(path, args.runs)
+        split: dict[str, float] = defaultdict(float)
+        for c in report["checks"]:
+            split[c["id"].split(".")[0]] += c["duration_s"]
+        median = statistics.median(times)
+        print(f"{label}: wall {median:.2f} s (min {min(times):.2f}, max {max(times):.2f}); "
+              f"score {report['score']:g}/{report['max_score']:g}")
+        print(f"  loading (worker start + import)  {report['load']['duration_s']:.3f} s")
+        for family, seconds in sorted(split.items(), key=lambda kv: -kv[1]):
+            print(f"  {family:<32} {seconds:.3f} s")
+        other = median - report["duration_s"]
+        print(f"  CLI start-up + plugins + report  {other:.3f} s")
+        iso = statistics.median(isolated(engine, path) for _ in range(args.runs))
+        base = statistics.median(in_process(engine, path) for _ in range(args.runs))
+        print(f"  isolation: {iso:.3f} s isolated vs {base:.3f} s in-process baseline "
+              f"= {iso / base:.2f}x ({(iso / base - 1) * 100:+.0f} %)\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -23,6 +23,8 @@ DEFAULT_PLUGINS = (
     "nncheck.plugins.forms",
     "nncheck.plugins.dropout",
     "nncheck.plugins.batchnorm",
+    "nncheck.plugins.xavier",
+    "nncheck.plugins.l2",
 )
 
 

@@ -88,7 +88,9 @@ def run_selftest(engine: Engine, *, jobs: int = 2, seed: int = 0, names=None,
                  progress=None) -> dict:
     variants = collect_variants(engine)
     if names:
-        variants = [v for v in variants if any(n == v.name or n == v.family for n in names)]
+        variants = [v for v in variants if any(
+            n in (v.name, v.family) or n in (v.families or ()) or v.name.startswith(n + "-")
+            for n in names)]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nncheck-selftest-") as scratch:
         def one(v: Variant) -> Outcome:

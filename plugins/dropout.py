@@ -288,6 +288,13 @@ def verdict_backward(inputs, output):
     r = float(np.median(ratio))
     if np.allclose(ratio, r, rtol=1e-9, atol=0):
         ok, code, words = _scale_name(r, p)
+        rate = float(z_last.mean())
+        if not ok and near(r, 1.0 / p, 1e-9) and abs(rate - (1 - p)) < abs(rate - p):
+            return Result.failed(
+                f"Dropout({p:g}) keeps {1 - rate:.0%} of the units and backward divides their gradients by "
+                f"p = {p:g}: p is used as the probability to KEEP a unit, but it is the probability to DROP it.",
+                hint="Keep a unit when np.random.rand(...) >= p and divide by 1 - p, in forward and backward.",
+                diagnosis="dropout-keep-prob-confused", **details)
         if not ok:
             return Result.failed(f"In Dropout({p:g}).backward the gradients of the kept units {words}.",
                                  hint="backward must apply exactly what forward applied: "

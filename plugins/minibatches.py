@@ -137,6 +137,10 @@ def _decode(p, run):
             raise Fail(Result.failed(f"{call}: batch {j} is not a pair of arrays (got {x if isinstance(x, str) else 'an array'}"
                                      f" and {yb if isinstance(yb, str) else 'an array'}).",
                                      hint="yield inputs[excerpt], targets[excerpt]"))
+        if x.ndim == 1 and yb.ndim == 2 and yb.shape[1:] == (WIDTH,):
+            raise Fail(Result.failed(f"{call}: batch {j} yields the targets first and the inputs second.",
+                                     hint="Yield (x_batch, y_batch) in this order: yield inputs[excerpt], "
+                                          "targets[excerpt]."))
         if x.ndim != 2 or x.shape[1] != WIDTH:
             raise Fail(Result.failed(f"{call}: x of batch {j} has shape {x.shape}, expected rows of inputs "
                                      f"(shape (m, {WIDTH})).",

@@ -25,7 +25,7 @@ import nncheck
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
-from nncheck.verdicts import as_array, mismatch_details, scale_between
+from nncheck.verdicts import mismatch_details, scale_between
 
 # --------------------------------------------------------------------------
 # The grader's fake layers (shared by probes and verdicts)
@@ -221,10 +221,10 @@ def probe_train(ns, inputs):
 # Verdict helpers
 # --------------------------------------------------------------------------
 
-EXACT = dict(rtol=1e-12, atol=1e-12)  # the student only passes our own arrays around
-
-
 def _same(got, expected, rtol=1e-12, atol=1e-12) -> bool:
+    """Equal up to round-off. Activations, layer inputs and grad_outputs are the grader's own
+    arrays passed around by the student's code, so they match exactly; 1e-12 only absorbs a copy
+    through another dtype path."""
     if isinstance(got, str) or got is None:
         return False
     got = np.asarray(got)
@@ -448,7 +448,7 @@ def _judge_train(inputs, output, loss_rtol):
                 why = (" A loop over network[:-1] (or zip(..., network[:-1])) leaves out the last layer, "
                        "the one that produces the logits.")
             problems.append(("backprop-skips-layer", f"backward was never called on {names}." + why,
-                             "Call backward on every layer: for i in reversed(range(len(network))): ..."))
+                             "Call backward on every layer, the last one included."))
         repeated = sorted({i for i in seq if seq.count(i) > 1})
         if repeated:
             problems.append(("backprop-repeats-layer",

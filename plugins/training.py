@@ -50,12 +50,13 @@ N_CLASSES = 10
 LEARNING_RATE = 0.1          # Dense's default learning rate in the assignment
 SPLIT_SEED = 0               # seed of load_dataset's train/validation split (embedded data)
 # A correct submission differs from the reference only by float64 round-off
-# (~1e-16 relative per operation, from a different order of operations),
-# which ~375 SGD steps amplify into a few flipped borderline predictions,
-# never more than a handful of the 1,000 validation digits. 0.02 (20 digits)
-# leaves room for that and for equivalent styles (in-place updates, einsum,
-# log-probabilities vs log-sum-exp), while a real bug costs far more: dW
-# divided by the batch size ends ~0.15 below, a flipped update sign at chance.
+# (~1e-16 relative per operation, from a different order of operations).
+# Over ~375 SGD steps that could at most flip a few borderline predictions of
+# the 1,000 validation digits; measured, a variant with in-place updates,
+# einsum gradients and a dropped last batch matched the reference's curves to
+# 6 digits over seeds 0-3. 0.02 (20 digits) is far above that noise and far
+# below what a real bug costs (measured, seed 0: dW divided by the batch size
+# 0.67 vs 0.92; the first layer never updated 0.82; a flipped update sign NaN).
 DEFAULT_MARGIN = 0.02
 COLLAPSE_SLACK = 0.02        # "collapsed": accuracy <= largest class share + this ...
 COLLAPSE_DOMINANCE = 0.8     # ... and >= 80% of the predictions are one class
@@ -195,7 +196,10 @@ def _run(ns, inputs, X, y, Xv) -> dict:
         seen = getattr(layer, "learning_rate", None)
         if isinstance(seen, (int, float, np.number)) and not isinstance(seen, bool):
             default_lrs.append(float(seen))
-            layer.learning_rate = lr  # same step size as the reference, whatever the default
+            try:
+                layer.learning_rate = lr  # same step size as the reference, whatever the default
+            except AttributeError:  # a read-only property: keep the student's own
+                pass
         else:
             default_lrs.append(None)
         network.append(layer)
@@ -440,12 +444,12 @@ def make_verdict(margin: float):
 
         classes = np.bincount(yv, minlength=N_CLASSES) / len(yv)
         preds = _labels(output["val_pred"][-1], n_val, "predict(network, X_val)")
-        counts = np.bincount(preds[(preds >= 0)], minlength=N_CLASSES) if np.any(preds >= 0) else np.zeros(1)
+        values, counts = np.unique(preds, return_counts=True)  # not bincount: ids may be anything
         dominant = float(counts.max() / len(preds)) if len(preds) else 0.0
         chance = float(classes.max())
         details.update(largest_class_share=chance, dominant_prediction_share=dominant)
         if got <= chance + COLLAPSE_SLACK and dominant >= COLLAPSE_DOMINANCE:
-            top = int(counts.argmax())
+            top = int(values[counts.argmax()])
             return Result.failed(
                 f"Training collapsed: your network predicts class {top} for {dominant:.0%} of the validation "
                 f"digits, so it is no better than always answering one class. {summary}{extra}",
@@ -462,8 +466,9 @@ def make_verdict(margin: float):
                 diagnosis="training-no-learning", **details)
         return Result.failed(
             f"Your network learns, but more slowly than the reference. {summary}{extra}",
-            hint="Usually a scaled gradient: dW = input.T @ grad_output with no extra division by the batch "
-                 "size (grad_output is already averaged), db = grad_output.sum(axis=0).",
+            hint="Usually a step that is too small or a layer that does not learn: dW = input.T @ grad_output "
+                 "with no extra division by the batch size (grad_output is already averaged), "
+                 "db = grad_output.sum(axis=0), and train() must call backward on every layer, the first included.",
             diagnosis="training-below-reference", **details)
 
     return verdict_accuracy

@@ -1,0 +1,959 @@
+"""Grade a whole class: discovery, safe unpacking, executors, gradebook, resumability.
+
+``nncheck grade SUBMISSIONS_DIR --out DIR`` (see :mod:`nncheck.cli_grade`) is
+a thin wrapper around :func:`grade_class`. The pieces:
+
+* :func:`discover` turns a folder into :class:`Entry` objects, one per student
+  (a ``.py`` file, a notebook, a folder or a ``.zip``).
+* :func:`grade_submission` grades one of them and returns the JSON report
+  (CONTRACT §3) as plain data. It is a module-level function taking plain
+  arguments, so a process pool or a Dask cluster can run it; the student's
+  code runs, as always, in the isolated worker process :mod:`nncheck.runner`
+  starts, never in the process calling this function.
+* :class:`LocalExecutor` (a process pool) and :class:`DaskExecutor`
+  (``distributed.Client``) implement the small :class:`Executor` interface
+  (``submit`` / ``wait`` / ``as_completed`` / ``close``).
+* Every finished report is written at once, atomically, to
+  ``OUT/reports/<student>.json``; the gradebook and the class summary are
+  rebuilt from those files at the end of every run, including an
+  interrupted one.
+
+Resumability. Each report carries ``grading.key``: the SHA-256 of
+
+* the submission's contents (every regular file under it, in sorted order,
+  as relative path + bytes; ``__pycache__``, ``.git`` and
+  ``.ipynb_checkpoints`` excluded, as the loader excludes them), and
+* the settings: the config file's bytes, each ``--plugin`` file's bytes, the
+  plugins registered through entry points (name and version), the nncheck
+  version, ``--seed``, ``--timeout``, ``--memory`` and ``--check``.
+
+A re-run skips every student whose report holds the key it would compute
+now; ``--force`` regrades everyone.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from nncheck import __version__
+from nncheck.loader import IGNORED_DIRS
+
+GRADE_FORMAT = 1  # bump when the meaning of a cached report changes
+
+SUBMISSION_SUFFIXES = (".py", ".ipynb", ".zip")
+
+# Archives: a student's .zip is unpacked only within these bounds.
+MAX_ZIP_BYTES = 50 * 1024 * 1024   # total uncompressed size
+MAX_ZIP_MEMBERS = 2000             # files and folders in one archive
+MAX_ZIP_RATIO = 200                # uncompressed / compressed size of one member (zip bombs)
+_ZIP_JUNK = ("__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini")
+
+# Row statuses in the gradebook.
+OK, LOAD_FAILED, TIMEOUT, CRASHED, PENDING = "ok", "load-failed", "timeout", "crashed", "pending"
+ROW_STATUSES = (OK, LOAD_FAILED, TIMEOUT, CRASHED, PENDING)
+
+
+# ==========================================================================
+# Discovery
+# ==========================================================================
+
+@dataclass
+class Entry:
+    """One student's submission in the class folder."""
+
+    student: str   # the id: the entry's name without .py/.ipynb/.zip
+    path: Path     # absolute path of the file or folder
+    kind: str      # "py" | "ipynb" | "zip" | "folder"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class Discovery:
+    entries: list[Entry]
+    ignored: list[str] = field(default_factory=list)  # names that are not submissions
+
+
+def discover(folder: str | os.PathLike, exclude=()) -> Discovery:
+    """Every entry of ``folder`` that is a submission, sorted by student id.
+
+    Hidden entries (``.x``), ``__MACOSX``-style ones (``_x``) and the paths in
+    ``exclude`` (the output folder, when it sits inside) are left out; other
+    files that are not ``.py``/``.ipynb``/``.zip`` (a platform's
+    ``submission_metadata.yml``, a PDF) are listed in ``ignored``. When two
+    entries would get the same id (``ann.py`` and ``ann.ipynb``) both keep
+    their full name as id.
+    """
+    root = Path(folder).resolve()
+    skip = {Path(p).resolve() for p in exclude}
+    found: list[Entry] = []
+    ignored: list[str] = []
+    for p in sorted(root.iterdir(), key=lambda q: q.name):
+        if p.name.startswith((".", "_")) or p.resolve() in skip:
+            continue
+        if p.is_dir():
+            found.append(Entry(p.name, p, "folder"))
+        elif p.is_file() and p.suffix.lower() in SUBMISSION_SUFFIXES:
+            found.append(Entry(p.stem, p, p.suffix.lower().lstrip(".")))
+        else:
+            ignored.append(p.name)
+    counts: dict[str, int] = {}
+    for e in found:
+        counts[e.student] = counts.get(e.student, 0) + 1
+    for e in found:
+        if counts[e.student] > 1:
+            e.student = e.path.name
+    found.sort(key=lambda e: e.student)
+    return Discovery(found, ignored)
+
+
+# ==========================================================================
+# Hashing (the resume key)
+# ==========================================================================
+
+def _walk_files(folder: Path):
+    """Regular files under ``folder`` as (relative posix path, path), sorted; as the loader sees it."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS
+                             and not os.path.islink(os.path.join(dirpath, d)))
+        for f in filenames:
+            p = Path(dirpath) / f
+            if not p.is_symlink() and p.is_file():
+                out.append((p.relative_to(folder).as_posix(), p))
+    return sorted(out)
+
+
+def submission_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a submission's contents: file name(s) and bytes, folders walked in sorted order."""
+    path = Path(path)
+    h = hashlib.sha256(b"nncheck-submission\0")
+    files = _walk_files(path) if path.is_dir() else [(path.name, path)]
+    for rel, p in files:
+        h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+        with open(p, "rb") as f:
+            data = f.read()
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def _file_sha(path) -> str | None:
+    if path is None:
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def settings_digest(*, config_path=None, plugin_files=(), seed=0, timeout=None, memory=None,
+                    only=(), plugins: list | None = None) -> str:
+    """SHA-256 of everything besides the submission that decides a grade."""
+    doc = {
+        "format": GRADE_FORMAT, "nncheck": __version__,
+        "config": _file_sha(config_path),
+        "plugin_files": [[Path(p).name, _file_sha(p)] for p in plugin_files],
+        "plugins": sorted(plugins or []),
+        "seed": seed, "timeout": timeout, "memory": memory, "only": sorted(only or []),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def registered_plugins(engine) -> list[str]:
+    """Plugins in ``engine`` as ``name==version`` (version of the distribution for entry points)."""
+    dists = {id(p): d for p, d in engine.pm.list_plugin_distinfo()}
+    out = []
+    for name, plugin in engine.pm.list_name_plugin():
+        if plugin is None:
+            continue
+        dist = dists.get(id(plugin))
+        out.append(f"{name}=={dist.version}" if dist is not None else name)
+    return sorted(out)
+
+
+def grade_key(submission_sha: str, settings_sha: str) -> str:
+    return hashlib.sha256(f"{submission_sha}:{settings_sha}".encode()).hexdigest()
+
+
+# ==========================================================================
+# Archives
+# ==========================================================================
+
+class UnsafeArchive(Exception):
+    """A student's .zip cannot be unpacked safely (or at all); the message says why."""
+
+
+def _member_path(name: str) -> PurePosixPath | None:
+    """The safe relative path of a zip member, None for junk; raises UnsafeArchive otherwise."""
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+        raise UnsafeArchive(f"it holds a file with an absolute path ({name!r})")
+    parts = [p for p in norm.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise UnsafeArchive(f"it holds a path that leaves the archive ({name!r})")
+    if not parts or any(p in _ZIP_JUNK or p.startswith("._") for p in parts):
+        return None
+    return PurePosixPath(*parts)
+
+
+def safe_extract(archive, dest: str | os.PathLike, *, max_bytes: int = MAX_ZIP_BYTES,
+                 max_members: int = MAX_ZIP_MEMBERS) -> Path:
+    """Unpack ``archive`` (a path or bytes) into ``dest`` and return what to grade.
+
+    Refused (:class:`UnsafeArchive`): absolute paths, ``..``, symbolic links,
+    encrypted members, more than ``max_members`` members, more than
+    ``max_bytes`` uncompressed (counted while writing, not trusted from the
+    header), a member inflating more than ``MAX_ZIP_RATIO`` times. macOS
+    ``__MACOSX``/``._*`` and ``.DS_Store`` entries are dropped.
+
+    What to grade: the single folder at the top of the archive if there is
+    just one (``alice/...``), the single ``.py`` or notebook if that is all it
+    holds, the extracted folder otherwise.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    src = io.BytesIO(archive) if isinstance(archive, (bytes, bytearray)) else archive
+    try:
+        zf = zipfile.ZipFile(src)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnsafeArchive(f"it is not a readable zip archive ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > max_members:
+            raise UnsafeArchive(f"it holds {len(infos)} entries (at most {max_members} are unpacked)")
+        declared = sum(i.file_size for i in infos)
+        if declared > max_bytes:
+            raise UnsafeArchive(f"it unpacks to {declared / 2**20:.0f} MB (at most {max_bytes / 2**20:.0f} MB)")
+        written = 0
+        for info in infos:
+            rel = _member_path(info.filename)
+            if rel is None:
+                continue
+            if info.flag_bits & 0x1:
+                raise UnsafeArchive(f"{info.filename} is encrypted")
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise UnsafeArchive(f"{info.filename} is a symbolic link")
+            target = dest.joinpath(*rel.parts)
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO \
+                    and info.file_size > 1 << 20:
+                raise UnsafeArchive(f"{info.filename} inflates {info.file_size // info.compress_size}x "
+                                    "(a zip bomb?)")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with zf.open(info) as fin, open(target, "wb") as fout:
+                    while True:
+                        chunk = fin.read(1 << 16)
+                        if not chunk:
+                            break
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise UnsafeArchive(f"it unpacks to more than {max_bytes / 2**20:.0f} MB")
+                        fout.write(chunk)
+            except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+                raise UnsafeArchive(f"{info.filename} cannot be unpacked ({exc})") from None
+    root = dest
+    for _ in range(8):  # zip of a folder: descend into the single top folder
+        kids = [k for k in root.iterdir() if not k.name.startswith(".")]
+        if len(kids) == 1 and kids[0].is_dir():
+            root = kids[0]
+        else:
+            break
+    kids = [k for k in root.iterdir() if not k.name.startswith(".")]
+    if len(kids) == 1 and kids[0].is_file() and kids[0].suffix.lower() in (".py", ".ipynb"):
+        return kids[0]
+    if not kids:
+        raise UnsafeArchive("it is empty")
+    return root
+
+
+def pack(path: str | os.PathLike) -> dict:
+    """A submission as plain data, for a grader that does not share our file system (Dask).
+
+    A file travels as it is; a folder as an in-memory zip of itself (its name
+    kept at the top, which :func:`safe_extract` descends into).
+    """
+    path = Path(path)
+    if path.is_file():
+        return {"name": path.name, "data": path.read_bytes()}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        files = _walk_files(path)
+        if not files:
+            zf.writestr(f"{path.name}/", b"")
+        for rel, p in files:
+            zf.write(p, f"{path.name}/{rel}")
+    return {"name": path.name + ".zip", "data": buf.getvalue(), "folder": True}
+
+
+# ==========================================================================
+# Grading one submission (runs in a pool process or on a Dask worker)
+# ==========================================================================
+
+_ENGINES: dict = {}
+_BUNDLES: dict = {}
+
+
+def _engine_for(config_path, plugin_files):
+    """One Engine per process and settings (building one imports every plugin)."""
+    key = (config_path, tuple(plugin_files or ()))
+    engine = _ENGINES.get(key)
+    if engine is None:
+        from nncheck.config import load_config
+        from nncheck.engine import Engine
+
+        engine = Engine(load_config(config_path), plugin_files or ())
+        _ENGINES[key] = engine
+    return engine
+
+
+def _materialise_bundle(bundle: dict) -> tuple[str | None, list[str]]:
+    """Write a shipped config and plugin files once per process; return their paths."""
+    digest = hashlib.sha256(json.dumps(bundle, sort_keys=True).encode()).hexdigest()[:16]
+    if digest in _BUNDLES:
+        return _BUNDLES[digest]
+    root = Path(tempfile.gettempdir()) / f"nncheck-bundle-{digest}"
+
+    def put(rel: str, text: str) -> str:
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists() or p.read_text(encoding="utf-8") != text:
+            tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, p)
+        return str(p)
+
+    config = bundle.get("config")
+    config_path = put(f"config/{Path(config['name']).name}", config["text"]) if config else None
+    plugins = [put(f"plugins/{i}/{Path(p['name']).name}", p["text"])
+               for i, p in enumerate(bundle.get("plugins") or [])]
+    _BUNDLES[digest] = (config_path, plugins)
+    return _BUNDLES[digest]
+
+
+def make_bundle(config_path=None, plugin_files=()) -> dict:
+    """The config and plugin files as plain data (see :func:`pack`)."""
+    def item(p):
+        return {"name": Path(p).name, "text": Path(p).read_text(encoding="utf-8")}
+    return {"config": item(config_path) if config_path else None,
+            "plugins": [item(p) for p in plugin_files]}
+
+
+def _unloadable(engine, only, message: str, seed: int):
+    """A report for a submission that never reached the loader (a refused archive)."""
+    from nncheck.model import CheckRecord, Report, Status
+    from nncheck.scoring import score_report
+
+    checks = [c for c in engine.checks if not only or any(c.id == o or c.family == o for o in only)]
+    records = [CheckRecord(id=c.id, title=c.title, section=c.section, status=Status.ERROR, score=0.0,
+                           max_score=c.points, message=f"not run: {message}") for c in checks]
+    report = Report(submission="", checks=records, load={"ok": False, "message": message},
+                    seed=seed, version=__version__)
+    return score_report(report, engine.config)
+
+
+def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, timeout=None,
+                     memory=None, only=(), bundle: dict | None = None) -> dict:
+    """Grade one submission and return its JSON report (CONTRACT §3) as plain data.
+
+    :param source: a path (str) to a ``.py``, ``.ipynb``, folder or ``.zip``,
+        or the output of :func:`pack` when the grader does not share the
+        submissions' file system.
+    :param config_path, plugin_files: as ``--config`` / ``--plugin``; or
+        ``bundle`` (from :func:`make_bundle`) carrying their contents.
+
+    Never raises for a bad submission: an archive that cannot be unpacked
+    safely gives a report whose ``load.ok`` is false.
+    """
+    from nncheck.reports import report_dict
+
+    if bundle is not None:
+        config_path, plugin_files = _materialise_bundle(bundle)
+    engine = _engine_for(config_path, list(plugin_files or ()))
+    only = list(only or ())
+    scratch = Path(tempfile.mkdtemp(prefix="nncheck-grade-"))
+    try:
+        if isinstance(source, dict):  # shipped: write it out first
+            name = Path(source["name"]).name
+            shown = name[:-4] if source.get("folder") else name
+            path = scratch / "in" / name
+            path.parent.mkdir()
+            path.write_bytes(source["data"])
+        else:
+            path = Path(source)
+            shown = path.name
+        if path.suffix.lower() == ".zip":
+            try:
+                path = safe_extract(path, scratch / "unpacked" / _safe_name(Path(shown).stem))
+            except UnsafeArchive as exc:
+                what = "the folder" if isinstance(source, dict) and source.get("folder") else shown
+                report = _unloadable(engine, only, f"{what} was not unpacked: {exc}.", seed)
+                d = report_dict(report)
+                d["submission"] = shown
+                return d
+        report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only or None)
+        d = report_dict(report)
+        d["submission"] = shown
+        return d
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _safe_name(name: str) -> str:
+    out = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
+    return out or "submission"
+
+
+# ==========================================================================
+# Executors
+# ==========================================================================
+
+class Executor:
+    """Where :func:`grade_submission` calls run.
+
+    ``submit(fn, *args)`` returns a future (``done()``, ``result()``,
+    ``exception()``, ``cancel()``); ``wait(futures, timeout)`` returns the
+    ``(done, not_done)`` sets as soon as one is done or the timeout passes;
+    ``close(cancel)`` releases the workers (cancelling what has not run).
+    ``capacity`` is how many calls run at once. ``ships_files`` says whether
+    submissions must travel as data (no shared file system).
+    """
+
+    capacity: int = 1
+    ships_files: bool = False
+    description: str = ""
+
+    def submit(self, fn, *args):
+        raise NotImplementedError
+
+    def wait(self, futures, timeout: float | None = None):
+        raise NotImplementedError
+
+    def as_completed(self, futures):
+        pending = set(futures)
+        while pending:
+            done, pending = self.wait(pending, timeout=None)
+            yield from done
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(cancel=exc[0] is not None)
+
+
+# -- the local process pool -------------------------------------------------
+
+_IN_TASK = False
+_INTERRUPTED = False
+
+
+def _pool_sigint(signum, frame):
+    """In a pool process: Ctrl-C interrupts a running grade (its cleanup runs), is ignored when idle."""
+    global _IN_TASK, _INTERRUPTED
+    if _IN_TASK and not _INTERRUPTED:
+        _INTERRUPTED = True
+        raise KeyboardInterrupt
+
+
+def _pool_init(config_path, plugin_files):
+    signal.signal(signal.SIGINT, _pool_sigint)
+    _engine_for(config_path, list(plugin_files or ()))
+
+
+def _pool_task(*args):
+    global _IN_TASK, _INTERRUPTED
+    _IN_TASK, _INTERRUPTED = True, False
+    try:
+        return grade_submission(*args)
+    finally:
+        _IN_TASK = False
+
+
+def _mp_context():
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["nncheck.grading", "nncheck.engine", "numpy"])
+    return ctx
+
+
+class LocalExecutor(Executor):
+    """A pool of ``jobs`` processes on this machine, each building its Engine once.
+
+    Processes start with ``forkserver`` (``spawn`` where that is missing), so
+    no pool process inherits the caller's threads or open files.
+    """
+
+    def __init__(self, jobs: int | None = None, config_path=None, plugin_files=()):
+        self.capacity = max(1, int(jobs or os.cpu_count() or 1))
+        self.description = f"{self.capacity} local process{'es' if self.capacity > 1 else ''}"
+        self.pool = cf.ProcessPoolExecutor(
+            max_workers=self.capacity, mp_context=_mp_context(), initializer=_pool_init,
+            initargs=(config_path, tuple(plugin_files or ())))
+
+    def submit(self, fn, *args):
+        if fn is grade_submission:
+            fn = _pool_task
+        return self.pool.submit(fn, *args)
+
+    def wait(self, futures, timeout=None):
+        done, not_done = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        return set(done), set(not_done)
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel:
+            # Interrupt what is running so each grade cleans up its worker process.
+            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+                try:
+                    os.kill(proc.pid, signal.SIGINT)
+                except (ProcessLookupError, PermissionError, AttributeError):
+                    pass
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+class InlineExecutor(Executor):
+    """Runs each call at once in this process (debugging; no parallelism)."""
+
+    description = "inline"
+
+    def submit(self, fn, *args):
+        fut = cf.Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - reported as the row's failure
+            fut.set_exception(exc)
+        return fut
+
+    def wait(self, futures, timeout=None):
+        return set(futures), set()
+
+
+# -- Dask distributed ------------------------------------------------------
+
+class DaskExecutor(Executor):
+    """Spread the class over a Dask cluster: ``DaskExecutor("tcp://scheduler:8786")``.
+
+    Submissions, the config and ``--plugin`` files travel with each task
+    (:func:`pack`, :func:`make_bundle`), so workers need nncheck installed
+    (same version, same entry-point plugins) but no shared file system.
+    ``client`` may be given instead of an address (tests, notebooks).
+    """
+
+    ships_files = True
+
+    def __init__(self, address=None, client=None, wait_for_workers: float = 60.0):
+        try:
+            import distributed
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise RuntimeError("--scheduler needs Dask: pip install 'nncheck[dask]'") from exc
+        self._distributed = distributed
+        self._own = client is None
+        self._submitted: set = set()
+        self.client = client or distributed.Client(address, timeout=30)
+        if not self.client.nthreads():
+            self.client.wait_for_workers(1, timeout=wait_for_workers)
+        self.capacity = max(1, sum(self.client.nthreads().values()))
+        n = len(self.client.nthreads())
+        where = getattr(getattr(self.client, "scheduler", None), "address", None) or address
+        self.description = f"Dask at {where} ({n} workers, {self.capacity} threads)"
+
+    def submit(self, fn, *args):
+        fut = self.client.submit(fn, *args, pure=False)
+        self._submitted.add(fut)
+        return fut
+
+    def wait(self, futures, timeout=None):
+        futures = list(futures)
+        try:
+            res = self._distributed.wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return set(), set(futures)
+        self._submitted.difference_update(res.done)
+        return set(res.done), set(res.not_done)
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel and self._submitted:
+            try:
+                self.client.cancel(list(self._submitted))
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+        self._submitted.clear()
+        if self._own:
+            self.client.close()
+
+
+# ==========================================================================
+# Output folder: per-student reports, rows, gradebook
+# ==========================================================================
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def report_path(out: Path, student: str) -> Path:
+    return out / "reports" / f"{student}.json"
+
+
+def read_report(out: Path, student: str) -> dict | None:
+    try:
+        d = json.loads(report_path(out, student).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return d if isinstance(d, dict) else None
+
+
+_CRASH_MARKERS = (
+    "the process running your code",        # stopped answering / segfault / killed by a signal
+    "your code ended the process",          # os._exit
+    "not run: the submission's process kept dying",
+    "not run: reloading the submission failed",
+)
+
+
+def row_status(report: dict) -> str:
+    """``ok``, ``load-failed``, ``timeout`` or ``crashed`` for one report.
+
+    ``timeout``: loading or a check ran out of time. ``crashed``: the
+    process running the student's code died (segfault, ``os._exit``, killed),
+    or grading itself failed. ``load-failed``: nothing could be loaded (not
+    Python, a refused archive, an exception at import that left no names...).
+    A graded submission is ``ok`` whatever its score.
+    """
+    g = report.get("grading") or {}
+    if g.get("error"):
+        return CRASHED
+    load = report.get("load") or {}
+    if not load.get("ok", True):
+        msg = str(load.get("message", ""))
+        if "took longer than" in msg:
+            return TIMEOUT
+        if "process ended while it was being loaded" in msg:
+            return CRASHED
+        return LOAD_FAILED
+    checks = report.get("checks") or []
+    if any(c.get("status") == "timeout" for c in checks):
+        return TIMEOUT
+    if any(c.get("status") == "error" and str(c.get("message", "")).startswith(_CRASH_MARKERS)
+           for c in checks):
+        return CRASHED
+    return OK
+
+
+def report_from_dict(d: dict):
+    """Rebuild a :class:`~nncheck.model.Report` from its JSON (to render another format)."""
+    from nncheck.model import CheckRecord, Report, Status
+
+    checks = [CheckRecord(
+        id=c["id"], title=c.get("title", ""), section=c.get("section", "core"), status=Status(c["status"]),
+        score=c.get("score", 0.0), max_score=c.get("max_score", 0.0), message=c.get("message", ""),
+        hint=c.get("hint", ""), diagnosis=list(c.get("diagnosis") or []), duration_s=c.get("duration_s", 0.0),
+        details=c.get("details") or {}, output=c.get("output", ""), traceback=c.get("traceback", ""))
+        for c in d.get("checks", [])]
+    return Report(submission=d.get("submission", ""), checks=checks, load=d.get("load") or {},
+                  seed=d.get("seed", 0), duration_s=d.get("duration_s", 0.0),
+                  version=d.get("nncheck_version", ""), sections=d.get("sections") or {},
+                  score=d.get("score", 0.0), max_score=d.get("max_score", 0.0))
+
+
+def _cell(value) -> str:
+    """A CSV text cell that a spreadsheet will not run as a formula."""
+    s = "" if value is None else str(value)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+def gradebook_rows(rows: list[dict], check_ids: list[str]) -> tuple[list[str], list[list]]:
+    header = ["student", "status", "total", "max", "core", "options", "bonus", *check_ids,
+              "duration_s", "entry", "message"]
+    table = []
+    for r in rows:
+        rep = r.get("report")
+        secs = (rep or {}).get("sections") or {}
+        by_id = {c["id"]: c for c in (rep or {}).get("checks", [])}
+        line = [_cell(r["student"]), r["status"]]
+        if rep is not None and r["status"] != PENDING:
+            line += [rep.get("score"), rep.get("max_score"),
+                     *[(secs.get(s) or {}).get("score", "") for s in ("core", "options", "bonus")],
+                     *[by_id[c]["score"] if c in by_id else "" for c in check_ids],
+                     rep.get("duration_s", "")]
+        else:
+            line += [""] * (4 + len(check_ids) + 1)
+        line += [_cell(r["entry"]), _cell(r.get("message", ""))]
+        table.append(line)
+    return header, table
+
+
+def _row_message(report: dict | None, status: str) -> str:
+    if report is None:
+        return ""
+    g = report.get("grading") or {}
+    if g.get("error"):
+        return str(g["error"])[:300]
+    load = report.get("load") or {}
+    if not load.get("ok", True):
+        return str(load.get("message", ""))[:300]
+    for c in report.get("checks", []):
+        if status == TIMEOUT and c.get("status") == "timeout":
+            return f"{c['id']}: {c.get('message', '')}"[:300]
+        if status == CRASHED and c.get("status") == "error":
+            return f"{c['id']}: {c.get('message', '')}"[:300]
+    return ""
+
+
+def collect_rows(out: Path, entries: list[Entry], keys: dict[str, str]) -> list[dict]:
+    """One row per student from the reports on disk; a missing or stale report is ``pending``."""
+    rows = []
+    for e in entries:
+        rep = read_report(out, e.student)
+        current = rep is not None and (rep.get("grading") or {}).get("key") == keys.get(e.student)
+        if rep is not None and (rep.get("grading") or {}).get("error"):
+            current = True  # a failed grading is shown (and retried next run)
+        status = row_status(rep) if current else PENDING
+        rows.append({"student": e.student, "entry": e.path.name, "status": status,
+                     "report": rep if current else None,
+                     "message": _row_message(rep, status) if current else
+                     ("not graded yet" if rep is None else "not regraded with the current settings yet")})
+    return rows
+
+
+def write_outputs(out: Path, rows: list[dict], check_ids: list[str], meta: dict) -> dict:
+    """Write ``gradebook.csv``, ``summary.json`` and ``summary.html``; return the summary."""
+    from nncheck.class_summary import build_summary, render_summary_html
+
+    header, table = gradebook_rows(rows, check_ids)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(table)
+    write_atomic(out / "gradebook.csv", buf.getvalue())
+    summary = build_summary(rows, check_ids, meta)
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    write_atomic(out / "summary.html", render_summary_html(summary))
+    return summary
+
+
+def _check_order(engine, only, rows) -> list[str]:
+    ids = [c.id for c in engine.checks if not only or any(c.id == o or c.family == o for o in only)]
+    extra = sorted({c["id"] for r in rows if r.get("report") for c in r["report"].get("checks", [])} - set(ids))
+    return ids + extra
+
+
+# ==========================================================================
+# Progress
+# ==========================================================================
+
+class Progress:
+    """``[ 12/40]  30%  1.9/s  ETA 0:15  alice  ok 85/85`` lines on a stream (stderr)."""
+
+    def __init__(self, total: int, stream=None, enabled: bool = True):
+        self.total = total
+        self.done = 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled
+        self.t0 = time.monotonic()
+
+    def say(self, text: str) -> None:
+        if self.enabled:
+            print(text, file=self.stream, flush=True)
+
+    def step(self, student: str, status: str, score=None, max_score=None) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        elapsed = max(time.monotonic() - self.t0, 1e-9)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate > 0 else 0
+        width = len(str(self.total))
+        pts = f" {score:g}/{max_score:g}" if isinstance(score, (int, float)) and max_score else ""
+        pct = 100 * self.done // max(self.total, 1)
+        self.say(f"[{self.done:>{width}}/{self.total}] {pct:3d}%  {rate:5.2f}/s  "
+                 f"ETA {_clock(left)}  {student}  {status}{pts}")
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+# ==========================================================================
+# The class run
+# ==========================================================================
+
+@dataclass
+class ClassResult:
+    out: Path
+    graded: list[str]        # graded in this run
+    skipped: list[str]       # unchanged since a previous run
+    failed: list[str]        # grading itself failed (retried next run)
+    interrupted: bool
+    summary: dict
+    wall_s: float
+
+
+def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, jobs: int | None = None,
+                config_path=None, plugin_files=(), seed: int = 0, timeout=None, memory=None, only=(),
+                force: bool = False, progress: Progress | None = None, quiet: bool = True,
+                engine=None) -> ClassResult:
+    """Grade every submission in ``submissions_dir`` into ``out_dir`` (see the module docstring).
+
+    ``executor`` defaults to a :class:`LocalExecutor` of ``jobs`` processes
+    (closed at the end; an executor passed in is left open). On
+    ``KeyboardInterrupt`` the running grades are stopped, the gradebook and
+    summary are rebuilt from the finished reports, and the interrupt is
+    re-raised.
+    """
+    t0 = time.monotonic()
+    from nncheck.config import load_config
+    from nncheck.engine import Engine
+
+    config_path = str(Path(config_path).resolve()) if config_path else None
+    plugin_files = [str(Path(p).resolve()) for p in plugin_files]
+    only = list(only or ())
+    out = Path(out_dir).resolve()
+    src = Path(submissions_dir).resolve()
+    engine = engine or Engine(load_config(config_path), plugin_files)
+    found = discover(src, exclude=[out])
+    entries = found.entries
+    (out / "reports").mkdir(parents=True, exist_ok=True)
+
+    settings_sha = settings_digest(config_path=config_path, plugin_files=plugin_files, seed=seed,
+                                   timeout=timeout, memory=memory, only=only,
+                                   plugins=registered_plugins(engine))
+    subs_sha = {e.student: submission_digest(e.path) for e in entries}
+    keys = {s: grade_key(h, settings_sha) for s, h in subs_sha.items()}
+    todo, skipped = [], []
+    for e in entries:
+        rep = None if force else read_report(out, e.student)
+        if rep is not None and (rep.get("grading") or {}).get("key") == keys[e.student]:
+            skipped.append(e.student)
+        else:
+            todo.append(e)
+    progress = progress or Progress(len(todo), enabled=not quiet)
+    progress.total = len(todo)
+    html = engine.formats.get("html")
+    if found.ignored:
+        progress.say(f"ignored {len(found.ignored)} entr{'y' if len(found.ignored) == 1 else 'ies'} that "
+                     f"are not submissions: {', '.join(found.ignored[:5])}{' ...' if len(found.ignored) > 5 else ''}")
+    if skipped:
+        progress.say(f"{len(skipped)} unchanged since the last run, skipped (--force regrades them)")
+    # Reports whose HTML is missing (e.g. the html format was installed since) get it now.
+    if html is not None:
+        for s in skipped:
+            if not (out / "reports" / f"{s}.html").exists():
+                _write_html(out, s, read_report(out, s), html, engine.config)
+
+    graded, failed = [], []
+    interrupted = False
+    own_executor = executor is None
+    meta = {"submissions_dir": str(src), "out": str(out), "nncheck_version": __version__,
+            "config": config_path, "plugin_files": plugin_files, "seed": seed, "timeout": timeout,
+            "memory": memory, "only": only, "settings_sha256": settings_sha, "ignored": found.ignored,
+            "html_reports": html is not None}
+    try:
+        if todo:
+            if executor is None:
+                executor = LocalExecutor(jobs, config_path, plugin_files)
+            meta["executor"] = executor.description
+            progress.say(f"grading {len(todo)} submission{'s' if len(todo) != 1 else ''} "
+                         f"on {executor.description}")
+            bundle = make_bundle(config_path, plugin_files) if executor.ships_files else None
+            queue = list(todo)
+            window = max(2, 2 * executor.capacity)
+            inflight: dict = {}
+            started: dict = {}
+
+            def launch():
+                while queue and len(inflight) < window:
+                    e = queue.pop(0)
+                    if executor.ships_files:
+                        args = (pack(e.path), None, (), seed, timeout, memory, only, bundle)
+                    else:
+                        args = (str(e.path), config_path, plugin_files, seed, timeout, memory, only)
+                    inflight[executor.submit(grade_submission, *args)] = e
+                    started[e.student] = time.monotonic()
+
+            launch()
+            while inflight:
+                done, _ = executor.wait(list(inflight), timeout=1.0)
+                for fut in done:
+                    e = inflight.pop(fut)
+                    rep = _finish(fut, e, keys[e.student], subs_sha[e.student], settings_sha,
+                                  time.monotonic() - started[e.student])
+                    write_atomic(report_path(out, e.student), json.dumps(rep, indent=2, allow_nan=False) + "\n")
+                    if html is not None:
+                        _write_html(out, e.student, rep, html, engine.config)
+                    (failed if (rep.get("grading") or {}).get("error") else graded).append(e.student)
+                    progress.step(e.student, row_status(rep), rep.get("score"), rep.get("max_score"))
+                launch()
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        if own_executor and executor is not None:
+            executor.close(cancel=interrupted)
+        rows = collect_rows(out, entries, keys)
+        meta["wall_s"] = round(time.monotonic() - t0, 3)
+        meta["interrupted"] = interrupted
+        summary = write_outputs(out, rows, _check_order(engine, only, rows), meta)
+        if interrupted:
+            progress.say(f"interrupted: {len(graded)} graded in this run are saved; "
+                         f"run the same command again to grade the rest")
+    return ClassResult(out, graded, skipped, failed, interrupted, summary, time.monotonic() - t0)
+
+
+def _finish(fut, entry: Entry, key: str, sub_sha: str, settings_sha: str, wall: float) -> dict:
+    """The report of a finished task, stamped with its resume key (or a stub if grading failed)."""
+    try:
+        rep = fut.result()
+        error = None
+    except BaseException as exc:  # noqa: BLE001 - a failed task costs only its row
+        if isinstance(exc, KeyboardInterrupt):
+            error = "grading was interrupted"
+        else:
+            error = f"grading failed: {type(exc).__name__}: {exc}"
+        rep = {"submission": entry.path.name, "score": 0.0, "max_score": 0.0, "sections": {},
+               "checks": [], "load": {"ok": False, "message": error}, "nncheck_version": __version__}
+    rep["submission"] = entry.path.name
+    rep["grading"] = {"student": entry.student, "entry": entry.path.name, "key": None if error else key,
+                      "submission_sha256": sub_sha, "settings_sha256": settings_sha,
+                      "wall_s": round(wall, 3), "error": error}
+    return rep
+
+
+def _write_html(out: Path, student: str, rep: dict | None, render, config) -> None:
+    if rep is None or (rep.get("grading") or {}).get("error"):
+        return
+    try:
+        text = render(report_from_dict(rep), config)
+    except Exception as exc:  # noqa: BLE001 - the JSON report is the record; HTML is a view of it
+        print(f"warning: could not render the HTML report of {student}: {exc!r}", file=sys.stderr)
+        return
+    write_atomic(out / "reports" / f"{student}.html", text)

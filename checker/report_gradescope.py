@@ -1,0 +1,151 @@
+"""``--format gradescope``: ``results.json`` as Gradescope's autograder specification defines it.
+
+Spec: https://gradescope-autograders.readthedocs.io/en/latest/specs/ (schema:
+``tests/schemas/gradescope_results.schema.json``). A ``run_autograder`` script
+runs ``nncheck submit /autograder/submission --format gradescope --output
+/autograder/results/results.json``.
+
+* The top-level ``score`` is the report's score (it overrides the sum of the
+  tests, which matters because only the best option family counts and bonus
+  points are extra).
+* Every check is one test: ``name`` is its title and id, ``number``
+  ``section.index`` ("1.3"), ``status`` ``passed``/``failed`` (a check that
+  errored, timed out or was skipped did not pass). Checks in a family the
+  score does not count (an option that is not your best, or not attempted)
+  carry ``max_score`` 0 so the tests add up to what counts.
+* Every text is ``output_format: "text"``: messages quote the submission's
+  own strings, and Gradescope renders ``html``/``simple_format`` as HTML.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+from nncheck.model import SECTIONS
+from nncheck.reports import report_dict
+
+OUTPUT_CAP = 3000          # characters of printed output per test
+TRACEBACK_CAP = 4000
+
+
+def _cap(text: str, n: int) -> str:
+    text = text or ""
+    return text if len(text) <= n else text[:n] + f"\n... ({len(text) - n} more characters not shown)"
+
+
+def _num(x) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return 0.0
+    return v if math.isfinite(v) else 0.0
+
+
+def _test_output(c: dict, counted: bool) -> str:
+    from nncheck.report_html import diagnosis_title
+
+    lines = []
+    status = c["status"]
+    if status == "skipped":
+        lines.append("Skipped: " + (c["message"] or "not run."))
+    elif c["message"]:
+        lines.append(c["message"])
+    if status != "passed" and c["hint"]:
+        lines.append(f"Hint: {c['hint']}")
+    for code in c["diagnosis"]:
+        title = diagnosis_title(code)
+        lines.append(f"Diagnosis: {title} [{code}]" if title else f"Diagnosis: {code}")
+    details = c.get("details") or {}
+    for label, d in [("", details)] + [(k, v) for k, v in details.items() if isinstance(v, dict)]:
+        if isinstance(d, dict) and ("expected_shape" in d or "got_shape" in d):
+            what = f"{label}: " if label else ""
+            lines.append(f"{what}shape expected {d.get('expected_shape')}, got {d.get('got_shape')}")
+    if not counted:
+        lines.append("(Not counted in your score: only your best option family counts, "
+                     "or this part was not attempted.)")
+    if c.get("traceback"):
+        lines.append("")
+        lines.append(_cap(c["traceback"].rstrip(), TRACEBACK_CAP))
+    if c.get("output"):
+        lines.append("")
+        lines.append("What your code printed:")
+        lines.append(_cap(c["output"].rstrip(), OUTPUT_CAP))
+    return "\n".join(lines).strip()
+
+
+def _top_output(d: dict) -> str:
+    lines = [f"nncheck {d['nncheck_version']}: score {_num(d['score']):g}/{_num(d['max_score']):g} "
+             f"(seed {d['seed']})."]
+    for name in SECTIONS:
+        s = d["sections"].get(name)
+        if s and (s.get("max_score") or s.get("score") or s.get("attempted")):
+            lines.append(f"  {name}: {_num(s['score']):g}/{_num(s['max_score']):g}")
+    load = d.get("load") or {}
+    if not load.get("ok", True):
+        lines.append(f"Your submission could not be loaded: {load.get('message', '')}")
+    for w in (load.get("warnings") or [])[:10]:
+        if isinstance(w, dict):
+            lines.append(f"Note: {w.get('label', '')} line {w.get('line', '')}: {w.get('error', '')} "
+                         "(loading went on)")
+    for p in (load.get("problems") or [])[:10]:
+        lines.append(f"Note: {p}")
+    for s in (load.get("set_aside") or [])[:10]:
+        if isinstance(s, dict):
+            lines.append(f"Note: {s.get('name', '')} in {s.get('label', '')} set aside: {s.get('reason', '')}")
+    return "\n".join(lines)
+
+
+def gradescope_dict(d: dict) -> dict:
+    """The results.json document for a :func:`report_dict`."""
+    tests = []
+    per_section: dict[str, int] = {}
+    section_no = {s: i + 1 for i, s in enumerate(SECTIONS)}
+    for c in d["checks"]:
+        sec = c["section"]
+        per_section[sec] = per_section.get(sec, 0) + 1
+        info = d["sections"].get(sec, {})
+        counted = sec == "core" or c["id"].split(".", 1)[0] in info.get("counted", [])
+        if info.get("rule") == "off":
+            counted = False
+        tags = [sec, c["id"].split(".", 1)[0], c["status"], *c["diagnosis"]]
+        tests.append({
+            "name": f"{c['title']} ({c['id']})" if c["title"] else c["id"],
+            "name_format": "text",
+            "number": f"{section_no.get(sec, len(SECTIONS) + 1)}.{per_section[sec]}",
+            "score": _num(c["score"]) if counted else 0.0,
+            "max_score": _num(c["max_score"]) if counted else 0.0,
+            "status": "passed" if c["status"] == "passed" else "failed",
+            "output": _test_output(c, counted),
+            "output_format": "text",
+            "tags": list(dict.fromkeys(str(t) for t in tags)),
+            "visibility": "visible",
+            "extra_data": {"id": c["id"], "nncheck_status": c["status"], "duration_s": c["duration_s"]},
+        })
+    load = d.get("load") or {}
+    if not load.get("ok", True):
+        tests.insert(0, {
+            "name": "The submission loads", "name_format": "text", "number": "0.1",
+            "score": 0.0, "max_score": 0.0, "status": "failed",
+            "output": f"Your submission could not be loaded: {load.get('message', '')}",
+            "output_format": "text", "tags": ["load"], "visibility": "visible",
+        })
+    return {
+        "score": _num(d["score"]),
+        "execution_time": int(math.ceil(_num(d["duration_s"]))),
+        "output": _top_output(d),
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"nncheck_version": d["nncheck_version"], "seed": d["seed"],
+                       "max_score": _num(d["max_score"]), "exit_code": d["exit_code"],
+                       "sections": {k: {"score": _num(v.get("score")), "max_score": _num(v.get("max_score"))}
+                                    for k, v in d["sections"].items()}},
+        "tests": tests,
+    }
+
+
+def render_gradescope(report, config=None) -> str:
+    """The ``--format gradescope`` renderer."""
+    return json.dumps(gradescope_dict(report_dict(report)), indent=2, allow_nan=False) + "\n"

@@ -1,0 +1,428 @@
+"""``--format html``: one self-contained page a student is glad to read.
+
+Rendered with jinja2 from ``nncheck/templates/report.html`` (autoescaped)
+out of :func:`nncheck.reports.report_dict`, the model every format shares.
+The page carries its CSS and pictures inline (PNG data URIs drawn by
+:mod:`nncheck.plots`), loads nothing from the network and needs no
+JavaScript: collapsible parts are ``<details>`` elements.
+
+Everything that comes from the submission (messages quoting its values,
+tracebacks, what it printed, names in load notes) is text: the template
+never marks a value ``|safe``, so ``<script>`` shows as ``<script>``.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from typing import Any
+
+from nncheck.model import SECTIONS
+from nncheck.reports import report_dict
+
+OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page
+OUTPUT_CAP_LINES = 80
+TRACEBACK_CAP_CHARS = 6000
+MAX_FACTS = 24
+MAX_TABLE = 64              # arrays with more entries show their shape only
+
+STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
+                 "skipped": "skipped"}
+STATUS_ICONS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "timeout": "\u231b", "skipped": "\u2013"}
+SECTION_TITLES = {"core": "Core network", "options": "Assignment options", "bonus": "Bonus"}
+SECTION_RULES = {
+    "sum": "every check counts",
+    "best": "only your best option counts",
+    "add": "extra credit, added on top",
+    "off": "not graded",
+}
+
+#: Short human titles for the diagnosis codes verdicts name (CONTRACT §3 and the built-in plugins).
+DIAGNOSIS_TITLES = {
+    "relu-backward-not-masked": "ReLU backward lets the gradient through where the input was negative",
+    "dense-grad-divided-by-batch": "Dense gradient divided by the batch size a second time",
+    "dense-bias-grad-mean": "Bias gradient averaged instead of summed",
+    "dense-grad-input-after-update": "grad_input computed with the already-updated weights",
+    "dense-update-sign": "Parameters move up the gradient (wrong sign)",
+    "dense-params-not-updated": "Weights and biases are never updated",
+    "dense-init-scale": "Initial weights have the wrong scale",
+    "dense-init-not-centered": "Initial weights are not centred on zero",
+    "dense-init-bias": "Biases do not start at zero",
+    "dense-learning-rate-ignored": "The layer's learning rate is ignored",
+    "dense-forward-missing-bias": "Dense forward forgets the bias",
+    "dense-forward-transposed-weights": "Dense forward uses the transposed weights",
+    "loss-grad-not-divided-by-batch": "Loss gradient not divided by the batch size",
+    "loss-grad-wrong-sign": "Loss gradient has the wrong sign",
+    "loss-grad-missing-onehot": "Loss gradient never subtracts the one-hot answers",
+    "loss-not-per-sample": "Loss returns one number instead of one per sample",
+    "loss-wrong-sign": "Loss has the wrong sign",
+    "loss-log-clipped": "Loss clips or shifts the logarithm",
+    "backprop-wrong-order": "Backpropagation visits the layers in the wrong order",
+    "backprop-skips-layer": "Backpropagation skips a layer",
+    "backprop-wrong-input": "A layer's backward gets the wrong input",
+    "backprop-grad-not-chained": "The gradient is not passed from layer to layer",
+    "train-loss-not-averaged": "train returns a summed loss, not the mean",
+    "train-loss-not-returned": "train does not return the loss",
+    "forward-returns-logits-only": "forward returns only the logits, not every activation",
+    "forward-includes-input": "forward's list starts with the input",
+    "forward-not-chained": "Layers are not applied one after the other",
+    "forward-activations-shifted": "Activations are shifted by one layer",
+    "predict-not-argmax": "predict does not take the argmax of the logits",
+    "predict-wrong-axis": "predict takes the argmax over the wrong axis",
+    "minibatch-labels-misaligned": "Minibatch labels no longer match their images",
+    "minibatch-not-shuffled": "Minibatches are not shuffled when asked",
+    "minibatch-shuffled-when-not-asked": "Minibatches are shuffled without being asked",
+    "minibatch-repeats-samples": "A sample appears twice in one pass",
+    "minibatch-drops-samples": "Samples are dropped from the pass",
+    "minibatch-wrong-batch-size": "Minibatches have the wrong size",
+    "training-below-reference": "Training reaches a lower accuracy than the reference",
+    "training-no-learning": "The network does not learn",
+    "training-nan": "Training produced NaN or infinite values",
+    "training-collapsed": "The network predicts (almost) one class for everything",
+    "training-predict-shape": "predict returns the wrong shape during training",
+    "training-predict-not-int": "predict does not return class ids during training",
+    "training-weights-not-settable": "The grader could not set the layers' weights",
+    "xavier-wrong-variance": "Xavier initialisation has the wrong variance",
+    "l2-half-convention": "L2 penalty uses the 0.5 * alpha convention",
+    "l2-divided-by-batch": "L2 gradient divided by the batch size",
+    "l2-regularises-bias": "L2 penalty also applied to the biases",
+    "momentum-no-velocity": "Momentum keeps no velocity between steps",
+    "optimizer-wrong-sign": "The optimizer steps the wrong way",
+    "rmsprop-missing-sqrt": "RMSProp divides by the mean square, not its root",
+    "rmsprop-no-decay": "RMSProp's running average does not decay",
+    "dropout-no-rescale": "Dropout does not rescale the kept units",
+    "dropout-active-at-eval": "Dropout still drops units at evaluation",
+    "dropout-mask-changed": "Dropout's backward uses a different mask from its forward",
+    "dropout-keep-prob-confused": "Dropout's p is used as the keep probability",
+    "dropout-wrong-scale": "Dropout rescales by the wrong factor",
+    "dropout-wrong-rate": "Dropout drops the wrong share of units",
+    "dropout-stale-mask": "Dropout reuses an old mask",
+    "dropout-backward-not-masked": "Dropout's backward ignores the mask",
+    "batchnorm-batch-stats-at-eval": "BatchNorm uses batch statistics at evaluation",
+    "batchnorm-running-stats-frozen": "BatchNorm never updates its running statistics",
+    "batchnorm-backward-ignores-batch-stats": "BatchNorm backward ignores the batch statistics",
+    "batchnorm-params-not-updated": "BatchNorm never updates gamma and beta",
+}
+
+
+def diagnosis_title(code: str) -> str:
+    """A short human title for a diagnosis code ("" when none is known)."""
+    return DIAGNOSIS_TITLES.get(str(code), "")
+
+
+# --------------------------------------------------------------------------
+# Small helpers that turn plain data into things the template shows
+
+
+def fmt_num(x: Any, digits: int = 4) -> str:
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def fmt_points(x: Any) -> str:
+    try:
+        return f"{float(x):g}"
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def cap_text(text: Any, chars: int, lines: int | None = None) -> tuple[str, str]:
+    """``text`` cut to ``chars`` characters (and ``lines`` lines); the second value says what was cut."""
+    text = "" if text is None else str(text)
+    notes = []
+    out = text
+    if lines is not None:
+        parts = out.splitlines(keepends=True)
+        if len(parts) > lines:
+            out = "".join(parts[:lines])
+            notes.append(f"{len(parts) - lines} more lines")
+    if len(out) > chars:
+        out = out[:chars]
+        if not notes:
+            notes.append(f"{len(text) - chars} more characters")
+    return out, (f"\u2026 cut here ({', '.join(notes)} not shown)" if notes else "")
+
+
+def _shape(v: Any) -> list[int] | None:
+    """The shape of a nested list of scalars, or None if ragged / not a list."""
+    if not isinstance(v, list):
+        return [] if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None
+    if not v:
+        return [0]
+    subs = [_shape(x) for x in v]
+    if any(s is None for s in subs) or len({tuple(s) for s in subs}) != 1:
+        return None
+    return [len(v)] + subs[0]
+
+
+def _as_float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _grid(v: Any) -> list[list[Any]] | None:
+    shape = _shape(v)
+    if shape is None or len(shape) > 2:
+        return None
+    if len(shape) == 0:
+        return [[v]]
+    if len(shape) == 1:
+        return [list(v)]
+    return [list(r) for r in v]
+
+
+def _size(shape: list[int] | None) -> int:
+    n = 1
+    for s in shape or []:
+        n *= s
+    return n
+
+
+def array_tables(expected: Any, got: Any) -> dict | None:
+    """Expected and got as small grids of formatted cells, wrong cells marked."""
+    ge, gg = _grid(expected), _grid(got)
+    if ge is None and gg is None:
+        return None
+    if _size(_shape(expected)) > MAX_TABLE or _size(_shape(got)) > MAX_TABLE:
+        return None
+    same = ge is not None and gg is not None and _shape(expected) == _shape(got)
+
+    def cells(grid, other):
+        rows = []
+        for i, row in enumerate(grid):
+            out = []
+            for j, v in enumerate(row):
+                bad = False
+                if same:
+                    a, b = _as_float(v), _as_float(other[i][j])
+                    bad = not (math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) or (a == b))
+                out.append({"text": fmt_num(v) if not isinstance(v, str) else v, "bad": bad})
+            rows.append(out)
+        return rows
+
+    return {"expected": cells(ge, gg) if ge is not None else None,
+            "got": cells(gg, ge) if gg is not None else None}
+
+
+_ARRAY_KEYS = ("expected", "got", "expected_shape", "got_shape", "rel_error_map", "max_rel_error")
+
+
+def _comparisons(details: dict, failed: bool) -> list[dict]:
+    """Expected-vs-got blocks: the details themselves, and any sub-dict (``dW``, ``db``) that has them."""
+    from nncheck import plots
+
+    found = []
+    if any(k in details for k in _ARRAY_KEYS):
+        found.append(("", details))
+    for key, sub in details.items():
+        if isinstance(sub, dict) and any(k in sub for k in _ARRAY_KEYS):
+            found.append((str(key), sub))
+    blocks = []
+    for label, d in found:
+        exp_shape = d.get("expected_shape")
+        got_shape = d.get("got_shape")
+        if exp_shape is None and "expected" in d:
+            exp_shape = _shape(d["expected"])
+        if got_shape is None and "got" in d:
+            got_shape = _shape(d["got"])
+        block = {
+            "label": label,
+            "expected_shape": _shape_text(exp_shape),
+            "got_shape": _shape_text(got_shape),
+            "shapes_differ": exp_shape is not None and got_shape is not None
+            and list(exp_shape) != list(got_shape),
+            "max_rel_error": fmt_num(d["max_rel_error"], 3) if "max_rel_error" in d else "",
+            "tables": array_tables(d["expected"], d["got"]) if "expected" in d and "got" in d else None,
+            "heatmap": None,
+        }
+        if failed and "rel_error_map" in d:
+            title = f"relative error of {label}" if label else "relative error, entry by entry"
+            block["heatmap"] = plots.heatmap_png(d["rel_error_map"], title)
+        blocks.append(block)
+    return blocks
+
+
+def _shape_text(shape: Any) -> str:
+    if shape is None:
+        return ""
+    if isinstance(shape, list) and all(isinstance(s, int) for s in shape):
+        return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    return str(shape)
+
+
+def _facts(details: dict) -> list[tuple[str, str]]:
+    """Scalar details worth a glance (flattened one level), excluding what is drawn or tabled."""
+    facts: list[tuple[str, str]] = []
+
+    def add(key, v):
+        if len(facts) >= MAX_FACTS:
+            return
+        if isinstance(v, (bool, int, float)) or (isinstance(v, str) and v):
+            text = fmt_num(v) if not isinstance(v, str) else v
+            facts.append((key, cap_text(text, 200)[0]))
+        elif isinstance(v, list) and v and len(v) <= 8 and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+            facts.append((key, ", ".join(fmt_num(x) for x in v)))
+
+    for key, v in details.items():
+        if key in _ARRAY_KEYS or key == "curves":
+            continue
+        if isinstance(v, dict):
+            if any(k in v for k in _ARRAY_KEYS):
+                continue
+            for k2, v2 in v.items():
+                if isinstance(v2, dict):
+                    for k3, v3 in v2.items():
+                        add(f"{key} {k2} {k3}", v3)
+                else:
+                    add(f"{key} {k2}", v2)
+        else:
+            add(str(key), v)
+    return [(k.replace("_", " "), v) for k, v in facts]
+
+
+def _anchor(check_id: str) -> str:
+    return "check-" + re.sub(r"[^A-Za-z0-9_.-]", "-", str(check_id))
+
+
+def _check_view(c: dict) -> dict:
+    from nncheck import plots
+
+    status = c["status"]
+    failed = status in ("failed", "error", "timeout")
+    details = c.get("details") or {}
+    if not isinstance(details, dict):
+        details = {}
+    curves = None
+    if isinstance(details.get("curves"), dict):
+        is_training = c["id"].startswith("training.")
+        title = "Learning curves: yours (solid) and the reference (dashed)" if is_training else ""
+        curves = plots.curves_png(details["curves"], title)
+    output, output_note = cap_text(c.get("output", ""), OUTPUT_CAP_CHARS, OUTPUT_CAP_LINES)
+    traceback, traceback_note = cap_text(c.get("traceback", ""), TRACEBACK_CAP_CHARS)
+    return {
+        "id": c["id"], "anchor": _anchor(c["id"]), "title": c.get("title", ""),
+        "section": c.get("section", ""), "status": status,
+        "status_label": STATUS_LABELS.get(status, status), "icon": STATUS_ICONS.get(status, "?"),
+        "score": fmt_points(c.get("score", 0)), "max_score": fmt_points(c.get("max_score", 0)),
+        "message": c.get("message", ""), "hint": c.get("hint", "") if status != "passed" else "",
+        "diagnoses": [{"code": d, "title": diagnosis_title(d)} for d in c.get("diagnosis", [])],
+        "comparisons": _comparisons(details, failed), "curves": curves,
+        "facts": _facts(details),
+        "output": output, "output_note": output_note,
+        "traceback": traceback, "traceback_note": traceback_note,
+        "duration": fmt_num(float(c.get("duration_s", 0) or 0), 2),
+        "open": failed, "bad": failed,
+    }
+
+
+def fix_first(checks: list[dict], n: int = 2) -> list[dict]:
+    """The ``n`` most important checks to fix: core first, then the most points, then run order."""
+    rank = {s: i for i, s in enumerate(SECTIONS)}
+    bad = [(rank.get(c["section"], len(rank)), -float(c["max_score"]), i, c)
+           for i, c in enumerate(checks) if c["bad"]]
+    return [c for *_, c in sorted(bad, key=lambda t: t[:3])[:n]]
+
+
+def _load_view(load: dict) -> dict:
+    output, output_note = cap_text(load.get("output", ""), OUTPUT_CAP_CHARS, OUTPUT_CAP_LINES)
+    warnings = []
+    for w in load.get("warnings", []) or []:
+        if isinstance(w, dict):
+            tb, _ = cap_text(w.get("traceback", ""), TRACEBACK_CAP_CHARS)
+            warnings.append({"label": str(w.get("label", "")), "line": w.get("line", ""),
+                             "error": str(w.get("error", "")), "traceback": tb})
+        else:
+            warnings.append({"label": "", "line": "", "error": str(w), "traceback": ""})
+    set_aside = [{"name": str(s.get("name", "")), "label": str(s.get("label", "")),
+                  "reason": str(s.get("reason", ""))} if isinstance(s, dict) else
+                 {"name": str(s), "label": "", "reason": ""} for s in load.get("set_aside", []) or []]
+    used = [{"name": str(u.get("name", "")), "label": str(u.get("label", ""))}
+            for u in load.get("used", []) or [] if isinstance(u, dict)]
+    aliased = load.get("aliased") or {}
+    view = {
+        "ok": bool(load.get("ok", True)), "message": str(load.get("message", "") or ""),
+        "kind": str(load.get("kind") or ""),
+        "warnings": warnings, "problems": [str(p) for p in load.get("problems", []) or []],
+        "dropped": [str(p) for p in load.get("dropped", []) or []],
+        "set_aside": set_aside, "used": used,
+        "aliased": [(str(k), str(v)) for k, v in aliased.items()] if isinstance(aliased, dict) else [],
+        "output": output, "output_note": output_note,
+        "output_bytes": load.get("output_bytes", 0),
+    }
+    view["notes"] = bool(not view["ok"] or warnings or view["problems"] or view["dropped"] or set_aside
+                         or view["aliased"] or output)
+    return view
+
+
+def html_model(d: dict) -> dict:
+    """What the template shows, computed from :func:`report_dict`'s plain data."""
+    checks = [_check_view(c) for c in d.get("checks", [])]
+    sections = []
+    seen = [s for s in SECTIONS] + [c["section"] for c in checks if c["section"] not in SECTIONS]
+    for name in dict.fromkeys(seen):
+        in_section = [c for c in checks if c["section"] == name]
+        info = (d.get("sections") or {}).get(name, {})
+        if not in_section and not info.get("max_score"):
+            continue
+        counts: dict[str, int] = {}
+        for c in in_section:
+            counts[c["status"]] = counts.get(c["status"], 0) + 1
+        rule = info.get("rule", "")
+        sections.append({
+            "name": name, "title": SECTION_TITLES.get(name, name.title()),
+            "score": fmt_points(info.get("score", sum(float(c["score"]) for c in in_section))),
+            "max_score": fmt_points(info.get("max_score", sum(float(c["max_score"]) for c in in_section))),
+            "rule": SECTION_RULES.get(rule, rule), "counted": info.get("counted", []),
+            "attempted": info.get("attempted", []), "checks": in_section,
+            "counts": [(STATUS_LABELS.get(s, s), n, s) for s, n in counts.items()],
+        })
+    counts: dict[str, int] = {}
+    for c in checks:
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    score, max_score = float(d.get("score", 0) or 0), float(d.get("max_score", 0) or 0)
+    pct = 0.0 if max_score <= 0 else max(0.0, min(100.0, 100.0 * score / max_score))
+    order = ("failed", "error", "timeout", "passed", "skipped")
+    return {
+        "submission": str(d.get("submission", "")),
+        "score": fmt_points(score), "max_score": fmt_points(max_score), "percent": round(pct, 1),
+        "version": str(d.get("nncheck_version", "")), "seed": d.get("seed", 0),
+        "duration": fmt_num(float(d.get("duration_s", 0) or 0), 3),
+        "exit_code": d.get("exit_code", 0),
+        "sections": sections, "checks": checks,
+        "counts": [(STATUS_LABELS[s], counts[s], s) for s in order if s in counts],
+        "fix_first": fix_first(checks), "all_passed": bool(checks) and not any(c["bad"] for c in checks),
+        "load": _load_view(d.get("load") or {}),
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("nncheck", "templates"),
+        # .html/.xml autoescape as the brief asks; anything else too (default=True), so no
+        # template can be added that forgets to escape student text.
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    return env
+
+
+def render_html_dict(d: dict) -> str:
+    return environment().get_template("report.html").render(r=html_model(d))
+
+
+def render_html(report, config=None) -> str:
+    """The ``--format html`` renderer: ``render(report, config) -> str``."""
+    return render_html_dict(report_dict(report))

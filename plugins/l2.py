@@ -1,0 +1,573 @@
+"""Option II checks: ``L2Dense`` (L2 regularisation; the notebook's ``Dense_reg`` too).
+
+The assignment's loss is ``Crossentropy + alpha * sum(W**2)``, so the weight
+gradient is ``x.T @ grad_output + 2 * alpha * W``; biases are not
+regularised and nothing is divided by the batch (CONTRACT §1, option II).
+
+* ``l2.grad``: one ``backward`` with non-zero biases, a learning rate other
+  than 1 and a batch size other than 10. The observed gradients
+  ``(W_before - W_after) / lr`` and ``(b_before - b_after) / lr`` are
+  compared with the reference ``L2Dense``; when they differ, the weight
+  gradient is decomposed by least squares as ``s1 * (x.T @ g) + s2 * (2
+  alpha W)`` (both regressors as the reference computes them; with random
+  data they are linearly independent) and the bias gradient as ``t1 *
+  g.sum(0) + t2 * alpha * b``, which names the mistake: ``l2-half-convention``
+  (``alpha * W``, the notebook's own ``0.5 * reg * sum(W**2)`` convention),
+  ``l2-divided-by-batch`` (penalty, data term or whole gradient divided by
+  the batch), ``l2-regularises-bias``. The original notebook's ``Dense_reg``
+  (``x.T @ g / batch + reg * W``, bias mean) gets both of the first two.
+* ``l2.experiment``: the experiment the assignment asks for: an over-sized
+  784-256-10 ReLU network on 500 MNIST digits, trained by the grader's own
+  loop with the student's ``L2Dense`` with and without the penalty (same
+  initial weights and batches); the L2 network must end with a smaller weight
+  norm and a train/validation accuracy gap that is not larger.
+
+The original notebook's ``Dense_reg(..., reg=...)`` reaches these checks as
+``L2Dense`` through the runner's class aliases; probes find the coefficient's
+keyword (``alpha``, ``reg``, ``lambda_``, ...) from the constructor's signature.
+"""
+import inspect
+
+import numpy as np
+
+import nncheck
+from nncheck import reference as ref
+from nncheck.data import load_dataset
+from nncheck.model import Check, Fail, Result
+from nncheck.verdicts import as_array, check_array, mismatch_details, require_finite
+
+# --------------------------------------------------------------------------
+# Probe helpers (run in the worker; plain NumPy only)
+# --------------------------------------------------------------------------
+LR_NAMES = ("learning_rate", "lr", "eta", "learning_rate_", "learningrate", "step_size")
+COEF_NAMES = ("alpha", "reg", "lambda_", "lambd", "lamb", "lam", "lmbda", "lmbd", "l2", "l2_reg",
+              "l2_lambda", "l2_alpha", "reg_lambda", "lambda_reg", "reg_strength", "reg_coef",
+              "reg_param", "regularization", "regularisation", "weight_decay", "penalty", "alpha_reg")
+COEF_PARTS = ("reg", "alpha", "lamb", "lmb", "l2", "decay", "penal")
+_ARG_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _plain(value):
+    """A probe-safe version of what the student returned: an ndarray, or a string saying what it was."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+        return value
+    try:
+        return np.array(value, dtype=float)
+    except Exception:  # a student's odd return value: describe it instead
+        return f"<{type(value).__name__}: {str(value)[:80]}>"
+
+
+def _looks_like_coef(name):
+    low = name.lower()
+    return low not in LR_NAMES and (low in COEF_NAMES or any(part in low for part in COEF_PARTS))
+
+
+def _construct(cls, n_in, n_out, lr, coef):
+    """Build ``cls(n_in, n_out, <lr>, <coefficient>)`` whatever the keywords are called.
+
+    Returns ``(layer or None, how)``: ``how`` says under which names the
+    learning rate and the coefficient were passed (``None`` if not found).
+    """
+    try:
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    lr_p = next((p for p in params if p.name.lower() in LR_NAMES and p.kind in _ARG_KINDS), None)
+    coef_p = next((p for p in params if p.name.lower() in COEF_NAMES and p.kind in _ARG_KINDS
+                   and p is not lr_p), None)
+    if coef_p is None:
+        coef_p = next((p for p in params if _looks_like_coef(p.name) and p.kind in _ARG_KINDS
+                       and p is not lr_p), None)
+    extra = [p for p in params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][2:]
+    if lr_p is None and extra and extra[0] is not coef_p:
+        lr_p = extra[0]  # (in, out, rate, ...) whatever the rate is called
+    if coef_p is None:
+        rest = [p for p in extra if p is not lr_p]
+        coef_p = rest[0] if rest else None  # (in, out, rate, coefficient)
+    how = {"learning_rate": None, "coefficient": None, "class": getattr(cls, "__name__", "?"),
+           "parameters": [p.name for p in params]}
+    kwargs = {}
+    if lr_p is not None:
+        kwargs[lr_p.name] = lr
+        how["learning_rate"] = lr_p.name
+    if coef_p is not None:
+        kwargs[coef_p.name] = coef
+        how["coefficient"] = coef_p.name
+    layer = None
+    if coef_p is None and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        for name in ("alpha", "reg"):  # def __init__(self, *args, **kwargs): try the two usual names
+            try:
+                layer = cls(n_in, n_out, **kwargs, **{name: coef})
+            except TypeError:
+                continue
+            how["coefficient"] = name
+            break
+    if layer is None:
+        layer = cls(n_in, n_out, **kwargs)
+    if how["learning_rate"] is None:
+        for name in ("learning_rate", "lr"):
+            if isinstance(getattr(layer, name, None), (int, float)):
+                setattr(layer, name, lr)
+                how["learning_rate"] = f"attribute {name}"
+                break
+    if how["coefficient"] is None:
+        for name, value in list(vars(layer).items()):
+            if _looks_like_coef(name) and isinstance(value, (int, float)) and not isinstance(value, bool):
+                setattr(layer, name, coef)
+                how["coefficient"] = f"attribute {name}"
+                break
+    return layer, how
+
+
+def _softmax_ce_grad(logits, y):
+    """The grader's own mean softmax cross-entropy and its gradient ``(softmax - onehot) / b``."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    loss = float(-np.log(np.maximum(p[rows, y], 1e-300)).mean())
+    p[rows, y] -= 1.0
+    return loss, p / len(y)
+
+
+class _GraderReLU:
+    """The grader's own ReLU, so the experiment does not depend on the student's."""
+
+    def forward(self, x):
+        return np.maximum(x, 0.0)
+
+    def backward(self, x, grad_output):
+        return grad_output * (x > 0)
+
+
+# --------------------------------------------------------------------------
+# l2.grad
+# --------------------------------------------------------------------------
+def grad_inputs(rng):
+    b = int(rng.choice([5, 6, 7, 9, 11, 13]))  # not 10, not 1-4: 1/b must not look like 1/2 or 2
+    n_in, n_out = int(rng.integers(8, 15)), int(rng.integers(6, 12))
+    return {"x": rng.normal(size=(b, n_in)), "grad_output": rng.normal(size=(b, n_out)) / b,
+            "W": rng.normal(size=(n_in, n_out)) * 0.5, "b": rng.normal(size=n_out),
+            "lr": float(rng.uniform(0.02, 0.08)), "alpha": float(rng.uniform(0.2, 0.5))}
+
+
+def probe_grad(ns, inputs):
+    W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
+    layer, how = _construct(ns["L2Dense"], W.shape[0], W.shape[1], float(inputs["lr"]), float(inputs["alpha"]))
+    if how["coefficient"] is None:
+        return {"how": how}
+    layer.weights = W.copy()
+    layer.biases = b.copy()
+    out = layer.forward(x.copy())
+    grad_input = layer.backward(x.copy(), g.copy())
+    return {"how": how, "out": _plain(out), "grad_input": _plain(grad_input),
+            "W_after": _plain(layer.weights), "b_after": _plain(layer.biases)}
+
+
+def _fit2(obs, a, b):
+    """Least squares ``obs ≈ s1 * a + s2 * b``; return ``(s1, s2, relative residual)``."""
+    A = np.stack([a.ravel(), b.ravel()], axis=1)
+    coef, *_ = np.linalg.lstsq(A, obs.ravel(), rcond=None)
+    resid = np.linalg.norm(obs.ravel() - A @ coef) / max(np.linalg.norm(obs.ravel()), 1e-300)
+    return float(coef[0]), float(coef[1]), float(resid)
+
+
+def _is(value, target, tol=1e-4):
+    return abs(value - target) <= tol * max(1.0, abs(target))
+
+
+def _coef_words(how):
+    name = how.get("coefficient") or "alpha"
+    return name.replace("attribute ", "")
+
+
+def _weight_findings(s1, s2, batch, alpha, lr, coef):
+    """Turn the fitted ``s1`` (data term) and ``s2`` (penalty, 1 = 2*alpha*W) into findings."""
+    findings = []  # (diagnosis code or None, sentence)
+    if _is(s1, 1.0 / batch) and _is(s2, 1.0 / batch):
+        return [("l2-divided-by-batch",
+                 f"The whole weight gradient (x.T @ grad_output + 2*{coef}*W) is divided by the batch size "
+                 f"({batch}). grad_output is already averaged over the batch, and the penalty "
+                 f"{coef}*sum(W**2) does not depend on the batch, so nothing is divided.")]
+    if _is(s1, -1.0) and _is(s2, -1.0):
+        return [("dense-update-sign", "The weights move uphill: W + learning_rate * dW instead of W - learning_rate * dW.")]
+    if _is(s1, 0.0, 1e-9) and _is(s2, 0.0, 1e-9):
+        return [("dense-params-not-updated", "The weights do not change in backward.")]
+    if not (_is(s1, 1.0) and _is(s2, 1.0)) and _is(s1, s2, 1e-3):
+        return [(None, f"The whole weight update is {s1:.4g} times the expected one: is the learning rate "
+                       f"passed to the constructor ({lr:g}) the one you use?")]
+    # the data part x.T @ grad_output
+    if _is(s1, 1.0 / batch):
+        findings.append(("l2-divided-by-batch",
+                         f"The data part of the weight gradient, x.T @ grad_output, is divided by the batch size "
+                         f"({batch}): grad_output is already averaged over the batch by the loss gradient, so this "
+                         "makes the step too small (the same mistake as dense-grad-divided-by-batch in Dense)."))
+    elif _is(s1, 0.0):
+        findings.append((None, "The weight gradient lacks the data part x.T @ grad_output."))
+    elif _is(s1, -1.0):
+        findings.append(("dense-update-sign", "The data part x.T @ grad_output enters the weight update with the wrong sign."))
+    elif not _is(s1, 1.0):
+        findings.append((None, f"The data part x.T @ grad_output is scaled by {s1:.4g} instead of 1."))
+    # the penalty part 2 * alpha * W
+    k = 2.0 * alpha * s2  # the coefficient of W in the student's gradient
+    if _is(s2, 0.5):
+        findings.append(("l2-half-convention",
+                         f"The penalty term in the weight gradient is {coef}*W instead of 2*{coef}*W. That is the "
+                         f"gradient of 0.5*{coef}*sum(W**2), the original notebook's own convention (its Dense_reg "
+                         f"uses reg * weights), but the assignment's loss is Crossentropy + alpha*sum(W**2), whose "
+                         f"gradient is 2*alpha*W."))
+    elif _is(s2, 1.0 / batch):
+        findings.append(("l2-divided-by-batch",
+                         f"The penalty term 2*{coef}*W is divided by the batch size ({batch}); the penalty "
+                         f"{coef}*sum(W**2) is added once to the mean loss, so its gradient is not divided."))
+    elif _is(s2, 0.5 / batch):
+        findings.append(("l2-half-convention",
+                         f"The penalty term is {coef}*W / batch: it uses the half convention 0.5*{coef}*sum(W**2) "
+                         f"(the original notebook's), but the assignment's gradient is 2*alpha*W ..."))
+        findings.append(("l2-divided-by-batch", f"... and it is divided by the batch size ({batch}), which it must not be."))
+    elif _is(s2, 0.0):
+        findings.append(("l2-penalty-missing", "The weight gradient has no L2 term: the weights do not decay."))
+    elif s2 < 0:
+        findings.append(("l2-penalty-wrong-sign",
+                         f"The L2 term enters with the wrong sign ({k:.4g}*W instead of +2*{coef}*W = "
+                         f"{2 * alpha:.4g}*W): it makes the weights grow."))
+    elif not _is(s2, 1.0):
+        findings.append((None, f"The L2 term of the weight gradient is {k:.4g}*W, expected 2*{coef}*W = "
+                               f"{2 * alpha:.4g}*W (we passed {coef}={alpha:g})."))
+    return findings
+
+
+def _bias_findings(t1, t2, batch, coef):
+    findings = []
+    if _is(t1, 1.0 / batch):
+        findings.append(("l2-divided-by-batch",
+                         f"The bias gradient is averaged over the batch (grad_output.mean(axis=0)): divided by "
+                         f"the batch size ({batch}) although grad_output is already averaged; use grad_output.sum(axis=0)."))
+    elif _is(t1, -1.0):
+        findings.append(("dense-update-sign", "The biases move uphill (+ learning_rate * gradient)."))
+    elif not _is(t1, 1.0):
+        findings.append((None, f"The bias gradient is {t1:.4g} * grad_output.sum(axis=0) instead of grad_output.sum(axis=0)."))
+    if not _is(t2, 0.0, 1e-6):
+        findings.append(("l2-regularises-bias",
+                         f"The biases are regularised: the bias update contains {t2:.4g}*{coef}*b. The penalty "
+                         f"{coef}*sum(W**2) is on the weights only; the bias gradient is grad_output.sum(axis=0)."))
+    return findings
+
+
+def verdict_grad(inputs, output, rtol=1e-6):
+    W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
+    lr, alpha, batch = inputs["lr"], inputs["alpha"], len(inputs["x"])
+    how = output.get("how") or {}
+    cls_name = how.get("class", "L2Dense")
+    if not how.get("coefficient"):
+        return Result.failed(
+            f"nncheck could not find the regularisation coefficient of {cls_name}: its constructor takes "
+            f"({', '.join(how.get('parameters') or [])}) and the instance has no attribute like alpha or reg.",
+            hint="Give the constructor the coefficient as a keyword argument: "
+                 "L2Dense(input_units, output_units, learning_rate=0.1, alpha=...) (reg=... also works).")
+    coef = _coef_words(how)
+    used = f"{coef}={alpha:.3g} passed as {how['coefficient']}, learning rate as {how.get('learning_rate')}"
+
+    reference = ref.L2Dense(W.shape[0], W.shape[1], learning_rate=lr, alpha=alpha)
+    reference.weights, reference.biases = W.copy(), b.copy()
+    exp_out = reference.forward(x)
+    exp_gin = reference.backward(x, g)
+    dW_exp = (W - reference.weights) / lr
+    db_exp = (b - reference.biases) / lr
+    plain = ref.Dense(W.shape[0], W.shape[1], learning_rate=lr)
+    plain.weights, plain.biases = W.copy(), b.copy()
+    plain.backward(x, g)
+    dW_data = (W - plain.weights) / lr   # x.T @ g, as the reference computes it
+    penalty = dW_exp - dW_data           # 2 * alpha * W, as the reference computes it
+
+    # rtol 1e-6: float64 from different operation orders agrees to ~1e-12, and the observed
+    # gradient (W - W_after) / lr loses ~1e-14 more (|W| ~ 1, lr >= 0.02).
+    check_array(output.get("out"), exp_out, f"{cls_name}.forward(x)", rtol=rtol, atol=1e-9,
+                hint="forward is input @ weights + biases, as in Dense: the penalty only changes backward.")
+    W_after = require_finite(as_array(output.get("W_after"), f"{cls_name}.weights after backward", W.shape),
+                             f"{cls_name}.weights after backward")
+    b_after = require_finite(as_array(output.get("b_after"), f"{cls_name}.biases after backward", b.shape),
+                             f"{cls_name}.biases after backward")
+    dW = (W - W_after) / lr
+    db = (b - b_after) / lr
+
+    w_ok = np.allclose(dW, dW_exp, rtol=rtol, atol=1e-9)
+    b_ok = np.allclose(db, db_exp, rtol=rtol, atol=1e-9)
+    s1, s2, resid_w = _fit2(dW, dW_data, penalty)
+    decoupled = (not w_ok and resid_w < 1e-6 and _is(s2, 1.0) and _is(s1, 1.0 - 2.0 * alpha * lr))
+    details = {"fit": {"data_term_scale": s1, "penalty_scale": s2, "residual": resid_w,
+                       "meaning": "dW = data_term_scale * x.T@g + penalty_scale * 2*alpha*W"},
+               "passed_as": how}
+    findings = []
+    if not (w_ok or decoupled):
+        if resid_w < 1e-6:
+            findings += _weight_findings(s1, s2, batch, alpha, lr, coef)
+        else:
+            findings.append((None, "The weight gradient is not of the form a*(x.T @ grad_output) + c*W."))
+            details.update(mismatch_details(dW, dW_exp))
+    if not b_ok:
+        t1, t2, resid_b = _fit2(db, g.sum(axis=0), alpha * b)
+        details["bias_fit"] = {"sum_scale": t1, "alpha_b_scale": t2, "residual": resid_b}
+        if resid_b < 1e-6:
+            findings += _bias_findings(t1, t2, batch, coef)
+        else:
+            findings.append((None, "The bias gradient is not grad_output.sum(axis=0)."))
+            details.setdefault("bias", mismatch_details(db, db_exp))
+    if findings:
+        codes = []
+        for code, _ in findings:
+            if code and code not in codes:
+                codes.append(code)
+        message = " ".join(sentence for _, sentence in findings)
+        return Result.failed(
+            f"{cls_name}.backward: {message} (Observed with batch size {batch}, {used}.)",
+            hint=f"dW = x.T @ grad_output + 2 * {coef} * W and db = grad_output.sum(axis=0); then "
+                 "W -= learning_rate * dW, b -= learning_rate * db.",
+            diagnosis=codes, **details)
+
+    got_gin = as_array(output.get("grad_input"), f"{cls_name}.backward(x, grad_output)", exp_gin.shape)
+    if not np.allclose(got_gin, exp_gin, rtol=rtol, atol=1e-9):
+        if np.allclose(got_gin, g @ W_after.T, rtol=rtol, atol=1e-9):
+            raise Fail(Result.failed(
+                f"{cls_name}.backward returns grad_output @ W.T computed with the weights after the update.",
+                hint="Compute grad_input before changing the weights.",
+                diagnosis="dense-grad-input-after-update"))
+        check_array(got_gin, exp_gin, f"{cls_name}.backward(x, grad_output)", rtol=rtol, atol=1e-9,
+                    hint="grad_input = grad_output @ weights.T: the penalty does not change it.")
+    note = (" (the penalty step is applied after the data step, which differs from the exact gradient "
+            "step only by a term of order learning_rate * alpha)") if decoupled else ""
+    return Result.passed(f"dW = x.T @ grad_output + 2*{coef}*W, biases not regularised ({used}){note}", **details)
+
+
+# --------------------------------------------------------------------------
+# l2.experiment
+# --------------------------------------------------------------------------
+EXP_SIZES = (784, 256, 10)
+EXP_TRAIN, EXP_EPOCHS, EXP_BATCH, EXP_LR, EXP_ALPHA = 500, 15, 25, 0.1, 0.03
+GAP_SLACK = 0.02   # "not larger": 20 of the 1000 validation digits of slack for evaluation noise
+LAST = 3           # the gap is averaged over the last 3 epochs
+
+
+def exp_inputs(rng, epochs=EXP_EPOCHS, alpha=EXP_ALPHA):
+    return {"train_idx": rng.permutation(4000)[:EXP_TRAIN],
+            "perms": np.stack([rng.permutation(EXP_TRAIN) for _ in range(epochs)]),
+            "init_seed": int(rng.integers(2 ** 31)), "sizes": list(EXP_SIZES), "batch": EXP_BATCH,
+            "lr": EXP_LR, "alpha": float(alpha)}
+
+
+def _accuracy(layers, X, y):
+    out = X
+    for layer in layers:
+        out = np.asarray(layer.forward(out), dtype=float)
+    if not np.all(np.isfinite(out)):
+        return 0.0
+    return float(np.mean(out.argmax(axis=1) == y))
+
+
+def probe_experiment(ns, inputs):
+    X_train, y_train, X_val, y_val = load_dataset()
+    idx = inputs["train_idx"]
+    X, y = X_train[idx], y_train[idx]
+    sizes, lr, batch = inputs["sizes"], float(inputs["lr"]), int(inputs["batch"])
+    cls = ns["L2Dense"]
+    result = {}
+    for arm, coef in (("l2", float(inputs["alpha"])), ("none", 0.0)):
+        init = np.random.default_rng(inputs["init_seed"])  # the same initial weights in both arms
+        layers, dense = [], []
+        for i in range(len(sizes) - 1):
+            layer, how = _construct(cls, sizes[i], sizes[i + 1], lr, coef)
+            if how["coefficient"] is None:
+                return {"how": how}
+            layer.weights = init.standard_normal((sizes[i], sizes[i + 1])) * 0.01
+            layer.biases = np.zeros(sizes[i + 1])
+            layers.append(layer)
+            dense.append(layer)
+            if i < len(sizes) - 2:
+                layers.append(_GraderReLU())
+        train_acc, val_acc, norm, loss = [], [], [], []
+        for perm in inputs["perms"]:
+            losses = []
+            for start in range(0, len(perm), batch):
+                rows = perm[start:start + batch]
+                acts = [X[rows]]
+                for layer in layers:
+                    acts.append(np.asarray(layer.forward(acts[-1]), dtype=float))
+                value, grad = _softmax_ce_grad(acts[-1], y[rows])
+                losses.append(value)
+                for i in range(len(layers) - 1, -1, -1):
+                    grad = np.asarray(layers[i].backward(acts[i], grad), dtype=float)
+            train_acc.append(_accuracy(layers, X, y))
+            val_acc.append(_accuracy(layers, X_val, y_val))
+            norm.append(float(np.sqrt(sum(np.sum(np.asarray(d.weights, dtype=float) ** 2) for d in dense))))
+            loss.append(float(np.mean(losses)))
+        result[arm] = {"train_acc": train_acc, "val_acc": val_acc, "weight_norm": norm, "loss": loss}
+    result["how"] = how
+    return result
+
+
+def verdict_experiment(inputs, output, slack=GAP_SLACK):
+    how = output.get("how") or {}
+    if "l2" not in output:
+        return Result.failed(
+            f"nncheck could not set the regularisation coefficient of {how.get('class', 'L2Dense')} "
+            f"(constructor arguments: {', '.join(how.get('parameters') or [])}).",
+            hint="Give the constructor the coefficient as a keyword argument alpha=... (or reg=...).")
+    arms = {arm: {k: [float(v) for v in output[arm][k]] for k in ("train_acc", "val_acc", "weight_norm", "loss")}
+            for arm in ("l2", "none")}
+    gaps = {arm: [t - v for t, v in zip(a["train_acc"], a["val_acc"])] for arm, a in arms.items()}
+    gap = {arm: float(np.mean(g[-LAST:])) for arm, g in gaps.items()}
+    norm = {arm: a["weight_norm"][-1] for arm, a in arms.items()}
+    details = {
+        "curves": {"option": gaps["l2"], "baseline": gaps["none"],
+                   "option_weight_norm": arms["l2"]["weight_norm"],
+                   "baseline_weight_norm": arms["none"]["weight_norm"],
+                   "option_val_acc": arms["l2"]["val_acc"], "baseline_val_acc": arms["none"]["val_acc"],
+                   "option_train_acc": arms["l2"]["train_acc"], "baseline_train_acc": arms["none"]["train_acc"]},
+        "metric": "train minus validation accuracy after each epoch (and the weights' L2 norm)",
+        "criterion": f"the L2 network's final weight norm is smaller, and its train/validation gap (mean of "
+                     f"the last {LAST} epochs) is not larger (slack {slack:g})",
+        "network": "-".join(str(s) for s in inputs["sizes"]) + f" with ReLU, {len(inputs['train_idx'])} "
+                   f"MNIST digits, {len(inputs['perms'])} epochs, batch {inputs['batch']}, learning rate "
+                   f"{inputs['lr']}, alpha {inputs['alpha']}",
+        "final_gap": gap, "final_weight_norm": norm, "passed_as": how,
+    }
+    summary = (f"weight norm {norm['l2']:.3g} with L2 vs {norm['none']:.3g} without; train/validation gap "
+               f"{gap['l2']:.1%} vs {gap['none']:.1%}")
+    if not all(np.isfinite(v) for v in (*norm.values(), *gap.values())):
+        return Result.failed(f"The L2 experiment diverged (NaN or infinite weights): {summary}.",
+                             hint="Check l2.grad: the penalty must shrink the weights a little at each step.",
+                             **details)
+    if not norm["l2"] < norm["none"]:
+        return Result.failed(
+            f"In the overfitting experiment your L2 network does not end with smaller weights: {summary}.",
+            hint="The penalty's gradient 2*alpha*W should shrink the weights at every step.", **details)
+    if gap["l2"] > gap["none"] + slack:
+        return Result.failed(
+            f"In the overfitting experiment L2 does not reduce overfitting: {summary}.",
+            hint="Check l2.grad; with the right gradient the penalty narrows the train/validation gap.",
+            **details)
+    return Result.passed(summary, **details)
+
+
+# --------------------------------------------------------------------------
+# Registration
+# --------------------------------------------------------------------------
+@nncheck.hookimpl
+def nncheck_checks(config):
+    rtol = config.tolerance("l2.grad", 1e-6)
+    slack = config.tolerance("l2.experiment", GAP_SLACK)
+    epochs = int(config.training.get("l2_epochs", EXP_EPOCHS))
+    alpha = float(config.training.get("l2_alpha", EXP_ALPHA))
+    return [
+        Check("l2.grad", "L2Dense adds 2*alpha*W to the weight gradient, not to the biases, undivided",
+              probe_grad, lambda i, o: verdict_grad(i, o, rtol), grad_inputs, section="options", points=12,
+              requires=("L2Dense",),
+              hint="dW = x.T @ grad_output + 2 * alpha * W; db = grad_output.sum(axis=0)."),
+        Check("l2.experiment", "L2 keeps weights smaller and does not widen the train/validation gap (MNIST)",
+              probe_experiment, lambda i, o: verdict_experiment(i, o, slack),
+              lambda rng: exp_inputs(rng, epochs, alpha), section="options", points=8,
+              requires=("L2Dense",), timeout=60,
+              hint="An over-sized network on few digits overfits; the L2 penalty should shrink its weights."),
+    ]
+
+
+NOTEBOOK_DENSE_REG = '''\
+import numpy as np
+
+
+class Layer:
+    def __init__(self):
+        pass
+
+    def forward(self, input):
+        return input
+
+    def backward(self, input, grad_output):
+        return np.dot(grad_output, np.eye(input.shape[1]))
+
+
+# Implementation of Regularization, L^2 regularization
+# reg in initial is the coefficient of regularization
+class Dense_reg(Layer):
+    def __init__(self, input_units, output_units, learning_rate=0.1, reg=0.001):
+        self.learning_rate = learning_rate
+        self.reg = reg
+        self.weights = np.random.randn(input_units, output_units) * 0.01
+        self.biases = np.zeros(output_units)
+
+    def forward(self, input):
+        return np.dot(input, self.weights) + self.biases
+
+    def backward(self, input, grad_output):
+        grad_input = np.dot(grad_output, self.weights.T)
+
+        # compute gradient w.r.t. weights and biases
+        grad_weights = {grad_weights}
+        grad_biases = {grad_biases}
+
+        assert grad_weights.shape == self.weights.shape and grad_biases.shape == self.biases.shape
+
+        self.weights = self.weights - self.learning_rate * grad_weights
+        self.biases = self.biases - self.learning_rate * grad_biases
+
+        return grad_input
+'''
+
+
+@nncheck.hookimpl
+def nncheck_selftest_variants(config):
+    from nncheck.variants import Variant, correct, mutant
+
+    penalty = "return grad_weights + 2.0 * self.alpha * self.weights, grad_biases"
+    param_grads = ('''    def _param_gradients(self, input, grad_output):
+        grad_weights, grad_biases = super()._param_gradients(input, grad_output)
+        ''' + penalty + "\n")
+    return [
+        mutant("l2-half", "l2", "l2-half-convention", "options.py", penalty,
+               "return grad_weights + self.alpha * self.weights, grad_biases",
+               "alpha * W: the 0.5 * alpha * sum(W**2) convention"),
+        mutant("l2-penalty-over-batch", "l2", "l2-divided-by-batch", "options.py", penalty,
+               "return grad_weights + 2.0 * self.alpha * self.weights / len(input), grad_biases",
+               "the penalty term divided by the batch size"),
+        mutant("l2-whole-over-batch", "l2", "l2-divided-by-batch", "options.py", penalty,
+               "return (grad_weights + 2.0 * self.alpha * self.weights) / input.shape[0], grad_biases",
+               "the whole weight gradient divided by the batch size"),
+        mutant("l2-bias-regularised", "l2", "l2-regularises-bias", "options.py", penalty,
+               "return grad_weights + 2.0 * self.alpha * self.weights, grad_biases + 2.0 * self.alpha * self.biases",
+               "the biases get the L2 term too"),
+        mutant("l2-no-penalty", "l2", "l2-penalty-missing", "options.py", penalty,
+               "return grad_weights, grad_biases", "L2Dense without its penalty"),
+        Variant("l2-notebook-dense-reg", "mutant", "l2", "l2-half-convention", files={
+            "submission.py": NOTEBOOK_DENSE_REG.format(
+                grad_weights="np.dot(input.T, grad_output) / input.shape[0] + self.reg * self.weights",
+                grad_biases="grad_output.mean(axis=0)")},
+            description="the original notebook's Dense_reg: x.T@g / batch + reg * W, bias mean"),
+        correct("l2-einsum-in-backward", [("options.py", param_grads, '''    def backward(self, input, grad_output):
+        grad_input = np.einsum("bo,io->bi", grad_output, self.weights)
+        grad_weights = np.einsum("bi,bo->io", input, grad_output) + 2 * self.alpha * self.weights
+        grad_biases = np.einsum("bo->o", grad_output)
+        self.weights -= self.learning_rate * grad_weights
+        self.biases -= self.learning_rate * grad_biases
+        return grad_input
+''')], description="penalty added directly in backward with einsum, in-place updates", families=("l2",)),
+        correct("l2-weight-decay-first", [("options.py", param_grads, '''    def backward(self, input, grad_output):
+        grad_input = grad_output @ self.weights.T
+        self.weights = self.weights * (1 - 2 * self.learning_rate * self.alpha)  # decay, then the data step
+        self.weights = self.weights - self.learning_rate * input.T @ grad_output
+        self.biases = self.biases - self.learning_rate * grad_output.sum(axis=0)
+        return grad_input
+''')], description="weight decay applied before the data step (the same update)", families=("l2",)),
+        correct("l2-decay-after-step", [("options.py", param_grads, '''    def backward(self, input, grad_output):
+        grad_input = super().backward(input, grad_output)
+        self.weights = self.weights - self.learning_rate * 2 * self.alpha * self.weights
+        return grad_input
+''')], description="Dense's step, then the penalty step on the new weights", families=("l2",)),
+        correct("l2-notebook-dense-reg-correct", files={
+            "submission.py": NOTEBOOK_DENSE_REG.format(
+                grad_weights="np.dot(input.T, grad_output) + 2 * self.reg * self.weights",
+                grad_biases="grad_output.sum(axis=0)")},
+            description="the notebook's Dense_reg(..., reg=...) naming with the assignment's 2*reg*W",
+            families=("l2",)),
+    ]

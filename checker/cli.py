@@ -186,3 +186,6 @@ def selftest(fmt, jobs, names, seed, config_path, plugin_files):
     result = run_selftest(engine, jobs=jobs, seed=seed, names=names, progress=progress)
     click.echo(json.dumps(result, indent=2) if fmt == "json" else render_table(result), nl=False)
     sys.exit(0 if result["ok"] else 1)
+
+from nncheck.cli_grade import grade as _grade  # noqa: E402
+main.add_command(_grade)

@@ -19,6 +19,7 @@ Example::
     disable = ["nncheck.plugins.dropout"]
     [training]
     epochs = 3
+    data = "mnist.npz"                     # full MNIST, relative to this file
 
 Unknown keys are errors (naming the key and the file), so a typo never
 silently changes a grade.
@@ -118,10 +119,16 @@ def _apply_table(cfg: Config, key: str, table: dict, where: str) -> None:
                 raise _bad(where, "plugins.disable", "expected a list of plugin names")
             cfg.disable = list(v)
     elif key == "training":
-        allowed = {"epochs": int, "n_train": int, "n_val": int, "batch_size": int}
+        allowed = {"epochs": int, "n_train": int, "n_val": int, "batch_size": int, "data": str}
         for k, v in table.items():
             if k not in allowed:
                 raise _bad(where, f"training.{k}", f"unknown key (known: {', '.join(allowed)})")
+            if k == "data":
+                if not isinstance(v, str) or not v:
+                    raise _bad(where, "training.data", "expected a path to full MNIST")
+                base = Path(where).parent if where != "config" else Path.cwd()
+                table = {**table, "data": str((base / v).resolve())}
+                continue
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise _bad(where, f"training.{k}", f"expected a positive integer, got {v!r}")
         cfg.training.update(table)

@@ -101,12 +101,15 @@ def _figure(width_px: int = WIDTH_PX, height_px: int = HEIGHT_PX):
     return Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, layout="constrained")
 
 
+_ARM_LABELS = {"student": "yours"}
 _REFERENCE_NAMES = {"reference", "ref", "expected", "baseline", "default", "sgd", "none", "no_l2"}
 
 
 def curves_png(curves: Any, title: str = "") -> str | None:
     """Line plots of ``curves`` (see :func:`curve_panels`); None if nothing to draw."""
     try:
+        from matplotlib.ticker import MaxNLocator
+
         panels = curve_panels(curves)
         if not panels:
             return None
@@ -117,7 +120,8 @@ def curves_png(curves: Any, title: str = "") -> str | None:
                 xs = list(range(1, len(ys) + 1))
                 dashed = arm.lower() in _REFERENCE_NAMES
                 ax.plot(xs, ys, linestyle="--" if dashed else "-", marker="o" if len(ys) <= 30 else None,
-                        markersize=3, linewidth=1.6, label=_label(arm) or "value")
+                        markersize=3, linewidth=1.6, label=_ARM_LABELS.get(arm, _label(arm)) or "value")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("epoch" if all(len(v) <= 1000 for v in arms.values()) else "step")
             if metric:
                 ax.set_title(_label(metric), fontsize=10)

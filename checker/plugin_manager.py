@@ -25,6 +25,7 @@ DEFAULT_PLUGINS = (
     "nncheck.plugins.batchnorm",
     "nncheck.plugins.xavier",
     "nncheck.plugins.l2",
+    "nncheck.plugins.optimizers",
 )
 
 

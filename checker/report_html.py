@@ -24,6 +24,7 @@ OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page
 OUTPUT_CAP_LINES = 80
 TRACEBACK_CAP_CHARS = 6000
 MAX_FACTS = 24
+MATCH_REL_ERROR = 1e-6      # an array this close is shown as "matches", without table or heatmap
 MAX_TABLE = 64              # arrays with more entries show their shape only
 
 STATUS_LABELS = {"passed": "passed", "failed": "failed", "error": "error", "timeout": "timed out",
@@ -234,6 +235,9 @@ def _comparisons(details: dict, failed: bool) -> list[dict]:
             exp_shape = _shape(d["expected"])
         if got_shape is None and "got" in d:
             got_shape = _shape(d["got"])
+        max_err = _as_float(d.get("max_rel_error"))
+        matches = (math.isfinite(max_err) and max_err <= MATCH_REL_ERROR
+                   and (exp_shape is None or got_shape is None or list(exp_shape) == list(got_shape)))
         block = {
             "label": label,
             "expected_shape": _shape_text(exp_shape),
@@ -241,10 +245,12 @@ def _comparisons(details: dict, failed: bool) -> list[dict]:
             "shapes_differ": exp_shape is not None and got_shape is not None
             and list(exp_shape) != list(got_shape),
             "max_rel_error": fmt_num(d["max_rel_error"], 3) if "max_rel_error" in d else "",
-            "tables": array_tables(d["expected"], d["got"]) if "expected" in d and "got" in d else None,
+            "matches": matches,
+            "tables": (array_tables(d["expected"], d["got"])
+                       if "expected" in d and "got" in d and not matches else None),
             "heatmap": None,
         }
-        if failed and "rel_error_map" in d:
+        if failed and "rel_error_map" in d and not matches:
             title = f"relative error of {label}" if label else "relative error, entry by entry"
             block["heatmap"] = plots.heatmap_png(d["rel_error_map"], title)
         blocks.append(block)

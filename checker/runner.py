@@ -309,7 +309,11 @@ class Session:
             again = self._start()
             if not again.ok:
                 return rec(Result.error(f"not run: reloading the submission failed ({again.message})"))
-        inputs = check.inputs(check.rng(self.seed))
+        try:
+            inputs = check.inputs(check.rng(self.seed))
+        except Exception as exc:  # the grader's side failed (bad data path, a plugin bug)
+            return rec(Result.error(f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
+                                    hint="This is not your mistake: tell your instructor."))
         timeout = check.timeout or self.limits.timeout
         try:
             self.worker.send({"op": "probe", "ref": check.probe_ref, "inputs": inputs,

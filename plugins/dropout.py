@@ -23,7 +23,6 @@ or predicts a mask. Every judgement is made from what the probe observed:
 * backward is judged against the zero pattern of the probe's own latest
   forward output.
 """
-import functools
 import inspect
 
 import numpy as np

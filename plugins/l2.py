@@ -198,18 +198,6 @@ def _weight_findings(s1, s2, batch, alpha, lr, coef):
     if not (_is(s1, 1.0) and _is(s2, 1.0)) and _is(s1, s2, 1e-3):
         return [(None, f"The whole weight update is {s1:.4g} times the expected one: is the learning rate "
                        f"passed to the constructor ({lr:g}) the one you use?")]
-    # the data part x.T @ grad_output
-    if _is(s1, 1.0 / batch):
-        findings.append(("l2-divided-by-batch",
-                         f"The data part of the weight gradient, x.T @ grad_output, is divided by the batch size "
-                         f"({batch}): grad_output is already averaged over the batch by the loss gradient, so this "
-                         "makes the step too small (the same mistake as dense-grad-divided-by-batch in Dense)."))
-    elif _is(s1, 0.0):
-        findings.append((None, "The weight gradient lacks the data part x.T @ grad_output."))
-    elif _is(s1, -1.0):
-        findings.append(("dense-update-sign", "The data part x.T @ grad_output enters the weight update with the wrong sign."))
-    elif not _is(s1, 1.0):
-        findings.append((None, f"The data part x.T @ grad_output is scaled by {s1:.4g} instead of 1."))
     # the penalty part 2 * alpha * W
     k = 2.0 * alpha * s2  # the coefficient of W in the student's gradient
     if _is(s2, 0.5):
@@ -236,6 +224,18 @@ def _weight_findings(s1, s2, batch, alpha, lr, coef):
     elif not _is(s2, 1.0):
         findings.append((None, f"The L2 term of the weight gradient is {k:.4g}*W, expected 2*{coef}*W = "
                                f"{2 * alpha:.4g}*W (we passed {coef}={alpha:g})."))
+    # the data part x.T @ grad_output
+    if _is(s1, 1.0 / batch):
+        findings.append(("l2-divided-by-batch",
+                         f"The data part of the weight gradient, x.T @ grad_output, is divided by the batch size "
+                         f"({batch}): grad_output is already averaged over the batch by the loss gradient, so this "
+                         "makes the step too small (the same mistake as dense-grad-divided-by-batch in Dense)."))
+    elif _is(s1, 0.0):
+        findings.append((None, "The weight gradient lacks the data part x.T @ grad_output."))
+    elif _is(s1, -1.0):
+        findings.append(("dense-update-sign", "The data part x.T @ grad_output enters the weight update with the wrong sign."))
+    elif not _is(s1, 1.0) and not _is(s1, 1.0 - 2.0 * alpha * s2 * lr):  # (penalty step after the data step)
+        findings.append((None, f"The data part x.T @ grad_output is scaled by {s1:.4g} instead of 1."))
     return findings
 
 
@@ -539,6 +539,9 @@ def nncheck_selftest_variants(config):
                "the biases get the L2 term too"),
         mutant("l2-no-penalty", "l2", "l2-penalty-missing", "options.py", penalty,
                "return grad_weights, grad_biases", "L2Dense without its penalty"),
+        mutant("l2-penalty-sign", "l2", "l2-penalty-wrong-sign", "options.py", penalty,
+               "return grad_weights - 2.0 * self.alpha * self.weights, grad_biases",
+               "the penalty's gradient subtracted: the weights grow"),
         Variant("l2-notebook-dense-reg", "mutant", "l2", "l2-half-convention", files={
             "submission.py": NOTEBOOK_DENSE_REG.format(
                 grad_weights="np.dot(input.T, grad_output) / input.shape[0] + self.reg * self.weights",

@@ -1,0 +1,95 @@
+"""``nncheck grade``: grade a whole class folder (see :mod:`nncheck.grading`).
+
+Registered on the ``nncheck`` group at the end of :mod:`nncheck.cli`; this
+module does not import :mod:`nncheck.cli` (so either can be imported first).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+def _engine(config_path, plugin_files):
+    from nncheck.config import ConfigError, load_config
+    from nncheck.engine import Engine
+    from nncheck.plugin_manager import PluginError
+
+    try:
+        return Engine(load_config(config_path), plugin_files)
+    except (ConfigError, PluginError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.command()
+@click.argument("submissions", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False),
+              help="Folder for gradebook.csv, reports/<student>.json|html and summary.html|json.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once on this machine  [default: the number of cores]")
+@click.option("--force", is_flag=True, help="Regrade every submission, even those unchanged since the last run.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Grade on a Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local processes.")
+@click.option("--check", "only", multiple=True, help="Run only this check id or family (repeatable).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds each check may run  [default: 10, or the config's]")
+@click.option("--memory", type=click.IntRange(min=16), default=None,
+              help="MB of memory each submission may use  [default: 1024, or the config's]")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for the grader's inputs; the same seed gives the same grades.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="Assignment config: nncheck.toml, or a pyproject.toml with [tool.nncheck].")
+@click.option("--plugin", "plugin_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A single-file plugin to load (repeatable).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed, config_path,
+          plugin_files, quiet):
+    """Grade every submission in SUBMISSIONS, one student per entry.
+
+    An entry is a .py file, a notebook, a folder of .py files or a .zip of
+    any of these; the student id is its name without the extension. Unchanged
+    submissions are skipped on a re-run (--force regrades them), and Ctrl-C
+    keeps every finished report: run the command again to finish.
+
+    Exit status: 0 the class was graded (whatever the students' scores),
+    1 grading itself failed for some submission (run again to retry them),
+    2 the command was misused, 130 interrupted.
+    """
+    from nncheck.grading import DaskExecutor, Progress, grade_class
+
+    engine = _engine(config_path, plugin_files)
+    unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
+    if unknown:
+        raise click.UsageError(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
+    src, dest = Path(submissions).resolve(), Path(out).resolve()
+    if dest == src or src in dest.parents and dest.parent != src:
+        raise click.UsageError("--out must not be inside a student's submission")
+    executor = None
+    if scheduler:
+        try:
+            executor = DaskExecutor(scheduler)
+        except Exception as exc:  # noqa: BLE001 - any connection problem is the user's to fix
+            raise click.UsageError(f"cannot use the Dask scheduler {scheduler}: {exc}") from None
+    progress = Progress(0, enabled=not quiet)
+    try:
+        result = grade_class(src, dest, executor=executor, jobs=jobs or os.cpu_count(),
+                             config_path=config_path, plugin_files=plugin_files, seed=seed,
+                             timeout=timeout, memory=memory, only=only, force=force,
+                             progress=progress, engine=engine)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; finished reports are in {dest}", err=True)
+        sys.exit(130)
+    finally:
+        if executor is not None:
+            executor.close()
+    c = result.summary["counts"]
+    if not quiet:
+        bits = [f"{c['students']} submissions", f"{len(result.graded)} graded",
+                f"{len(result.skipped)} unchanged"]
+        bits += [f"{c[k]} {k}" for k in ("timeout", "crashed", "load-failed") if c[k]]
+        click.echo(f"{', '.join(bits)} in {result.wall_s:.1f} s", err=True)
+        click.echo(f"gradebook: {dest / 'gradebook.csv'}", err=True)
+        click.echo(f"summary:   {dest / 'summary.html'}", err=True)
+    sys.exit(1 if result.failed else 0)

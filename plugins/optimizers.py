@@ -1,0 +1,1155 @@
+"""Option III checks: ``MomentumDense``, ``RMSPropDense`` and ``AdamDense``.
+
+Families ``momentum.``, ``rmsprop.`` and ``adam.`` (section ``options``), three
+checks each:
+
+* ``<family>.trajectory``: the layer is driven through a fixed sequence of
+  inputs and ``grad_output``s chosen by the grader (6 steps, batch 7, weights
+  and non-zero biases set explicitly after construction, hyperparameters
+  passed by keyword under whatever name the student's ``__init__`` uses), and
+  the weights and biases after every step are compared with EVERY accepted
+  convention of CONTRACT §1 (the table ``RULES`` below). The verdict names
+  the convention found, or the known mistake whose trajectory it matches.
+* ``<family>.input_grad``: ``backward`` returns ``grad_output @ W.T`` with
+  the weights *before* the step (checked at every step against the
+  student's own weight trajectory, so it does not depend on the optimizer).
+* ``<family>.experiment``: the experiment the assignment asks for: a
+  784-64-10 ReLU network trained by the grader's own loop on the embedded
+  MNIST subset with the student's optimizer, against plain SGD from the same
+  initial weights and batches (see ``EXPERIMENT`` for the settings and the
+  criterion).
+
+Accepted conventions (the grader's own definitions, in ``RULES``):
+
+* momentum: ``v = mu*v - lr*g; W += v`` (the reference),
+  ``v = mu*v + g; W -= lr*v`` (the same trajectory: ``v`` is just scaled by
+  ``-1/lr``; the student's velocity attribute tells which one it is),
+  ``v = mu*v + (1-mu)*g; W -= lr*v`` (exponential moving average), and
+  Nesterov in the form ``v = mu*v - lr*g; W += mu*v - lr*g``. In a Dense
+  layer the gradient cannot be evaluated at a look-ahead point (grad_output
+  is given), so every usual way to write Nesterov gives this trajectory:
+  Sutskever's ``W += -mu*v_prev + (1+mu)*v`` and PyTorch's
+  ``v = mu*v + g; W -= lr*(g + mu*v)`` are the same update.
+* RMSProp: ``s = d*s + (1-d)*g**2`` and ``W -= lr*g/(sqrt(s) + eps)`` or
+  ``W -= lr*g/sqrt(s + eps)``.
+* Adam with bias correction: ``W -= lr*m_hat/(sqrt(v_hat) + eps)``,
+  ``W -= lr*m_hat/sqrt(v_hat + eps)``, or the Adam paper's "efficient" form
+  ``W -= lr*sqrt(1-b2**t)/(1-b1**t) * m/(sqrt(v) + eps)``.
+
+The gradients ``x.T @ g`` and ``g.sum(0)`` come from the reference ``Dense``;
+the reference's own form of each optimizer is simulated with the reference
+class itself.
+"""
+import inspect
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import nncheck
+from nncheck import reference as ref
+from nncheck.data import load_dataset
+from nncheck.model import Check, Fail, Result
+from nncheck.verdicts import as_array, mismatch_details, require_finite
+
+FAMILIES = {
+    "momentum": {"class": "MomentumDense", "name": "momentum",
+                 "defaults": {"learning_rate": 0.1, "momentum": 0.9}},
+    "rmsprop": {"class": "RMSPropDense", "name": "RMSProp",
+                "defaults": {"learning_rate": 0.001, "decay": 0.9, "epsilon": 1e-8}},
+    "adam": {"class": "AdamDense", "name": "Adam",
+             "defaults": {"learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}},
+}
+
+# Names a student's __init__ may give each hyperparameter, tried in this order.
+HYPER_ALIASES = {
+    "learning_rate": ("learning_rate", "lr", "eta", "learningrate", "learning_rate_", "step_size", "lr_rate"),
+    "momentum": ("momentum", "mu", "beta", "gamma", "rho", "momentum_rate", "alpha", "m"),
+    "decay": ("decay", "decay_rate", "rho", "beta", "gamma", "alpha", "beta2", "decay_factor", "rms_decay"),
+    "epsilon": ("epsilon", "eps", "epsilon_", "delta"),
+    "beta1": ("beta1", "beta_1", "b1", "beta_one", "betta1", "momentum"),
+    "beta2": ("beta2", "beta_2", "b2", "beta_two", "betta2", "decay", "rho"),
+}
+
+# ==========================================================================
+# Probe side (runs in the worker against the student's namespace)
+# ==========================================================================
+_KW = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _plain(value):
+    """What the student gave, as a float array if it is one, else a string describing it."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+        return np.array(value, dtype=float)
+    try:
+        return np.array(value, dtype=float)
+    except Exception:  # a student's odd value: describe it instead
+        return f"<{type(value).__name__}: {str(value)[:80]}>"
+
+
+def _construct(cls, n_in, n_out, hyper):
+    """``cls(n_in, n_out, ...)`` with each hyperparameter passed under the student's own name.
+
+    Returns ``(layer, info)``; ``info`` says how each hyperparameter was given
+    (``passed_as``: keyword used; ``set_attribute``: no such keyword, so the
+    attribute was overwritten after construction; ``missing``: neither), the
+    signature's defaults and the layer's numeric attributes.
+    """
+    info = {"signature": "", "passed_as": {}, "set_attribute": {}, "missing": [], "defaults": {},
+            "attributes_before": {}}
+    kwargs = {}
+    try:
+        params = inspect.signature(cls).parameters
+        info["signature"] = str(inspect.signature(cls))[:300]
+    except (TypeError, ValueError):
+        params = None
+    if params is None:
+        kwargs = dict(hyper)
+        info["passed_as"] = {k: k for k in hyper}
+    else:
+        positional = [n for n, p in params.items()
+                      if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        units = set(positional[:2])
+        keywords = [n for n, p in params.items() if p.kind in _KW and n not in units]
+        var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        for canon, value in hyper.items():
+            name = next((a for a in HYPER_ALIASES[canon] if a in keywords and a not in kwargs), None)
+            if name is None:
+                name = next((n for n in keywords if n.lower() in HYPER_ALIASES[canon] and n not in kwargs), None)
+            if name is not None:
+                kwargs[name] = value
+                info["passed_as"][canon] = name
+                if _number(params[name].default):
+                    info["defaults"][canon] = float(params[name].default)
+            elif var_kw:
+                kwargs[canon] = value
+                info["passed_as"][canon] = canon + " (**kwargs)"
+    try:
+        layer = cls(n_in, n_out, **kwargs)
+    except TypeError:
+        if not kwargs:
+            raise
+        layer = cls(n_in, n_out)
+        info["fallback"] = "the constructor refused the keywords " + ", ".join(kwargs) + "; built with defaults"
+        info["passed_as"] = {}
+    for canon, value in hyper.items():
+        if canon in info["passed_as"]:
+            continue
+        attrs = getattr(layer, "__dict__", {})
+        name = next((a for a in HYPER_ALIASES[canon] if a in attrs and _number(attrs[a])), None)
+        if name is not None:
+            info["attributes_before"][canon] = float(attrs[name])
+            setattr(layer, name, value)
+            info["set_attribute"][canon] = name
+        else:
+            info["missing"].append(canon)
+    return layer, info
+
+
+def _scalars(layer, limit=20):
+    out = {}
+    for name, value in list(getattr(layer, "__dict__", {}).items())[:200]:
+        if _number(value):
+            out[str(name)] = float(value)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def _state_arrays(layer, shape, limit=8):
+    """The layer's array attributes shaped like ``shape`` (velocities, caches), except the parameters."""
+    out = {}
+    for name, value in list(getattr(layer, "__dict__", {}).items())[:200]:
+        if name in ("weights", "biases") or not isinstance(value, np.ndarray):
+            continue
+        if value.shape == tuple(shape) and value.dtype.kind in "fiu":
+            out[str(name)] = np.array(value, dtype=float)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def probe_trajectory(ns, inputs):
+    """Construct the option layer, set W and b, then forward/backward through every step."""
+    cls = ns[inputs["class"]]
+    W0, b0 = inputs["W0"], inputs["b0"]
+    layer, info = _construct(cls, W0.shape[0], W0.shape[1], dict(inputs["hyper"]))
+    info["attributes"] = _scalars(layer)
+    layer.weights = W0.copy()
+    layer.biases = b0.copy()
+    weights, biases, grad_inputs, states = [], [], [], {}
+    for x, g in zip(inputs["xs"], inputs["gs"]):
+        x = x.copy()
+        layer.forward(x.copy())
+        grad_inputs.append(_plain(layer.backward(x, g.copy())))
+        weights.append(_plain(layer.weights))
+        biases.append(_plain(layer.biases))
+        for name, arr in _state_arrays(layer, W0.shape).items():
+            states.setdefault(name, []).append(arr)
+    return {"weights": weights, "biases": biases, "grad_inputs": grad_inputs,
+            "states": {k: v for k, v in states.items() if len(v) == len(weights)}, "info": info}
+
+
+# -- experiment (the grader's own tiny training loop; plain NumPy) ---------
+def _xent(logits, y):
+    z = logits - logits.max(axis=1, keepdims=True)
+    return np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]
+
+
+def _xent_grad(logits, y):
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1.0
+    return p / len(y)
+
+
+class _GraderSGDDense:
+    """The SGD arm when the student's ``Dense`` is missing or fails: ``x @ W + b``, ``W -= lr * x.T @ g``."""
+
+    def __init__(self, input_units, output_units, learning_rate=0.1):
+        self.learning_rate = learning_rate
+        self.weights = np.zeros((input_units, output_units))
+        self.biases = np.zeros(output_units)
+
+    def forward(self, input):
+        return input @ self.weights + self.biases
+
+    def backward(self, input, grad_output):
+        grad_input = grad_output @ self.weights.T
+        self.weights = self.weights - self.learning_rate * (input.T @ grad_output)
+        self.biases = self.biases - self.learning_rate * grad_output.sum(axis=0)
+        return grad_input
+
+
+def _train(make, inputs, X, y):
+    """784-64-10 ReLU network of ``make(n_in, n_out)`` layers; returns per-step losses and the final loss."""
+    l1, l2 = make(784, 64), make(64, 10)
+    l1.weights, l1.biases = inputs["W1"].copy(), np.zeros(64)
+    l2.weights, l2.biases = inputs["W2"].copy(), np.zeros(10)
+    losses = []
+    for idx in inputs["batches"]:
+        xb, yb = X[idx], y[idx]
+        h = np.asarray(l1.forward(xb.copy()), dtype=float)
+        a = np.maximum(h, 0.0)
+        logits = np.asarray(l2.forward(a.copy()), dtype=float)
+        losses.append(float(_xent(logits, yb).mean()))
+        if not math.isfinite(losses[-1]):
+            break
+        g = _xent_grad(logits, yb)
+        ga = np.asarray(l2.backward(a.copy(), g), dtype=float)
+        l1.backward(xb.copy(), ga * (h > 0))
+    Xe, ye = X[inputs["eval"]], y[inputs["eval"]]
+    logits = np.asarray(l2.forward(np.maximum(np.asarray(l1.forward(Xe.copy()), dtype=float), 0.0)), dtype=float)
+    return {"losses": losses, "final": float(_xent(logits, ye).mean())}
+
+
+def probe_experiment(ns, inputs):
+    """Train the same network with the student's optimizer and with SGD; return the curves."""
+    X, y, _, _ = load_dataset()
+    idx_ok = lambda a: np.asarray(a) % len(X)  # noqa: E731  (the embedded subset has 4000 training rows)
+    inputs = dict(inputs, batches=idx_ok(inputs["batches"]), eval=idx_ok(inputs["eval"]))
+    out = {}
+    cls = ns[inputs["class"]]
+    infos = {}
+
+    def option_maker(hyper, key):
+        def make(n_in, n_out):
+            layer, info = _construct(cls, n_in, n_out, dict(hyper))
+            infos[key] = info
+            return layer
+        return make
+
+    out["option"] = _train(option_maker(inputs["hyper"], "option"), inputs, X, y)
+    if "hyper_ema" in inputs:
+        out["option_ema"] = _train(option_maker(inputs["hyper_ema"], "option_ema"), inputs, X, y)
+    sgd_arm = "grader"
+    if "Dense" in ns and isinstance(ns["Dense"], type):
+        try:
+            sgd = _train(lambda i, o: _construct(ns["Dense"], i, o, {"learning_rate": inputs["sgd_lr"]})[0],
+                         inputs, X, y)
+            if math.isfinite(sgd["final"]):
+                sgd_arm = "student"
+        except Exception as exc:  # the student's Dense is broken: use the grader's SGD layer
+            sgd_arm = f"grader (your Dense raised {type(exc).__name__})"
+    if not sgd_arm.startswith("student"):
+        sgd = _train(lambda i, o: _GraderSGDDense(i, o, inputs["sgd_lr"]), inputs, X, y)
+    out["sgd"] = sgd
+    out["sgd_arm"] = sgd_arm
+    out["info"] = infos.get("option", {})
+    if "traj" in inputs:
+        out["traj"] = probe_trajectory(ns, inputs["traj"])
+    return out
+
+
+# ==========================================================================
+# Grader side: the accepted conventions and the known mistakes
+# ==========================================================================
+@dataclass
+class Rule:
+    """One way to update a parameter: accepted (CONTRACT §1) or a known mistake.
+
+    Either ``step(p, g, state, hp, t) -> new p`` (one parameter array, its own
+    ``state`` dict, step number ``t`` from 1), or ``make_ref(hp, n_in, n_out)``
+    returning a reference layer whose ``_step`` is the rule.
+    """
+
+    key: str
+    label: str                 # the update, as shown to students
+    accepted: bool
+    diagnoses: tuple = ()
+    explain: str = ""          # for a mistake: what the student's code does, in words
+    step: object = None
+    make_ref: object = None
+    ref_state: str = ""        # the reference layer's velocity attribute, for naming
+    sign: float = 1.0          # -1: the update direction flipped (lr -> -lr)
+    grad_scale: str = ""       # "batch": gradients divided by the batch size
+    counter: int = 1           # Adam: how many times t advances per backward call
+    deviations: int = 0
+
+    def hp(self, hp):
+        return dict(hp, learning_rate=self.sign * hp["learning_rate"])
+
+
+def _simulate(rule, hp, W0, b0, grads):
+    """The trajectory ``(Ws [K,...], bs [K,...], velocities of W or None)`` of ``rule``."""
+    hp = rule.hp(hp)
+    Ws, bs, vs = [], [], []
+    if rule.make_ref is not None:
+        layer = rule.make_ref(hp, W0.shape[0], W0.shape[1])
+        layer.weights, layer.biases = W0.copy(), b0.copy()
+        for dW, db in grads:
+            layer._step(dW, db)
+            Ws.append(np.array(layer.weights, dtype=float))
+            bs.append(np.array(layer.biases, dtype=float))
+            if rule.ref_state:
+                vs.append(np.array(getattr(layer, rule.ref_state), dtype=float))
+    else:
+        W, b, sW, sb = W0.copy(), b0.copy(), {}, {}
+        for k, (dW, db) in enumerate(grads, start=1):
+            tW, tb = (k, k) if rule.counter == 1 else (2 * k - 1, 2 * k)
+            W = rule.step(W, dW, sW, hp, tW)
+            b = rule.step(b, db, sb, hp, tb)
+            Ws.append(W.copy())
+            bs.append(b.copy())
+            if "v" in sW:
+                vs.append(np.array(sW["v"], dtype=float))
+    return np.array(Ws), np.array(bs), (np.array(vs) if vs else None)
+
+
+# -- momentum --------------------------------------------------------------
+def _momentum_ema(p, g, st, hp, t):
+    """v = mu*v + (1-mu)*g; W -= lr*v."""
+    mu = hp["momentum"]
+    st["v"] = mu * st.get("v", 0.0) + (1 - mu) * g
+    return p - hp["learning_rate"] * st["v"]
+
+
+def _momentum_nesterov(p, g, st, hp, t):
+    """Nesterov: v = mu*v - lr*g; W += mu*v - lr*g (= Sutskever's and PyTorch's forms)."""
+    mu, lr = hp["momentum"], hp["learning_rate"]
+    st["v"] = mu * st.get("v", 0.0) - lr * g
+    return p + mu * st["v"] - lr * g
+
+
+def _momentum_rules():
+    forms = [
+        ("heavy-ball", "v = mu*v - lr*g; W += v",
+         dict(make_ref=lambda hp, i, o: ref.MomentumDense(i, o, learning_rate=hp["learning_rate"],
+                                                         momentum=hp["momentum"]),
+              ref_state="velocity_weights")),
+        ("ema", "v = mu*v + (1-mu)*g; W -= lr*v", dict(step=_momentum_ema)),
+        ("nesterov", "Nesterov: v = mu*v - lr*g; W += mu*v - lr*g", dict(step=_momentum_nesterov)),
+    ]
+    rules = []
+    for key, label, how in forms:
+        rules.append(Rule(key, label, True, **how))
+        rules.append(Rule(key + "/wrong-sign", label.replace("- lr*g", "+ lr*g").replace("W -=", "W +="),
+                          False, ("optimizer-wrong-sign",),
+                          "the update has the wrong sign: the weights move up the gradient",
+                          sign=-1.0, deviations=1, **how))
+        rules.append(Rule(key + "/grad-mean", label, False, ("dense-grad-divided-by-batch",),
+                          "the update rule is right but the gradients are divided by the batch size",
+                          grad_scale="batch", deviations=1, **how))
+    return rules
+
+
+# -- RMSProp ---------------------------------------------------------------
+_RMS_ACC = {
+    # key: (update of s, formula, what it means (for a mistake), diagnosis)
+    "ema": (lambda s, g2, d: d * s + (1 - d) * g2, "s = d*s + (1-d)*g**2", "", None),
+    "square": (lambda s, g2, d: g2, "s = g**2", "the squared gradients are not averaged over steps", "rmsprop-no-decay"),
+    "reset": (lambda s, g2, d: (1 - d) * g2, "s = (1-d)*g**2",
+              "the running average restarts from zero at every call instead of being kept between calls",
+              "rmsprop-no-decay"),
+    "sum": (lambda s, g2, d: s + g2, "s = s + g**2",
+            "s sums the squared gradients without ever forgetting them (that is Adagrad)", "rmsprop-no-decay"),
+    "sum-1md": (lambda s, g2, d: s + (1 - d) * g2, "s = s + (1-d)*g**2",
+                "the old average is not multiplied by decay, so it never fades", "rmsprop-no-decay"),
+    "swapped": (lambda s, g2, d: (1 - d) * s + d * g2, "s = (1-d)*s + d*g**2",
+                "decay weights the new squared gradient instead of the old average",
+                "rmsprop-decay-swapped"),
+}
+_RMS_DENOM = {
+    "out": (lambda s, eps: np.sqrt(s) + eps, "W -= lr*g/(sqrt(s) + eps)", "", None),
+    "in": (lambda s, eps: np.sqrt(s + eps), "W -= lr*g/sqrt(s + eps)", "", None),
+    "nosqrt": (lambda s, eps: s + eps, "W -= lr*g/(s + eps)", "the step is divided by s instead of its square root",
+               "rmsprop-missing-sqrt"),
+}
+
+
+def _rmsprop_step(acc, denom):
+    acc_fn, den_fn = _RMS_ACC[acc][0], _RMS_DENOM[denom][0]
+
+    def step(p, g, st, hp, t):
+        st["s"] = acc_fn(st.get("s", 0.0), g * g, hp["decay"])
+        return p - hp["learning_rate"] * g / den_fn(st["s"], hp["epsilon"])
+    return step
+
+
+def _rmsprop_rules():
+    rules = []
+    for (acc, (_, acc_f, acc_label, acc_diag)), (den, (_, den_f, den_label, den_diag)), sign in itertools.product(
+            _RMS_ACC.items(), _RMS_DENOM.items(), (1.0, -1.0)):
+        diags = tuple(d for d in (acc_diag, den_diag, "optimizer-wrong-sign" if sign < 0 else None) if d)
+        label = f"{acc_f}; {den_f}"
+        if sign < 0:
+            label = label.replace("W -=", "W +=")
+        how = dict(step=_rmsprop_step(acc, den))
+        if acc == "ema" and den == "out":  # the reference's own form
+            how = dict(make_ref=lambda hp, i, o: ref.RMSPropDense(
+                i, o, learning_rate=hp["learning_rate"], decay=hp["decay"], epsilon=hp["epsilon"]))
+        parts = [x for x, d in ((acc_label, acc_diag), (den_label, den_diag)) if d]
+        if sign < 0:
+            parts.append("the update has the wrong sign: the weights move up the gradient")
+        rules.append(Rule(f"{acc}/{den}" + ("/wrong-sign" if sign < 0 else ""), label, not diags, diags,
+                          "; ".join(parts), sign=sign, deviations=len(diags), **how))
+        if not diags:
+            rules.append(Rule(f"{acc}/{den}/grad-mean", label, False, ("dense-grad-divided-by-batch",),
+                              "the update rule is right but the gradients are divided by the batch size",
+                              grad_scale="batch", deviations=1, **how))
+    return rules
+
+
+# -- Adam ------------------------------------------------------------------
+_ADAM_CORR = {
+    # key: (formula, what it means (for a mistake), diagnosis)
+    "both": ("m_hat = m/(1-b1**t), v_hat = v/(1-b2**t)", "", None),
+    "none": ("m_hat = m, v_hat = v", "m and v are used without bias correction", "adam-no-bias-correction"),
+    "m": ("m_hat = m/(1-b1**t), v_hat = v", "only m is bias-corrected, v is used as it is",
+          "adam-no-bias-correction"),
+    "v": ("m_hat = m, v_hat = v/(1-b2**t)", "only v is bias-corrected, m is used as it is",
+          "adam-no-bias-correction"),
+}
+_ADAM_DENOM = {
+    "out": ("W -= lr*m_hat/(sqrt(v_hat) + eps)", "", None),
+    "in": ("W -= lr*m_hat/sqrt(v_hat + eps)", "", None),
+    "paper": ("W -= lr*sqrt(1-b2**t)/(1-b1**t) * m/(sqrt(v) + eps)", "", None),
+    "nosqrt": ("W -= lr*m_hat/(v_hat + eps)", "the step is divided by v_hat instead of its square root", "adam-missing-sqrt"),
+}
+
+
+def _adam_step(corr, denom):
+    def step(p, g, st, hp, t):
+        b1, b2, eps, lr = hp["beta1"], hp["beta2"], hp["epsilon"], hp["learning_rate"]
+        st["m"] = b1 * st.get("m", 0.0) + (1 - b1) * g
+        st["v2"] = b2 * st.get("v2", 0.0) + (1 - b2) * g * g
+        m, v = st["m"], st["v2"]
+        if denom == "paper":
+            return p - lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (np.sqrt(v) + eps)
+        m_hat = m / (1 - b1 ** t) if corr in ("both", "m") else m
+        v_hat = v / (1 - b2 ** t) if corr in ("both", "v") else v
+        if denom == "out":
+            return p - lr * m_hat / (np.sqrt(v_hat) + eps)
+        if denom == "in":
+            return p - lr * m_hat / np.sqrt(v_hat + eps)
+        return p - lr * m_hat / (v_hat + eps)
+    return step
+
+
+def _adam_rules():
+    rules = []
+    for (corr, (corr_f, corr_label, corr_diag)), (den, (den_f, den_label, den_diag)), sign, counter in itertools.product(
+            _ADAM_CORR.items(), _ADAM_DENOM.items(), (1.0, -1.0), (1, 2)):
+        if den == "paper" and corr != "both":
+            continue  # the paper's form without its correction factor is the "out" form without it
+        diags = tuple(d for d in (corr_diag, den_diag, "optimizer-wrong-sign" if sign < 0 else None,
+                                  "adam-step-counter" if counter == 2 else None) if d)
+        label = f"m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g**2, {corr_f}; {den_f}"
+        if den == "paper":
+            label = f"m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g**2; {den_f}"
+        if sign < 0:
+            label = label.replace("W -=", "W +=")
+        how = dict(step=_adam_step(corr, den))
+        if corr == "both" and den == "out" and counter == 1:  # the reference's own form
+            how = dict(make_ref=lambda hp, i, o: ref.AdamDense(
+                i, o, learning_rate=hp["learning_rate"], beta1=hp["beta1"], beta2=hp["beta2"],
+                epsilon=hp["epsilon"]))
+        parts = [x for x, d in ((corr_label, corr_diag), (den_label, den_diag)) if d]
+        if sign < 0:
+            parts.append("the update has the wrong sign: the weights move up the gradient")
+        if counter == 2:
+            parts.append("the step counter t advances twice per backward call (once for the weights, "
+                         "once for the biases)")
+        rules.append(Rule(f"{corr}/{den}" + ("/wrong-sign" if sign < 0 else "") + ("/t-twice" if counter == 2 else ""),
+                          label, not diags, diags, "; ".join(parts), sign=sign, counter=counter,
+                          deviations=len(diags), **how))
+        if not diags:
+            rules.append(Rule(f"{corr}/{den}/grad-mean", label, False, ("dense-grad-divided-by-batch",),
+                              "the update rule is right but the gradients are divided by the batch size",
+                              grad_scale="batch", deviations=1, **how))
+    return rules
+
+
+RULES = {"momentum": _momentum_rules(), "rmsprop": _rmsprop_rules(), "adam": _adam_rules()}
+
+HINTS = {
+    "momentum-no-velocity": "Create the velocities once in __init__ (zeros shaped like weights and biases), keep "
+                            "them as attributes, and in backward update them before moving the parameters: "
+                            "v = mu*v - lr*g; W += v.",
+    "optimizer-wrong-sign": "The step must go against the gradient: W -= lr * (...) (or, with a velocity, "
+                            "v = mu*v - lr*g; W += v).",
+    "rmsprop-missing-sqrt": "Divide by the square root of the running average: W -= lr*g/(np.sqrt(s) + eps).",
+    "rmsprop-no-decay": "Keep s between calls (create it in __init__) and update it as an exponential moving "
+                        "average: s = decay*s + (1-decay)*g**2.",
+    "rmsprop-decay-swapped": "decay is the weight of the OLD average: s = decay*s + (1-decay)*g**2.",
+    "adam-no-bias-correction": "Count the steps t (starting at 1 on the first call) and divide: "
+                               "m_hat = m/(1-beta1**t), v_hat = v/(1-beta2**t); then W -= lr*m_hat/(sqrt(v_hat)+eps).",
+    "adam-missing-sqrt": "Divide by the square root of the second moment: W -= lr*m_hat/(np.sqrt(v_hat) + eps).",
+    "adam-step-counter": "Increase t once per backward call, before updating both the weights and the biases.",
+    "dense-grad-divided-by-batch": "grad_output is already divided by the batch size: dW = input.T @ grad_output "
+                                   "and db = grad_output.sum(axis=0), without another division.",
+    "dense-params-not-updated": "backward must update self.weights and self.biases (assign the new arrays to "
+                                "the attributes).",
+    "optimizer-plain-sgd": "backward takes a plain SGD step: apply the option's update rule instead.",
+    "optimizer-ignores-hyperparameter": "Store every constructor argument (self.momentum = momentum, ...) and "
+                                        "use the stored value in backward; pass learning_rate on to "
+                                        "super().__init__.",
+}
+
+
+# -- matching --------------------------------------------------------------
+@dataclass
+class Match:
+    rule: Rule
+    hp: dict
+    err_w: float
+    err_b: float
+    velocities: object = None
+
+    @property
+    def err(self):
+        return max(self.err_w, self.err_b)
+
+
+@dataclass
+class Analysis:
+    family: str
+    hp0: dict
+    tol: float
+    accepted: Match | None = None
+    alt_hyper: dict = field(default_factory=dict)       # hyperparameters that differ from the ones passed
+    mistake: Match | None = None
+    split: tuple | None = None                           # (Match for W, Match for b) when they differ
+    closest: Match | None = None
+    also: list = field(default_factory=list)
+    errors: dict = field(default_factory=dict)
+
+
+def _rel_err(got, exp, start):
+    scale = max(float(np.abs(exp - start).max(initial=0.0)), 1e-12)
+    return float(np.abs(got - exp).max(initial=0.0)) / scale
+
+
+def _gradients(inputs, scale=""):
+    """``(x.T @ g, g.sum(0))`` per step, from the reference ``Dense``."""
+    layer = ref.Dense(inputs["W0"].shape[0], inputs["W0"].shape[1])
+    grads = []
+    for x, g in zip(inputs["xs"], inputs["gs"]):
+        dW, db = layer._param_gradients(x, g)
+        if scale == "batch":
+            dW, db = dW / len(x), db / len(x)
+        grads.append((dW, db))
+    return grads
+
+
+def _hyper_candidates(family, hp0, info):
+    """Other values the student's layer may be using for each hyperparameter, most likely first."""
+    defaults = FAMILIES[family]["defaults"]
+    cands = {}
+    for k, v in hp0.items():
+        c = [v]
+        for extra in (info.get("defaults", {}).get(k), info.get("attributes_before", {}).get(k), defaults.get(k),
+                      0.1 if k == "learning_rate" else None, 1e-8 if k == "epsilon" else None):
+            if extra is not None and _number(extra) and not any(math.isclose(extra, x) for x in c):
+                c.append(float(extra))
+        cands[k] = c
+    return cands
+
+
+def _fit(rules, hp, inputs, Ws, bs, grads_by_scale):
+    W0, b0 = inputs["W0"], inputs["b0"]
+    out = []
+    for rule in rules:
+        with np.errstate(all="ignore"):
+            try:
+                eW, eb, vs = _simulate(rule, hp, W0, b0, grads_by_scale[rule.grad_scale])
+            except (FloatingPointError, ZeroDivisionError, ValueError, OverflowError):
+                continue
+            errs = _rel_err(Ws, eW, W0), _rel_err(bs, eb, b0)
+        if all(math.isfinite(e) for e in errs):
+            out.append(Match(rule, hp, errs[0], errs[1], vs))
+    return out
+
+
+def analyse(family, inputs, Ws, bs, info, tol):
+    """Compare a trajectory with every rule of ``family``; see :class:`Analysis`."""
+    rules = RULES[family]
+    hp0 = dict(inputs["hyper"])
+    grads = {"": _gradients(inputs), "batch": _gradients(inputs, "batch")}
+    an = Analysis(family, hp0, tol)
+    stage1 = _fit(rules, hp0, inputs, Ws, bs, grads)
+    an.errors = {m.rule.key: round(m.err, 6) for m in sorted(stage1, key=lambda m: m.err)[:8]}
+    ok = sorted((m for m in stage1 if m.rule.accepted and m.err <= tol), key=lambda m: m.err)
+    if ok:
+        an.accepted = ok[0]
+        an.also = [m.rule.label for m in ok[1:]]
+        return an
+    bad = sorted((m for m in stage1 if m.err <= tol), key=lambda m: (m.rule.deviations, m.err))
+    if bad:
+        an.mistake = bad[0]
+        return an
+    # Stage 2: the student's layer may use other hyperparameter values (a keyword it ignores, a
+    # hard-coded constant, learning_rate not passed on to Dense).
+    cands = _hyper_candidates(family, hp0, info)
+    keys = list(cands)
+    sets = [dict(zip(keys, vals)) for vals in itertools.product(*(cands[k] for k in keys))][1:65]
+    for pool in ([r for r in rules if r.accepted], [r for r in rules if not r.accepted]):
+        found = []
+        for hp in sets:
+            found += [m for m in _fit(pool, hp, inputs, Ws, bs, grads) if m.err <= tol]
+        if found:
+            best = min(found, key=lambda m: (sum(m.hp[k] != hp0[k] for k in keys), m.rule.deviations, m.err))
+            an.alt_hyper = {k: best.hp[k] for k in keys if best.hp[k] != hp0[k]}
+            if best.rule.accepted:
+                an.accepted = best
+            else:
+                an.mistake = best
+            return an
+    # Stage 3: weights and biases follow different rules (say, biases left on plain SGD).
+    best_w = min(stage1, key=lambda m: (m.err_w > tol, m.rule.deviations, m.err_w))
+    best_b = min(stage1, key=lambda m: (m.err_b > tol, m.rule.deviations, m.err_b))
+    if best_w.err_w <= tol or best_b.err_b <= tol:
+        an.split = (best_w if best_w.err_w <= tol else None, best_b if best_b.err_b <= tol else None)
+    an.closest = min((m for m in stage1 if m.rule.accepted), key=lambda m: m.err)
+    return an
+
+
+def _velocity_name(match, states, lr):
+    """For heavy-ball/Nesterov momentum, which convention the student's velocity attribute follows."""
+    if match.velocities is None:
+        return None, None
+    v1 = match.velocities
+    conventions = [(v1, "v = mu*v - lr*g"), (-v1 / lr, "v = mu*v + g")]
+    for name, seq in states.items():
+        arr = np.asarray(seq, dtype=float)
+        if arr.shape != v1.shape:
+            continue
+        for target, conv in conventions:
+            if np.allclose(arr, target, rtol=1e-6, atol=1e-12 * max(1.0, float(np.abs(target).max()))):
+                return name, conv
+    return None, None
+
+
+def describe_accepted(match, states):
+    """The variant's name for students, using the velocity attribute to tell equivalent forms apart."""
+    rule = match.rule
+    label = rule.label
+    attr = None
+    if rule.key in ("heavy-ball", "nesterov"):
+        attr, conv = _velocity_name(match, states, match.hp["learning_rate"])
+        if rule.key == "heavy-ball":
+            if conv == "v = mu*v + g":
+                label = "v = mu*v + g; W -= lr*v"
+            elif conv is None:
+                label = "v = mu*v - lr*g; W += v (or equivalently v = mu*v + g; W -= lr*v)"
+        elif conv == "v = mu*v + g":
+            label = "Nesterov: v = mu*v + g; W -= lr*(g + mu*v)"
+    return label, attr
+
+
+# ==========================================================================
+# Inputs and verdicts
+# ==========================================================================
+def _hyper(family, rng):
+    lr = lambda lo, hi: float(round(rng.uniform(lo, hi), 4))  # noqa: E731
+    if family == "momentum":
+        return {"learning_rate": lr(0.03, 0.08), "momentum": float(round(rng.uniform(0.6, 0.85), 3))}
+    # epsilon 1e-3 (not 1e-8) so that eps inside or outside the root give visibly different steps.
+    if family == "rmsprop":
+        return {"learning_rate": lr(0.005, 0.02), "decay": float(round(rng.uniform(0.75, 0.9), 3)),
+                "epsilon": 1e-3}
+    return {"learning_rate": lr(0.005, 0.02), "beta1": float(round(rng.uniform(0.7, 0.85), 3)),
+            "beta2": float(round(rng.uniform(0.9, 0.97), 3)), "epsilon": 1e-3}
+
+
+def trajectory_inputs(family, steps=6):
+    def inputs(rng):
+        n_in, n_out, b = int(rng.integers(3, 7)), int(rng.integers(2, 6)), 7
+        return {
+            "family": family, "class": FAMILIES[family]["class"], "hyper": _hyper(family, rng),
+            "W0": rng.normal(0, 0.5, size=(n_in, n_out)), "b0": rng.normal(0, 0.5, size=n_out),
+            "xs": rng.normal(size=(steps, b, n_in)),
+            # grad_output as train() passes it: already divided by the batch size
+            "gs": rng.normal(size=(steps, b, n_out)) / b,
+        }
+    return inputs
+
+
+def _read_trajectory(inputs, output, what):
+    K = len(inputs["xs"])
+    shape_w, shape_b = inputs["W0"].shape, inputs["b0"].shape
+    ws, bs = output.get("weights") or [], output.get("biases") or []
+    if len(ws) != K or len(bs) != K:
+        raise Fail(Result.failed(f"{what}: could not read the weights after each of the {K} steps."))
+    Ws = np.array([as_array(w, f"{what}.weights after step {k + 1}", shape_w) for k, w in enumerate(ws)])
+    bs = np.array([as_array(b, f"{what}.biases after step {k + 1}", shape_b) for k, b in enumerate(bs)])
+    hint = "Look for an overflow or a division by zero (Adam: t must be 1 on the first step, not 0)."
+    for arr, name in ((Ws, "weights"), (bs, "biases")):
+        try:
+            require_finite(arr, f"{what}.{name} during the steps")
+        except Fail as fail:
+            fail.result.hint = hint
+            raise
+    return Ws, bs
+
+
+def _passed_as_text(info):
+    parts = [f"{k} as {v}=" for k, v in info.get("passed_as", {}).items()]
+    parts += [f"{k} by setting the attribute {v}" for k, v in info.get("set_attribute", {}).items()]
+    return ", ".join(parts)
+
+
+def _hp_text(hp):
+    return ", ".join(f"{k}={v:g}" for k, v in hp.items())
+
+
+def verdict_trajectory_for(family, config):
+    tol = config.tolerance(f"{family}.trajectory", 1e-6)
+    cls_name, name = FAMILIES[family]["class"], FAMILIES[family]["name"]
+
+    def verdict(inputs, output):
+        info = output.get("info") or {}
+        Ws, bs = _read_trajectory(inputs, output, cls_name)
+        an = analyse(family, inputs, Ws, bs, info, tol)
+        K = len(inputs["xs"])
+        common = {"hyperparameters": inputs["hyper"], "passed_as": info.get("passed_as", {}),
+                  "set_attribute": info.get("set_attribute", {}), "not_passed": info.get("missing", []),
+                  "signature": info.get("signature", ""), "steps": K, "batch": len(inputs["xs"][0]),
+                  "tolerance": tol, "errors_by_variant": an.errors}
+        if an.accepted is not None:
+            m = an.accepted
+            label, attr = describe_accepted(m, output.get("states") or {})
+            notes = []
+            unpassable = set(info.get("missing", []))
+            for k, v in an.alt_hyper.items():
+                if k == "epsilon" or k in unpassable:
+                    continue
+                return Result.failed(
+                    f"{cls_name} follows {name} in the form {label}, but with {k}={v:g} instead of the "
+                    f"{k}={an.hp0[k]:g} it was constructed with: the argument is ignored.",
+                    hint=HINTS["optimizer-ignores-hyperparameter"],
+                    diagnosis="optimizer-ignores-hyperparameter", variant=m.rule.key, formula=label,
+                    used_hyperparameters=m.hp, **common)
+            if "epsilon" in an.alt_hyper:
+                notes.append(f"it uses epsilon={an.alt_hyper['epsilon']:g}, not the epsilon it was given")
+            for k, attr in info.get("set_attribute", {}).items():
+                notes.append(f"its __init__ takes no {k} argument, so self.{attr} was set after construction")
+            for k in sorted(unpassable & set(an.alt_hyper)):
+                notes.append(f"its __init__ takes no {k} argument; it uses {k}={an.alt_hyper[k]:g}")
+            msg = f"{cls_name} matches {name} in the form {label} over {K} steps"
+            if attr:
+                msg += f" (velocity kept in self.{attr})"
+            if notes:
+                msg += "; note: " + "; ".join(notes)
+            return Result.passed(msg + ".", variant=m.rule.key, formula=label, velocity_attribute=attr,
+                                 used_hyperparameters=m.hp, max_rel_error=m.err,
+                                 also_consistent_with=an.also, **common)
+        if an.mistake is not None:
+            m = an.mistake
+            diags = list(m.rule.diagnoses)
+            extra = ""
+            if an.alt_hyper:
+                extra = f" (with {_hp_text(an.alt_hyper)})"
+            hint = " ".join(HINTS[d] for d in diags if d in HINTS)
+            return Result.failed(
+                f"{cls_name} does not take correct {name} steps: they match {m.rule.label}{extra}, that is: "
+                f"{m.rule.explain}.",
+                hint=hint, diagnosis=diags, variant=m.rule.key, formula=m.rule.label,
+                used_hyperparameters=m.hp, **common)
+        return _unexplained(family, inputs, Ws, bs, an, common)
+
+    return verdict
+
+
+def _unexplained(family, inputs, Ws, bs, an, common):
+    cls_name, name = FAMILIES[family]["class"], FAMILIES[family]["name"]
+    W0, b0 = inputs["W0"], inputs["b0"]
+    hp0 = an.hp0
+    if np.array_equal(Ws, np.broadcast_to(W0, Ws.shape)) and np.array_equal(bs, np.broadcast_to(b0, bs.shape)):
+        return Result.failed(f"{cls_name}.backward did not change weights or biases.",
+                             hint=HINTS["dense-params-not-updated"], diagnosis="dense-params-not-updated", **common)
+    # A fixed multiple of the current gradient at every step: plain SGD, or state restarted each call.
+    grads = _gradients(inputs)
+    steps = np.concatenate([np.concatenate([(Ws[k] - (Ws[k - 1] if k else W0)).ravel(),
+                                            (bs[k] - (bs[k - 1] if k else b0)).ravel()]) for k in range(len(Ws))])
+    g = np.concatenate([np.concatenate([dW.ravel(), db.ravel()]) for dW, db in grads])
+    c = -float(steps @ g) / float(g @ g)
+    if np.abs(steps + c * g).max() <= an.tol * np.abs(steps).max():
+        lr = hp0["learning_rate"]
+        diags = []
+        if family == "momentum":
+            diags.append("momentum-no-velocity")
+            what = ("plain SGD steps W -= lr*g" if math.isclose(abs(c), lr, rel_tol=1e-6) else
+                    f"steps of {abs(c):.4g} times the current gradient")
+            msg = (f"{cls_name} takes {what}: each step depends only on the current gradient, so the "
+                   f"velocity is not carried from one call to the next (it is reset, or not used).")
+        else:
+            diags.append("optimizer-plain-sgd")
+            msg = (f"{cls_name} takes plain SGD steps ({abs(c):.4g} times the current gradient): the "
+                   f"{name} scaling of the step is missing.")
+        if c < 0:
+            diags.append("optimizer-wrong-sign")
+            msg += " The steps also go the wrong way (up the gradient)."
+        return Result.failed(msg, hint=" ".join(HINTS[d] for d in diags), diagnosis=diags,
+                             effective_step=c, **common)
+    if an.split is not None:
+        mw, mb = an.split
+        parts, diags = [], []
+        for m, what in ((mw, "weights"), (mb, "biases")):
+            if m is None:
+                parts.append(f"the {what} follow no known rule")
+            elif m.rule.accepted:
+                parts.append(f"the {what} follow {m.rule.label}")
+            else:
+                parts.append(f"the {what} follow {m.rule.explain}")
+                diags += [d for d in m.rule.diagnoses if d not in diags]
+        return Result.failed(f"{cls_name}: " + ", but ".join(parts) + ".",
+                             hint=" ".join(HINTS[d] for d in diags if d in HINTS) or
+                             "Apply the same update rule to the weights and to the biases.",
+                             diagnosis=diags, **common)
+    m = an.closest
+    eW, eb, _ = _simulate(m.rule, hp0, W0, b0, grads)
+    first_ok = any(_rel_err(Ws[:1], e[0][:1], W0) <= an.tol and _rel_err(bs[:1], e[1][:1], b0) <= an.tol
+                   for e in (_simulate(r, hp0, W0, b0, grads)[:2] for r in RULES[family] if r.accepted))
+    bad = int(np.argmax([max(_rel_err(Ws[k:k + 1], eW[k:k + 1], W0), _rel_err(bs[k:k + 1], eb[k:k + 1], b0))
+                         > an.tol for k in range(len(Ws))]))
+    msg = (f"{cls_name}'s weights do not follow any accepted {name} update (closest: {m.rule.label}, "
+           f"largest relative error {m.err:.2g}, first wrong after step {bad + 1}).")
+    hint = {"momentum": "Accepted: v = mu*v - lr*g; W += v, or v = mu*v + g; W -= lr*v, or "
+                        "v = mu*v + (1-mu)*g; W -= lr*v, or Nesterov; the same for the biases.",
+            "rmsprop": "s = decay*s + (1-decay)*g**2; W -= lr*g/(sqrt(s) + eps); the same for the biases.",
+            "adam": "m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g**2; t += 1 once per call; "
+                    "W -= lr*(m/(1-b1**t))/(sqrt(v/(1-b2**t)) + eps); the same for the biases."}[family]
+    if first_ok:
+        msg += (" The first step is right but later ones differ: check what the layer keeps between calls "
+                "(velocities, running averages, the step counter).")
+    return Result.failed(msg, hint=hint, closest=m.rule.key,
+                         **{**common, **mismatch_details(Ws[bad], eW[bad])})
+
+
+def verdict_input_grad_for(family, config):
+    tol = config.tolerance(f"{family}.input_grad", 1e-8)
+    cls_name = FAMILIES[family]["class"]
+
+    def verdict(inputs, output):
+        Ws, _ = _read_trajectory(inputs, output, cls_name)
+        gis = output.get("grad_inputs") or []
+        before = [inputs["W0"]] + list(Ws[:-1])
+        layer = ref.Dense(inputs["W0"].shape[0], inputs["W0"].shape[1])
+        for k, (x, g) in enumerate(zip(inputs["xs"], inputs["gs"])):
+            got = as_array(gis[k] if k < len(gis) else None, f"{cls_name}.backward (step {k + 1})", x.shape)
+            layer.weights, layer.biases = before[k].copy(), inputs["b0"].copy()
+            expected = layer.backward(x, g)
+            scale = max(float(np.abs(expected).max()), 1e-12)
+            if np.abs(got - expected).max() <= tol * scale:
+                continue
+            layer.weights = Ws[k].copy()
+            after = layer.backward(x, g)
+            if np.abs(got - after).max() <= tol * max(float(np.abs(after).max()), 1e-12):
+                return Result.failed(
+                    f"{cls_name}.backward returns grad_output @ W.T computed with the weights AFTER the "
+                    f"update (seen at step {k + 1}).",
+                    hint="Compute grad_input = grad_output @ self.weights.T first, then update the weights.",
+                    diagnosis="dense-grad-input-after-update", step=k + 1, **mismatch_details(got, expected))
+            return Result.failed(
+                f"{cls_name}.backward does not return grad_output @ W.T (step {k + 1}, largest relative "
+                f"error {np.abs(got - expected).max() / scale:.2g}).",
+                hint="backward returns grad_output @ self.weights.T, with the weights before the update.",
+                step=k + 1, **mismatch_details(got, expected))
+        return Result.passed(f"{cls_name}.backward returns grad_output @ W.T with the weights before each "
+                             f"of the {len(inputs['xs'])} steps.")
+
+    return verdict
+
+
+# -- experiment ------------------------------------------------------------
+# Measured on this 2-core machine with the reference (see the module's tests):
+# 200 steps of batch 32 from randn*0.01 weights; the mean cross-entropy on
+# 1000 fixed training digits after them was, over seeds, about 0.26-0.38 for
+# momentum (lr 0.05, mu 0.9), 0.28-0.30 for RMSProp (lr 0.003) and Adam
+# (lr 0.003), against 0.51-0.57 for plain SGD at lr 0.1 (the assignment's
+# Dense default, and twice momentum's lr): the reference wins clearly.
+EXPERIMENT = {
+    "steps": 200, "batch": 32, "eval": 1000, "init_std": 0.01, "sgd_lr": 0.1,
+    "hyper": {
+        "momentum": {"learning_rate": 0.05, "momentum": 0.9},
+        "rmsprop": {"learning_rate": 0.003, "decay": 0.9, "epsilon": 1e-8},
+        "adam": {"learning_rate": 0.003, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    },
+}
+N_TRAIN = 4000  # rows of load_dataset()'s training split; the probe wraps indices with % len(X)
+
+
+def experiment_inputs(family):
+    def inputs(rng):
+        e = EXPERIMENT
+        out = {
+            "family": family, "class": FAMILIES[family]["class"], "hyper": dict(e["hyper"][family]),
+            "sgd_lr": e["sgd_lr"],
+            "W1": rng.normal(0, e["init_std"], size=(784, 64)), "W2": rng.normal(0, e["init_std"], size=(64, 10)),
+            "batches": np.array([rng.choice(N_TRAIN, e["batch"], replace=False) for _ in range(e["steps"])]),
+            "eval": rng.choice(N_TRAIN, e["eval"], replace=False),
+        }
+        if family == "momentum":
+            # The moving-average form v = mu*v + (1-mu)*g; W -= lr*v takes steps (1-mu) times smaller: it is
+            # also run at lr/(1-mu), and a short trajectory tells the verdict which run is in the student's form.
+            h = out["hyper"]
+            out["hyper_ema"] = dict(h, learning_rate=h["learning_rate"] / (1 - h["momentum"]))
+            out["traj"] = trajectory_inputs(family, steps=4)(rng)
+        return out
+    return inputs
+
+
+def verdict_experiment_for(family, config):
+    cls_name, name = FAMILIES[family]["class"], FAMILIES[family]["name"]
+    tol = config.tolerance(f"{family}.trajectory", 1e-6)
+
+    def verdict(inputs, output):
+        e = EXPERIMENT
+        run, arm_note = output["option"], ""
+        hyper = inputs["hyper"]
+        if family == "momentum" and "traj" in output:
+            t_in, t_out = inputs["traj"], output["traj"]
+            try:
+                Ws, bs = _read_trajectory(t_in, t_out, cls_name)
+                an = analyse(family, t_in, Ws, bs, t_out.get("info") or {}, tol)
+            except Fail:
+                an = None
+            if an is not None and an.accepted is not None and an.accepted.rule.key == "ema":
+                run, hyper = output["option_ema"], inputs["hyper_ema"]
+                arm_note = (" (your layer uses the moving-average form v = mu*v + (1-mu)*g, so it ran at "
+                            f"lr = {hyper['learning_rate']:g} = lr/(1-mu), the same effective step)")
+        opt, sgd = float(run["final"]), float(output["sgd"]["final"])
+        sgd_arm = output.get("sgd_arm", "grader")
+        baseline = ("your Dense" if sgd_arm == "student" else "nncheck's SGD Dense" +
+                    (f" ({sgd_arm.split('(', 1)[1]}" if "(" in sgd_arm else ""))
+        criterion = (f"after {e['steps']} steps of batch {e['batch']} from the same initial weights (randn*"
+                     f"{e['init_std']:g}) and batches, the mean cross-entropy on {e['eval']} fixed training digits "
+                     f"is lower with {cls_name} ({_hp_text(hyper)}) than with plain SGD at learning_rate "
+                     f"{e['sgd_lr']:g} (the assignment's Dense default)")
+        details = {"curves": {"option": run["losses"], "baseline": output["sgd"]["losses"]},
+                   "labels": {"option": f"{cls_name} ({_hp_text(hyper)})",
+                              "baseline": f"SGD lr={e['sgd_lr']:g} ({baseline})"},
+                   "metric": "training cross-entropy per step (minibatch mean); final: mean over "
+                             f"{e['eval']} fixed training digits",
+                   "criterion": criterion, "final": {"option": opt, "baseline": sgd},
+                   "sgd_arm": sgd_arm, "hyperparameters": hyper}
+        if not math.isfinite(opt):
+            return Result.failed(f"Training with {cls_name} diverged (the loss became NaN or infinite){arm_note}.",
+                                 hint="Check the size and the sign of the update.", **details)
+        if not math.isfinite(sgd) or opt < sgd:
+            return Result.passed(f"{name} helps: loss {opt:.3f} after {e['steps']} steps against {sgd:.3f} with "
+                                 f"plain SGD{arm_note}.", **details)
+        return Result.failed(
+            f"{name} did not beat plain SGD: loss {opt:.3f} after {e['steps']} steps against {sgd:.3f} with "
+            f"SGD at learning rate {e['sgd_lr']:g}{arm_note}.",
+            hint=f"With a correct {name} update this network trains clearly faster than with plain SGD; "
+                 f"compare your update rule with the assignment's.", **details)
+
+    return verdict
+
+
+# ==========================================================================
+# Hooks
+# ==========================================================================
+@nncheck.hookimpl
+def nncheck_checks(config):
+    checks = []
+    for family, meta in FAMILIES.items():
+        cls_name, name = meta["class"], meta["name"]
+        req = (cls_name,)
+        checks += [
+            Check(f"{family}.trajectory", f"{cls_name} takes {name} steps (any accepted form)",
+                  probe_trajectory, verdict_trajectory_for(family, config), trajectory_inputs(family),
+                  section="options", points=12, requires=req,
+                  hint=f"Compare your {cls_name}.backward with the {name} update of the assignment."),
+            Check(f"{family}.input_grad", f"{cls_name}.backward returns grad_output @ W.T before the step",
+                  probe_trajectory, verdict_input_grad_for(family, config), trajectory_inputs(family),
+                  section="options", points=3, requires=req,
+                  hint="grad_input = grad_output @ self.weights.T, computed before the update."),
+            Check(f"{family}.experiment", f"{name} trains faster than plain SGD on MNIST",
+                  probe_experiment, verdict_experiment_for(family, config), experiment_inputs(family),
+                  section="options", points=5, requires=req, after=(f"{family}.trajectory",), timeout=60,
+                  hint=f"A correct {name} layer should reach a lower loss than SGD in the same number of steps."),
+        ]
+    return checks
+
+
+_MOM_STEP = """        self.velocity_weights = self.momentum * self.velocity_weights - self.learning_rate * grad_weights
+        self.velocity_biases = self.momentum * self.velocity_biases - self.learning_rate * grad_biases
+        self.weights = self.weights + self.velocity_weights
+        self.biases = self.biases + self.velocity_biases
+"""
+_MOM_UPDATE = """        self.weights = self.weights + self.velocity_weights
+        self.biases = self.biases + self.velocity_biases
+"""
+_RMS_CACHE = """        self.cache_weights = d * self.cache_weights + (1 - d) * grad_weights ** 2
+        self.cache_biases = d * self.cache_biases + (1 - d) * grad_biases ** 2
+"""
+_RMS_UPDATE = """        self.weights = self.weights - self.learning_rate * grad_weights / (np.sqrt(self.cache_weights) + self.epsilon)
+        self.biases = self.biases - self.learning_rate * grad_biases / (np.sqrt(self.cache_biases) + self.epsilon)
+"""
+_ADAM_UPDATE = """        self.weights = self.weights - self.learning_rate * (self.m_weights / c1) / (np.sqrt(self.v_weights / c2) + self.epsilon)
+        self.biases = self.biases - self.learning_rate * (self.m_biases / c1) / (np.sqrt(self.v_biases / c2) + self.epsilon)
+"""
+
+
+@nncheck.hookimpl
+def nncheck_selftest_variants(config):
+    from nncheck.variants import correct, mutant
+
+    f = "options.py"
+    return [
+        # -- momentum mistakes
+        mutant("momentum-plain-sgd", "momentum", "momentum-no-velocity", f, _MOM_STEP,
+               "        self.weights = self.weights - self.learning_rate * grad_weights\n"
+               "        self.biases = self.biases - self.learning_rate * grad_biases\n",
+               "no velocity at all: plain SGD steps"),
+        mutant("momentum-velocity-reset", "momentum", "momentum-no-velocity", f, _MOM_STEP,
+               "        self.velocity_weights = np.zeros_like(self.weights)\n"
+               "        self.velocity_biases = np.zeros_like(self.biases)\n" + _MOM_STEP,
+               "the velocity is reset to zero at every call"),
+        mutant("momentum-wrong-sign", "momentum", "optimizer-wrong-sign", f, _MOM_UPDATE,
+               _MOM_UPDATE.replace(" + self.velocity", " - self.velocity"), "W -= v with v = mu*v - lr*g"),
+        mutant("momentum-grad-input-after-update", "momentum", "dense-grad-input-after-update", f,
+               "        self.velocity_biases = np.zeros_like(self.biases)\n",
+               "        self.velocity_biases = np.zeros_like(self.biases)\n\n"
+               "    def backward(self, input, grad_output):\n"
+               "        self._step(*self._param_gradients(input, grad_output))\n"
+               "        return np.dot(grad_output, self.weights.T)\n",
+               "backward returns the input gradient computed with the updated weights"),
+        # -- RMSProp mistakes
+        mutant("rmsprop-missing-sqrt", "rmsprop", "rmsprop-missing-sqrt", f, _RMS_UPDATE,
+               _RMS_UPDATE.replace("np.sqrt(self.cache_weights)", "self.cache_weights")
+               .replace("np.sqrt(self.cache_biases)", "self.cache_biases"), "divides by s + eps"),
+        mutant("rmsprop-adagrad", "rmsprop", "rmsprop-no-decay", f, _RMS_CACHE,
+               _RMS_CACHE.replace("d * self.cache_weights + (1 - d) * grad_weights ** 2",
+                                  "self.cache_weights + grad_weights ** 2")
+               .replace("d * self.cache_biases + (1 - d) * grad_biases ** 2", "self.cache_biases + grad_biases ** 2"),
+               "s accumulates without decay (Adagrad)"),
+        mutant("rmsprop-no-average", "rmsprop", "rmsprop-no-decay", f, _RMS_CACHE,
+               "        self.cache_weights = grad_weights ** 2\n        self.cache_biases = grad_biases ** 2\n",
+               "s = g**2 at every step"),
+        mutant("rmsprop-decay-swapped", "rmsprop", "rmsprop-decay-swapped", f, _RMS_CACHE,
+               _RMS_CACHE.replace("d * self.cache_weights + (1 - d) * grad_weights",
+                                  "(1 - d) * self.cache_weights + d * grad_weights")
+               .replace("d * self.cache_biases + (1 - d) * grad_biases", "(1 - d) * self.cache_biases + d * grad_biases"),
+               "decay weights the new squared gradient"),
+        mutant("rmsprop-wrong-sign", "rmsprop", "optimizer-wrong-sign", f, _RMS_UPDATE,
+               _RMS_UPDATE.replace("self.weights - ", "self.weights + ").replace("self.biases - ", "self.biases + "),
+               "W += lr*g/(sqrt(s)+eps)"),
+        mutant("rmsprop-plain-sgd", "rmsprop", "optimizer-plain-sgd", f, _RMS_UPDATE,
+               "        self.weights = self.weights - self.learning_rate * grad_weights\n"
+               "        self.biases = self.biases - self.learning_rate * grad_biases\n",
+               "the RMSProp scaling is missing"),
+        mutant("rmsprop-ignores-learning-rate", "rmsprop", "optimizer-ignores-hyperparameter", f,
+               "        super().__init__(input_units, output_units, learning_rate)\n        self.decay = decay\n",
+               "        super().__init__(input_units, output_units)\n        self.decay = decay\n",
+               "learning_rate is not passed on to Dense (so it stays 0.1)"),
+        # -- Adam mistakes
+        mutant("adam-no-bias-correction", "adam", "adam-no-bias-correction", f,
+               "        c1 = 1 - b1 ** self.t\n        c2 = 1 - b2 ** self.t\n",
+               "        c1 = 1.0\n        c2 = 1.0\n", "m and v used without bias correction"),
+        mutant("adam-wrong-sign", "adam", "optimizer-wrong-sign", f, _ADAM_UPDATE,
+               _ADAM_UPDATE.replace("self.weights - ", "self.weights + ").replace("self.biases - ", "self.biases + "),
+               "W += lr*m_hat/(sqrt(v_hat)+eps)"),
+        mutant("adam-missing-sqrt", "adam", "adam-missing-sqrt", f, _ADAM_UPDATE,
+               _ADAM_UPDATE.replace("np.sqrt(self.v_weights / c2)", "(self.v_weights / c2)")
+               .replace("np.sqrt(self.v_biases / c2)", "(self.v_biases / c2)"), "divides by v_hat + eps"),
+        mutant("adam-t-twice", "adam", "adam-step-counter", f, _ADAM_UPDATE,
+               _ADAM_UPDATE.replace("\n        self.biases",
+                                    "\n        self.t += 1\n        c1 = 1 - b1 ** self.t\n"
+                                    "        c2 = 1 - b2 ** self.t\n        self.biases"),
+               "t advances once for the weights and once more for the biases"),
+        # -- accepted conventions
+        correct("momentum-form-g", [(f, _MOM_STEP,
+                "        self.velocity_weights = self.momentum * self.velocity_weights + grad_weights\n"
+                "        self.velocity_biases = self.momentum * self.velocity_biases + grad_biases\n"
+                "        self.weights -= self.learning_rate * self.velocity_weights\n"
+                "        self.biases -= self.learning_rate * self.velocity_biases\n")],
+                description="v = mu*v + g; W -= lr*v (in-place updates)", families=("momentum",)),
+        correct("momentum-form-ema", [(f, _MOM_STEP,
+                "        mu = self.momentum\n"
+                "        self.velocity_weights = mu * self.velocity_weights + (1 - mu) * grad_weights\n"
+                "        self.velocity_biases = mu * self.velocity_biases + (1 - mu) * grad_biases\n"
+                "        self.weights = self.weights - self.learning_rate * self.velocity_weights\n"
+                "        self.biases = self.biases - self.learning_rate * self.velocity_biases\n")],
+                description="v = mu*v + (1-mu)*g; W -= lr*v", families=("momentum",)),
+        correct("momentum-nesterov-sutskever", [(f, _MOM_STEP,
+                "        mu, lr = self.momentum, self.learning_rate\n"
+                "        vw_prev, vb_prev = self.velocity_weights, self.velocity_biases\n"
+                "        self.velocity_weights = mu * vw_prev - lr * grad_weights\n"
+                "        self.velocity_biases = mu * vb_prev - lr * grad_biases\n"
+                "        self.weights = self.weights - mu * vw_prev + (1 + mu) * self.velocity_weights\n"
+                "        self.biases = self.biases - mu * vb_prev + (1 + mu) * self.velocity_biases\n")],
+                description="Nesterov, W += -mu*v_prev + (1+mu)*v", families=("momentum",)),
+        correct("momentum-nesterov-torch", [(f, _MOM_STEP,
+                "        mu, lr = self.momentum, self.learning_rate\n"
+                "        self.velocity_weights = mu * self.velocity_weights + grad_weights\n"
+                "        self.velocity_biases = mu * self.velocity_biases + grad_biases\n"
+                "        self.weights = self.weights - lr * (grad_weights + mu * self.velocity_weights)\n"
+                "        self.biases = self.biases - lr * (grad_biases + mu * self.velocity_biases)\n")],
+                description="Nesterov, v = mu*v + g; W -= lr*(g + mu*v)", families=("momentum",)),
+        correct("momentum-other-names", [(f,
+                "    def __init__(self, input_units, output_units, learning_rate=0.1, momentum=0.9):\n"
+                "        super().__init__(input_units, output_units, learning_rate)\n"
+                "        self.momentum = momentum\n",
+                "    def __init__(self, input_units, output_units, lr=0.1, mu=0.9):\n"
+                "        super().__init__(input_units, output_units, lr)\n"
+                "        self.momentum = mu\n")],
+                description="hyperparameters named lr and mu", families=("momentum",)),
+        correct("rmsprop-eps-inside", [(f, _RMS_UPDATE,
+                _RMS_UPDATE.replace("(np.sqrt(self.cache_weights) + self.epsilon)",
+                                    "np.sqrt(self.cache_weights + self.epsilon)")
+                .replace("(np.sqrt(self.cache_biases) + self.epsilon)", "np.sqrt(self.cache_biases + self.epsilon)"))],
+                description="eps inside the square root", families=("rmsprop",)),
+        correct("rmsprop-rho-fixed-eps", [(f,
+                "    def __init__(self, input_units, output_units, learning_rate=0.001, decay=0.9, epsilon=1e-8):\n"
+                "        super().__init__(input_units, output_units, learning_rate)\n"
+                "        self.decay = decay\n        self.epsilon = epsilon\n",
+                "    def __init__(self, input_units, output_units, learning_rate=0.001, rho=0.9):\n"
+                "        super().__init__(input_units, output_units, learning_rate)\n"
+                "        self.decay = rho\n        self.epsilon = 1e-8\n")],
+                description="decay named rho, no epsilon argument (fixed 1e-8)", families=("rmsprop",)),
+        correct("adam-paper-form", [(f, _ADAM_UPDATE,
+                "        lr_t = self.learning_rate * np.sqrt(c2) / c1\n"
+                "        self.weights = self.weights - lr_t * self.m_weights / (np.sqrt(self.v_weights) + self.epsilon)\n"
+                "        self.biases = self.biases - lr_t * self.m_biases / (np.sqrt(self.v_biases) + self.epsilon)\n")],
+                description="the Adam paper's efficient form", families=("adam",)),
+    ]

@@ -1,0 +1,135 @@
+"""Option I (xavier.*) and option II (l2.*) checks: reference, template, absent option, variants."""
+import numpy as np
+import pytest
+
+from nncheck.config import Config
+from nncheck.model import Result, Status
+from nncheck.plugins import l2, xavier
+from nncheck.variants import REFERENCE_DIR
+from nncheck.template import template_source
+
+FAMILIES = ("xavier", "l2")
+VARIANTS = [(fam, v) for fam, mod in (("xavier", xavier), ("l2", l2))
+            for v in mod.nncheck_selftest_variants(Config())]
+
+
+def family_checks(engine, family, experiments=True):
+    return [c.id for c in engine.checks if c.family == family
+            and (experiments or not c.id.endswith(".experiment"))]
+
+
+def test_reference_passes_every_check(engine):
+    report = engine.grade(REFERENCE_DIR, only=list(FAMILIES))
+    ids = {c.id for c in report.checks}
+    assert {"xavier.init", "xavier.forward_backward", "xavier.experiment", "l2.grad", "l2.experiment"} <= ids
+    for c in report.checks:
+        assert c.status is Status.PASSED, (c.id, c.message)
+        assert c.section == "options"
+    exp = {c.id: c for c in report.checks}
+    curves = exp["xavier.experiment"].details["curves"]
+    assert curves["option"][-1] - curves["baseline"][-1] >= 0.10
+    assert {"option_weight_norm", "baseline_weight_norm", "option", "baseline"} <= set(
+        exp["l2.experiment"].details["curves"])
+
+
+def test_template_is_not_attempted(engine):
+    report = engine.grade(template_source(), only=list(FAMILIES))
+    assert report.checks
+    for c in report.checks:
+        assert c.status is Status.SKIPPED, (c.id, c.status, c.message)
+        assert "not implemented" in c.message.lower() or "notimplementederror" in c.message.lower() \
+            or "did not pass" in c.message, (c.id, c.message)
+
+
+def test_absent_options_are_skipped_not_failed(engine, write_py):
+    path = write_py("""
+        import numpy as np
+        class Dense:
+            def __init__(self, input_units, output_units, learning_rate=0.1):
+                self.weights = np.random.randn(input_units, output_units) * 0.01
+                self.biases = np.zeros(output_units)
+    """)
+    report = engine.grade(path, only=list(FAMILIES))
+    assert report.checks and all(c.status is Status.SKIPPED for c in report.checks)
+    assert all("not attempted" in c.message for c in report.checks)
+
+
+@pytest.mark.parametrize("family,variant", VARIANTS, ids=[v.name for _, v in VARIANTS])
+def test_variant(engine, tmp_path, family, variant):
+    path = variant.materialise(tmp_path)
+    if variant.kind == "correct":
+        report = engine.grade(path, only=list(variant.families or (family,)))
+        assert report.checks
+        for c in report.checks:
+            assert c.status is Status.PASSED, (variant.name, c.id, c.message)
+    else:
+        # mutants are caught by the fast checks; the experiments are not needed to recognise them
+        report = engine.grade(path, only=family_checks(engine, family, experiments=False))
+        failed = [c for c in report.checks if c.family == variant.family and c.status is Status.FAILED]
+        assert failed, (variant.name, [(c.id, c.status, c.message) for c in report.checks])
+        if variant.diagnosis:
+            assert any(variant.diagnosis in c.diagnosis for c in failed), \
+                (variant.name, [(c.id, c.diagnosis, c.message) for c in failed])
+
+
+def test_notebook_dense_reg_gets_both_diagnoses_in_words(engine, tmp_path):
+    variant = next(v for _, v in VARIANTS if v.name == "l2-notebook-dense-reg")
+    report = engine.grade(variant.materialise(tmp_path), only=["l2.grad"])
+    (c,) = report.checks
+    assert c.status is Status.FAILED
+    assert {"l2-half-convention", "l2-divided-by-batch"} <= set(c.diagnosis)
+    assert "notebook" in c.message and "2*alpha*W" in c.message and "reg*W" in c.message
+    assert "x.T @ grad_output, is divided by the batch size" in c.message
+    assert "mean(axis=0)" in c.message
+
+
+def test_l2_coefficient_found_under_other_names(engine, write_py):
+    path = write_py("""
+        import numpy as np
+        class L2Dense:
+            def __init__(self, n_in, n_out, lr=0.1, lambda_=1e-3):
+                self.lr, self.lambda_ = lr, lambda_
+                self.weights = np.random.randn(n_in, n_out) * 0.01
+                self.biases = np.zeros(n_out)
+            def forward(self, x):
+                return x @ self.weights + self.biases
+            def backward(self, x, g):
+                gi = g @ self.weights.T
+                self.weights -= self.lr * (x.T @ g + 2 * self.lambda_ * self.weights)
+                self.biases -= self.lr * g.sum(0)
+                return gi
+    """)
+    (c,) = engine.grade(path, only=["l2.grad"]).checks
+    assert c.status is Status.PASSED, c.message
+    assert "lambda_" in c.message
+
+
+def test_xavier_init_statistics_are_calibrated():
+    """Correct normal and uniform draws pass, He/LeCun fail, many times over (no student code involved)."""
+    rng = np.random.default_rng(123)
+    passes = {"normal": 0, "uniform": 0, "he": 0, "lecun": 0}
+    runs = 40
+    for _ in range(runs):
+        inputs = xavier.init_inputs(rng)
+        for kind in passes:
+            ws = []
+            for n_in, n_out in inputs["shapes"]:
+                v = 2.0 / (n_in + n_out)
+                if kind == "normal":
+                    w = rng.normal(0, np.sqrt(v), (n_in, n_out))
+                elif kind == "uniform":
+                    lim = np.sqrt(3 * v)
+                    w = rng.uniform(-lim, lim, (n_in, n_out))
+                elif kind == "he":
+                    w = rng.normal(0, np.sqrt(2.0 / n_in), (n_in, n_out))
+                else:
+                    w = rng.normal(0, np.sqrt(1.0 / n_in), (n_in, n_out))
+                ws.append(w)
+            out = {"weights": ws, "biases": [np.zeros(s[1]) for s in inputs["shapes"]]}
+            result = xavier.verdict_init(inputs, out)
+            assert isinstance(result, Result)
+            passes[kind] += result.status is Status.PASSED
+            if kind in ("he", "lecun"):
+                assert "xavier-wrong-variance" in result.diagnosis
+                assert ("He" if kind == "he" else "LeCun") in result.message
+    assert passes == {"normal": runs, "uniform": runs, "he": 0, "lecun": 0}

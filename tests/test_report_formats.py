@@ -1,0 +1,518 @@
+"""The HTML report, Gradescope's results.json and JUnit XML, rendered from real gradings.
+
+Reports come from grading the reference (one full run, for the training
+curves), the student template, a buggy submission (the reference with dW
+divided by the batch size) and a hostile one whose prints, return values
+and exception messages are HTML.
+"""
+import base64
+import json
+import struct
+import time
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from nncheck import plots
+from nncheck.cli import main
+from nncheck.config import Config
+from nncheck.engine import Engine
+from nncheck.model import CheckRecord, Report, Status
+from nncheck.report_gradescope import gradescope_dict, render_gradescope
+from nncheck.report_html import fix_first, render_html
+from nncheck.report_junit import render_junit, xml_text
+from nncheck.reports import report_dict
+from nncheck.scoring import score_report
+from nncheck.variants import REFERENCE_DIR, Variant
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((REPO / "tests" / "schemas" / "gradescope_results.schema.json").read_text())
+TEMPLATE = REPO / "student_template"
+FAST = ["relu", "dense", "loss", "network"]
+
+XSS_SUBMISSION = '''
+import numpy as np
+print("<script>alert('load')</script>")
+
+class Layer:
+    def forward(self, input):
+        return input
+    def backward(self, input, grad_output):
+        return grad_output
+
+class ReLU(Layer):
+    def forward(self, input):
+        print("<script>alert(1)</script>")
+        return np.maximum(input, 0)
+    def backward(self, input, grad_output):
+        raise ValueError("<img src=x onerror=alert(1)>")
+
+class Dense(Layer):
+    def __init__(self, input_units, output_units, learning_rate=0.1):
+        self.learning_rate = learning_rate
+        self.weights = np.random.randn(input_units, output_units) * 0.01
+        self.biases = np.zeros(output_units)
+    def forward(self, input):
+        return "<script>alert(2)</script>"
+    def backward(self, input, grad_output):
+        print("</pre><script>alert(3)</script>\\x00\\x1b[31m")
+        return grad_output @ self.weights.T
+'''
+
+
+def buggy_variant() -> Variant:
+    return Variant("dw-divided", "mutant", "dense", "dense-grad-divided-by-batch", edits=[(
+        "layers.py", "return np.dot(input.T, grad_output), grad_output.sum(axis=0)",
+        "return np.dot(input.T, grad_output) / input.shape[0], grad_output.sum(axis=0)")])
+
+
+@pytest.fixture(scope="module")
+def eng():
+    return Engine(Config(), entry_points=False)
+
+
+@pytest.fixture(scope="module")
+def reports(eng, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("formats")
+    xss = tmp / "xss.py"
+    xss.write_text(XSS_SUBMISSION, encoding="utf-8")
+    out = {}
+    t0 = time.perf_counter()
+    out["reference"] = eng.grade(REFERENCE_DIR)          # full run: training curves
+    out["reference_s"] = time.perf_counter() - t0
+    out["template"] = eng.grade(TEMPLATE)
+    out["buggy"] = eng.grade(buggy_variant().materialise(tmp), only=FAST)
+    out["xss"] = eng.grade(xss, only=["relu", "dense"])
+    return out
+
+
+# --------------------------------------------------------------------------
+# A small HTML reader: text as a browser would show it, tags, and attributes
+
+
+class Page(HTMLParser):
+    def __init__(self, source: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text_parts: list[str] = []
+        self.style = ""
+        self._in_style = False
+        self.feed(source)
+        self.close()
+        self.text = " ".join(" ".join(self.text_parts).split())
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.style += data
+        else:
+            self.text_parts.append(data)
+
+    def attrs(self, tag):
+        return [a for t, a in self.tags if t == tag]
+
+
+def visible(text: str) -> str:
+    return " ".join(text.split())
+
+
+def assert_self_contained(source: str):
+    page = Page(source)
+    assert not page.attrs("script"), "the report must not carry any script"
+    assert not page.attrs("link"), "CSS is inlined, not linked"
+    assert not page.attrs("iframe") and not page.attrs("object") and not page.attrs("embed")
+    for tag, attrs in page.tags:
+        for name in ("src", "href", "srcset", "poster", "data", "action"):
+            value = attrs.get(name)
+            if value is None:
+                continue
+            if name == "href":
+                assert value.startswith("#"), f"<{tag} href={value!r}> leaves the page"
+            else:
+                assert value.startswith("data:image/"), f"<{tag} {name}={value[:60]!r}> is not inline"
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"<{tag} {name}=...> is an event handler"
+            assert "http://" not in (value or "") and "https://" not in (value or "")
+    assert "url(" not in page.style and "@import" not in page.style
+    assert "http://" not in page.style and "https://" not in page.style
+    return page
+
+
+def png_size(data_uri: str) -> tuple[int, int]:
+    raw = base64.b64decode(data_uri.split(",", 1)[1])
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", raw[16:24])
+
+
+# --------------------------------------------------------------------------
+# HTML
+
+
+def test_html_reference_full_run(reports):
+    rep = reports["reference"]
+    assert rep.score == rep.max_score > 0
+    source = render_html(rep)
+    page = assert_self_contained(source)
+    assert '<meta name="viewport"' in source and "@media print" in source
+    assert f"{rep.score:g} / {rep.max_score:g}" in page.text
+    assert "Every check passed" in page.text
+    imgs = [a["src"] for a in page.attrs("img")]
+    assert imgs, "the training check's learning curves are drawn"
+    w, h = png_size(imgs[0])
+    assert 500 <= w <= 800 and 200 <= h <= 400
+    assert len(source.encode()) < 400_000
+
+
+def test_html_template_shows_hints_and_tracebacks(reports):
+    rep = reports["template"]
+    source = render_html(rep)
+    page = assert_self_contained(source)
+    assert f"0 / {rep.max_score:g}" in page.text
+    failed = [c for c in rep.checks if c.status is not Status.PASSED]
+    assert failed and all(visible(c.hint) in page.text for c in failed if c.hint)
+    assert "Fix these first" in page.text
+    assert "Traceback (your code)" in page.text
+    # the traceback is trimmed to the student's own file
+    assert "assignment.py" in page.text and "nncheck/worker.py" not in page.text
+
+
+def test_html_buggy_submission(reports):
+    rep = reports["buggy"]
+    d = report_dict(rep)
+    source = render_html(rep)
+    page = assert_self_contained(source)
+    bad = {c["id"]: c for c in d["checks"] if c["status"] == "failed"}
+    assert "dense.backward.params" in bad
+    c = bad["dense.backward.params"]
+    assert f"{rep.score:g} / {rep.max_score:g}" in page.text
+    assert visible(c["hint"]) in page.text
+    assert visible(c["message"]) in page.text
+    assert "Dense gradient divided by the batch size a second time" in page.text  # diagnosis named
+    assert "dense-grad-divided-by-batch" in page.text
+    # expected vs got for the small dW, shapes always, and the error heatmap
+    article = source.split('id="check-dense.backward.params"', 1)[1].split("</article>", 1)[0]
+    assert "expected" in article and "yours" in article and 'class="bad"' in article
+    assert "(5, 7)" in article or "Shape: expected" in article
+    assert 'src="data:image/png;base64,' in article
+    assert "Fix these first" in page.text
+    assert "dense.backward.params" in [x["id"] for x in fix_first(
+        [{"section": x["section"], "max_score": x["max_score"], "bad": x["status"] != "passed", "id": x["id"]}
+         for x in d["checks"]])]
+    assert len(source.encode()) < 400_000
+
+
+def test_html_student_text_is_never_markup(reports):
+    rep = reports["xss"]
+    texts = " ".join([rep.load.get("output", "")] + [c.output + c.message + c.traceback for c in rep.checks])
+    # the submission really did print/raise/return markup
+    assert "<script>alert(1)</script>" in texts and "<img src=x onerror=alert(1)>" in texts
+    assert "<script>alert(2)</script>" in texts
+    source = render_html(rep)
+    assert "<script" not in source.lower()
+    assert "<img src=x" not in source and "onerror=alert" not in source.replace("onerror=alert(1)&gt;", "")
+    assert "</pre><script>" not in source
+    page = assert_self_contained(source)
+    # ... and a reader sees it as text (the "what your code printed" and traceback parts hold it)
+    assert "<script>alert(1)</script>" in page.text
+    assert "<img src=x onerror=alert(1)>" in page.text
+    assert "<script>alert('load')</script>" in page.text
+
+
+def test_html_xss_in_every_field():
+    """Markup anywhere in the model (ids, titles, load notes, details, curves' names) stays text."""
+    evil = "<script>alert(9)</script>"
+    rec = CheckRecord(id="relu.x", title=evil, section="core", status=Status.FAILED, score=0, max_score=1,
+                      message=evil, hint=evil, diagnosis=[evil], output=evil, traceback=evil,
+                      details={evil: evil, "expected": [evil], "got": [1.0], "curves": {evil: [1, 2], "b": [2, 1]},
+                               "nested": {evil: {evil: evil}}})
+    rep = Report(submission=evil, checks=[rec], load={
+        "ok": True, "warnings": [{"label": evil, "line": 1, "error": evil, "traceback": evil}],
+        "problems": [evil], "set_aside": [{"name": evil, "label": evil, "reason": evil}],
+        "dropped": [evil], "aliased": {evil: evil}, "used": [{"name": evil, "label": evil}], "output": evil})
+    score_report(rep, Config())
+    source = render_html(rep)
+    assert "<script" not in source.lower()
+    assert_self_contained(source)
+    assert evil in Page(source).text
+
+
+def test_html_load_notes_and_failure():
+    ok = Report(submission="nb.ipynb", checks=[], load={
+        "ok": True, "kind": "notebook",
+        "warnings": [{"label": "cell 4", "line": 2, "error": "NameError: name 'plt' is not defined",
+                      "traceback": "Traceback ...\nNameError"}],
+        "problems": ["cell 7 does not parse (invalid syntax at line 3); the rest was loaded"],
+        "set_aside": [{"name": "train", "label": "cell 30", "reason": "redefines train after the heading"}],
+        "used": [{"name": "Dense", "label": "cell 3"}], "output": "hello\n" * 500})
+    score_report(ok, Config())
+    text = Page(render_html(ok)).text
+    for s in ("Loading your submission", "cell 4", "NameError: name 'plt' is not defined", "cell 7 does not parse",
+              "Definitions set aside", "redefines train after the heading", "What your code printed while loading",
+              "more lines not shown"):
+        assert s in text
+    bad = Report(submission="x.py", checks=[], load={"ok": False, "message": "SyntaxError at line 3"})
+    score_report(bad, Config())
+    text = Page(render_html(bad)).text
+    assert "could not be loaded" in text and "SyntaxError at line 3" in text
+
+
+def test_html_output_is_capped():
+    rec = CheckRecord(id="relu.x", title="t", section="core", status=Status.FAILED, score=0, max_score=1,
+                      output="x" * 200 + "\n" + "spam\n" * 10_000)
+    rep = score_report(Report(submission="s", checks=[rec]), Config())
+    source = render_html(rep)
+    assert source.count("spam") < 200 and "more lines not shown" in source
+
+
+def test_fix_first_core_first_then_points():
+    checks = [
+        {"id": "xavier.init", "section": "options", "max_score": 50.0, "bad": True},
+        {"id": "relu.forward", "section": "core", "max_score": 5.0, "bad": True},
+        {"id": "relu.backward", "section": "core", "max_score": 5.0, "bad": False},
+        {"id": "dense.backward.params", "section": "core", "max_score": 10.0, "bad": True},
+        {"id": "loss.value", "section": "core", "max_score": 5.0, "bad": True},
+    ]
+    assert [c["id"] for c in fix_first(checks)] == ["dense.backward.params", "relu.forward"]
+    assert [c["id"] for c in fix_first(checks, 1)] == ["dense.backward.params"]
+    assert fix_first([checks[2]]) == []
+
+
+def test_option_experiment_curves_render():
+    """Option experiments: curves with arbitrary arm names, flat or nested, drawn as inline PNGs."""
+    flat = CheckRecord(id="xavier.experiment", title="Xavier vs default", section="options",
+                       status=Status.PASSED, score=1, max_score=1,
+                       details={"curves": {"xavier": [0.5, 0.8, 0.9], "default": [0.3, 0.6, 0.8]}})
+    nested = CheckRecord(id="l2.experiment", title="L2 vs none", section="options", status=Status.FAILED,
+                         score=0, max_score=1, message="L2 did not help", hint="check alpha",
+                         details={"curves": {"l2": {"val_acc": [0.5, 0.7], "loss": [1, 0.5]},
+                                             "none": {"val_acc": [0.4, 0.6], "loss": [1.1, "nan"]}}})
+    rep = score_report(Report(submission="s", checks=[flat, nested]), Config())
+    page = assert_self_contained(render_html(rep))
+    assert len(page.attrs("img")) == 2
+    assert "check alpha" in page.text
+
+
+# --------------------------------------------------------------------------
+# plots
+
+
+def test_curve_panels_shapes():
+    nested = {"student": {"val_accuracy": [1, 2], "train_loss": [3, 4], "only_mine": [1]},
+              "reference": {"val_accuracy": [1, 3], "train_loss": [3, 5]}}
+    assert list(plots.curve_panels(nested)) == ["val_accuracy", "train_loss"]
+    assert list(plots.curve_panels(nested)["val_accuracy"]) == ["student", "reference"]
+    assert plots.curve_panels({"xavier": [1, 2], "default": [2, 1], "note": "x"}) == {
+        "": {"xavier": [1.0, 2.0], "default": [2.0, 1.0]}}
+    assert plots.curve_panels({"a": {"x": [1]}, "b": {"y": [2]}}) == {"x": {"a": [1.0]}, "y": {"b": [2.0]}}
+    assert plots.curve_panels({"a": "nan", "b": []}) == {}
+    assert plots.curve_panels(None) == {} and plots.curve_panels([1, 2]) == {}
+
+
+@pytest.mark.parametrize("curves", [
+    {"student": {"val_acc": [0.1, 0.5, "nan", 0.9]}, "reference": {"val_acc": [0.2, 0.6, 0.8, "inf"]}},
+    {"sgd": [1.0, 0.5, 0.25], "adam": list(range(5000))},
+    {"momentum": {"loss": [3, 2, 1]}, "sgd": {"loss": [3, 2.5, 2]}},
+])
+def test_curves_png(curves):
+    uri = plots.curves_png(curves, "title")
+    assert uri and uri.startswith("data:image/png;base64,")
+    w, h = png_size(uri)
+    assert w <= 800 and h <= 400
+    assert len(uri) < 120_000
+
+
+@pytest.mark.parametrize("bad", [None, "x", [], [[1, 2], [3]], [[[1]]], {"a": 1}, ["nan", "nan"]])
+def test_pictures_of_nonsense_are_none_not_errors(bad):
+    assert plots.curves_png(bad) is None
+    if bad != ["nan", "nan"]:
+        assert plots.heatmap_png(bad) is None
+
+
+def test_heatmap_png():
+    uri = plots.heatmap_png([[0.0, 1.0, 0.5], [0.9, "nan", 0.0]], "dW")
+    assert png_size(uri) == (600, 300)
+    assert plots.heatmap_png([0.1, 0.2, 0.3]) is not None
+
+
+# --------------------------------------------------------------------------
+# Gradescope
+
+
+def validate_gradescope(doc: dict):
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+
+
+def test_gradescope_schema_is_a_valid_schema_and_refuses_nonsense():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    v = jsonschema.Draft202012Validator(SCHEMA)
+    assert v.is_valid({"score": 1})
+    assert v.is_valid({"tests": [{"score": 1, "max_score": 1}]})
+    assert not v.is_valid({"tests": [{"max_score": 1}]})                 # no score anywhere
+    assert not v.is_valid({"score": 1, "tests": [{"status": "ok"}]})
+    assert not v.is_valid({"score": 1, "visibility": "public"})
+    assert not v.is_valid({"score": 1, "output_format": "rst"})
+    assert not v.is_valid({"score": 1, "tests": [{"number": 1}]})
+    assert not v.is_valid({"score": 1, "scores": 2})
+
+
+@pytest.mark.parametrize("which", ["reference", "template", "buggy", "xss"])
+def test_gradescope_results(reports, which):
+    rep = reports[which]
+    doc = json.loads(render_gradescope(rep))
+    validate_gradescope(doc)
+    assert doc["score"] == pytest.approx(rep.score)
+    assert doc["output_format"] == "text" and doc["test_output_format"] == "text"
+    assert isinstance(doc["execution_time"], int)
+    assert len(doc["tests"]) == len(rep.checks)
+    for t, c in zip(doc["tests"], rep.checks):
+        for key in ("name", "number", "score", "max_score", "status", "output", "output_format", "tags",
+                    "visibility"):
+            assert key in t, key
+        assert c.id in t["name"]
+        assert t["status"] == ("passed" if c.status is Status.PASSED else "failed")
+        assert t["output_format"] == "text"
+        if c.status is not Status.PASSED and c.hint:
+            assert c.hint in t["output"]
+    # the tests add up to the score (core only here: no options attempted, no bonus)
+    assert sum(t["score"] for t in doc["tests"]) == pytest.approx(rep.score)
+    assert len({t["number"] for t in doc["tests"]}) == len(doc["tests"])
+
+
+def test_gradescope_options_not_counted_have_zero_max():
+    checks = [
+        CheckRecord(id="relu.forward", title="r", section="core", status=Status.PASSED, score=5, max_score=5),
+        CheckRecord(id="xavier.init", title="x", section="options", status=Status.PASSED, score=5, max_score=5),
+        CheckRecord(id="l2.grad", title="l", section="options", status=Status.FAILED, score=0, max_score=5),
+        CheckRecord(id="adam.step", title="a", section="options", status=Status.SKIPPED, score=0, max_score=5,
+                    message="AdamDense is not defined: not attempted"),
+    ]
+    rep = score_report(Report(submission="s", checks=checks), Config())
+    doc = gradescope_dict(report_dict(rep))
+    validate_gradescope(doc)
+    by = {t["extra_data"]["id"]: t for t in doc["tests"]}
+    assert by["xavier.init"]["max_score"] == 5 and by["l2.grad"]["max_score"] == 0
+    assert by["adam.step"]["status"] == "failed" and "not attempted" in by["adam.step"]["output"]
+    assert sum(t["score"] for t in doc["tests"]) == doc["score"] == 10
+
+
+def test_gradescope_load_failure():
+    rep = score_report(Report(submission="x.py", checks=[], load={"ok": False, "message": "boom <b>"}), Config())
+    doc = gradescope_dict(report_dict(rep))
+    validate_gradescope(doc)
+    assert doc["tests"][0]["status"] == "failed" and "boom <b>" in doc["tests"][0]["output"]
+
+
+# --------------------------------------------------------------------------
+# JUnit
+
+
+def check_junit(source: str, rep: Report) -> ET.Element:
+    root = ET.fromstring(source.encode("utf-8"))
+    assert root.tag == "testsuites"
+    cases = root.findall("./testsuite/testcase")
+    by_status = {s: [c for c in rep.checks if c.status is s] for s in Status}
+    load_error = 0 if rep.load.get("ok", True) else 1
+    assert len(cases) == len(rep.checks) + load_error
+    assert int(root.get("tests")) == len(cases)
+    assert int(root.get("failures")) == len(by_status[Status.FAILED])
+    assert int(root.get("errors")) == len(by_status[Status.ERROR]) + len(by_status[Status.TIMEOUT]) + load_error
+    assert int(root.get("skipped")) == len(by_status[Status.SKIPPED])
+    for suite in root.findall("testsuite"):
+        sc = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(sc)
+        assert int(suite.get("failures")) == sum(1 for c in sc if c.find("failure") is not None)
+        assert int(suite.get("errors")) == sum(1 for c in sc if c.find("error") is not None)
+        assert int(suite.get("skipped")) == sum(1 for c in sc if c.find("skipped") is not None)
+        float(suite.get("time"))
+    records = {c.id: c for c in rep.checks}
+    for case in cases:
+        if case.get("name") == "load":
+            continue
+        rec = records[case.get("name")]
+        assert case.get("classname") == f"{rec.section}.{rec.family}"
+        kids = {k.tag for k in case}
+        expected = {"failed": {"failure"}, "error": {"error"}, "timeout": {"error"}, "skipped": {"skipped"},
+                    "passed": set()}[str(rec.status)]
+        assert kids - {"system-out"} == expected
+        if rec.status is Status.FAILED:
+            f = case.find("failure")
+            assert f.get("message") == xml_text(rec.message)
+            if rec.hint:
+                assert xml_text(rec.hint) in f.text
+        if rec.output:
+            assert case.find("system-out") is not None
+    return root
+
+
+@pytest.mark.parametrize("which", ["reference", "template", "buggy", "xss"])
+def test_junit_parses_and_counts_match(reports, which):
+    rep = reports[which]
+    root = check_junit(render_junit(rep), rep)
+    if which == "xss":
+        outs = " ".join(e.text or "" for e in root.iter("system-out"))
+        assert "<script>alert(1)</script>" in outs          # escaped in the XML, text once parsed
+        assert "\x00" not in outs and "\x1b" not in outs
+
+
+def test_junit_statuses_and_illegal_characters():
+    evil = "bad \x00\x01\x1b[31m\ud800 chars & <tags> ]]>"
+    checks = [CheckRecord(id=f"relu.{s.value}", title=evil, section="core", status=s, score=0, max_score=1,
+                          message=evil, hint=evil, output=evil, traceback=evil, diagnosis=["relu-x"])
+              for s in Status]
+    checks.append(CheckRecord(id="dropout.mask", title="d", section="bonus", status=Status.SKIPPED, score=0,
+                              max_score=1, message="Dropout is not defined"))
+    rep = score_report(Report(submission=evil, checks=checks, load={"ok": True, "output": evil}), Config())
+    root = check_junit(render_junit(rep), rep)
+    assert [s.get("name") for s in root.findall("testsuite")] == ["nncheck.core", "nncheck.bonus"]
+    failure = root.find(".//failure")
+    assert "<tags>" in failure.get("message") and "\x00" not in failure.get("message")
+
+
+def test_junit_load_failure():
+    rep = score_report(Report(submission="x.py", checks=[], load={"ok": False, "message": "no"}), Config())
+    root = check_junit(render_junit(rep), rep)
+    assert root.find(".//testcase/error").get("type") == "load"
+
+
+# --------------------------------------------------------------------------
+# Through the command line
+
+
+@pytest.mark.parametrize("fmt", ["html", "gradescope", "junit"])
+def test_cli_formats(tmp_path, fmt):
+    out = tmp_path / f"report.{fmt}"
+    result = CliRunner().invoke(main, ["submit", str(REFERENCE_DIR), "--format", fmt, "--output", str(out),
+                                       "--check", "relu", "-q"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    if fmt == "html":
+        assert_self_contained(text)
+        assert "10 / 10" in Page(text).text
+    elif fmt == "gradescope":
+        validate_gradescope(json.loads(text))
+    else:
+        assert ET.fromstring(text.encode()).get("tests") == "2"
+
+
+def test_render_time_is_small_next_to_grading(reports):
+    """Rendering (pictures included) costs a fraction of grading; printed for the record."""
+    rep = reports["reference"]
+    render_html(rep)                               # warm: imports matplotlib and jinja once
+    t0 = time.perf_counter()
+    source = render_html(rep)
+    render_s = time.perf_counter() - t0
+    ratio = render_s / reports["reference_s"]
+    print(f"\nHTML report of the reference: {len(source.encode()) / 1024:.0f} KiB, rendered in {render_s:.3f} s, "
+          f"graded in {reports['reference_s']:.1f} s (ratio {ratio:.3f})")
+    assert ratio < 0.5

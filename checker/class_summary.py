@@ -73,7 +73,8 @@ def build_summary(rows: list[dict], check_ids: list[str], meta: dict | None = No
     for cid in check_ids:
         per_check[cid] = {"id": cid, "title": "", "section": "", "points": 0.0, "passed": 0, "failed": 0,
                           "error": 0, "timeout": 0, "skipped": 0, "score_sum": 0.0}
-    for r in scored:
+    loaded = [r for r in scored if (r["report"].get("load") or {}).get("ok", True)]
+    for r in loaded:  # a submission that did not load is listed under problems, not counted per check
         for c in r["report"].get("checks", []):
             row = per_check.setdefault(c["id"], {"id": c["id"], "title": "", "section": "", "points": 0.0,
                                                  "passed": 0, "failed": 0, "error": 0, "timeout": 0,
@@ -153,6 +154,7 @@ def build_summary(rows: list[dict], check_ids: list[str], meta: dict | None = No
                                              ("ok", "load-failed", "timeout", "crashed", "pending")}},
         "scores": scores,
         "checks": checks,
+        "checks_counted_submissions": len(loaded),
         "diagnoses": diagnoses,
         "undiagnosed_failures": [{"check": k, "count": len(v), "students": sorted(v)}
                                  for k, v in sorted(undiagnosed.items(), key=lambda kv: (-len(kv[1]), kv[0]))],

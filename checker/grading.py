@@ -370,7 +370,7 @@ def _unloadable(engine, only, message: str, seed: int):
 
 
 def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, timeout=None,
-                     memory=None, only=(), bundle: dict | None = None) -> dict:
+                     memory=None, only=(), bundle: dict | None = None, render=()) -> dict:
     """Grade one submission and return its JSON report (CONTRACT §3) as plain data.
 
     :param source: a path (str) to a ``.py``, ``.ipynb``, folder or ``.zip``,
@@ -378,6 +378,10 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
         submissions' file system.
     :param config_path, plugin_files: as ``--config`` / ``--plugin``; or
         ``bundle`` (from :func:`make_bundle`) carrying their contents.
+    :param render: more report formats to render here, where the grading
+        ran (``("html",)``): they come back as ``report["rendered"][name]``
+        (strings), to be popped by the caller. Formats the engine does not
+        have are left out.
 
     Never raises for a bad submission: an archive that cannot be unpacked
     safely gives a report whose ``load.ok`` is false.
@@ -399,18 +403,28 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
         else:
             path = Path(source)
             shown = path.name
+        report = None
         if path.suffix.lower() == ".zip":
             try:
                 path = safe_extract(path, scratch / "unpacked" / _safe_name(Path(shown).stem))
             except UnsafeArchive as exc:
                 what = "the folder" if isinstance(source, dict) and source.get("folder") else shown
                 report = _unloadable(engine, only, f"{what} was not unpacked: {exc}.", seed)
-                d = report_dict(report)
-                d["submission"] = shown
-                return d
-        report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only or None)
+        if report is None:
+            report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only or None)
+        report.submission = shown
         d = report_dict(report)
-        d["submission"] = shown
+        rendered = {}
+        for fmt in render or ():
+            fn = engine.formats.get(fmt)
+            if fn is None:
+                continue
+            try:
+                rendered[fmt] = fn(report, engine.config)
+            except Exception as exc:  # noqa: BLE001 - the JSON report is the record; other formats are views
+                rendered[fmt + ":error"] = f"{type(exc).__name__}: {exc}"
+        if render:
+            d["rendered"] = rendered
         return d
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -466,13 +480,16 @@ class Executor:
 
 _IN_TASK = False
 _INTERRUPTED = False
+_STOPPING = False
 
 
 def _pool_sigint(signum, frame):
-    """In a pool process: Ctrl-C interrupts a running grade (its cleanup runs), is ignored when idle."""
-    global _IN_TASK, _INTERRUPTED
+    """In a pool process, Ctrl-C stops the running grade (its cleanup runs, killing the
+    submission's worker) and every later one: the pool is being shut down."""
+    global _INTERRUPTED, _STOPPING
+    _STOPPING = True
     if _IN_TASK and not _INTERRUPTED:
-        _INTERRUPTED = True
+        _INTERRUPTED = True  # once: a second Ctrl-C must not break the cleanup
         raise KeyboardInterrupt
 
 
@@ -483,6 +500,8 @@ def _pool_init(config_path, plugin_files):
 
 def _pool_task(*args):
     global _IN_TASK, _INTERRUPTED
+    if _STOPPING:
+        raise KeyboardInterrupt("the pool is shutting down")
     _IN_TASK, _INTERRUPTED = True, False
     try:
         return grade_submission(*args)
@@ -860,8 +879,9 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     progress.total = len(todo)
     html = engine.formats.get("html")
     if found.ignored:
-        progress.say(f"ignored {len(found.ignored)} entr{'y' if len(found.ignored) == 1 else 'ies'} that "
-                     f"are not submissions: {', '.join(found.ignored[:5])}{' ...' if len(found.ignored) > 5 else ''}")
+        n = len(found.ignored)
+        progress.say(f"ignored {n} entr{'y that is not a submission' if n == 1 else 'ies that are not submissions'}"
+                     f": {', '.join(found.ignored[:5])}{' ...' if n > 5 else ''}")
     if skipped:
         progress.say(f"{len(skipped)} unchanged since the last run, skipped (--force regrades them)")
     # Reports whose HTML is missing (e.g. the html format was installed since) get it now.
@@ -885,6 +905,7 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
             progress.say(f"grading {len(todo)} submission{'s' if len(todo) != 1 else ''} "
                          f"on {executor.description}")
             bundle = make_bundle(config_path, plugin_files) if executor.ships_files else None
+            render = ("html",) if html is not None else ()
             queue = list(todo)
             window = max(2, 2 * executor.capacity)
             inflight: dict = {}
@@ -894,9 +915,10 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
                 while queue and len(inflight) < window:
                     e = queue.pop(0)
                     if executor.ships_files:
-                        args = (pack(e.path), None, (), seed, timeout, memory, only, bundle)
+                        args = (pack(e.path), None, (), seed, timeout, memory, only, bundle, render)
                     else:
-                        args = (str(e.path), config_path, plugin_files, seed, timeout, memory, only)
+                        args = (str(e.path), config_path, plugin_files, seed, timeout, memory, only, None,
+                                render)
                     inflight[executor.submit(grade_submission, *args)] = e
                     started[e.student] = time.monotonic()
 
@@ -907,9 +929,15 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
                     e = inflight.pop(fut)
                     rep = _finish(fut, e, keys[e.student], subs_sha[e.student], settings_sha,
                                   time.monotonic() - started[e.student])
-                    write_atomic(report_path(out, e.student), json.dumps(rep, indent=2, allow_nan=False) + "\n")
-                    if html is not None:
+                    rendered = rep.pop("rendered", None) or {}
+                    # HTML first: once the JSON (with its key) is there, the student counts as done.
+                    if "html" in rendered:
+                        write_atomic(out / "reports" / f"{e.student}.html", rendered["html"])
+                    elif "html:error" in rendered:
+                        progress.say(f"warning: no HTML report for {e.student}: {rendered['html:error']}")
+                    elif html is not None:
                         _write_html(out, e.student, rep, html, engine.config)
+                    write_atomic(report_path(out, e.student), json.dumps(rep, indent=2, allow_nan=False) + "\n")
                     (failed if (rep.get("grading") or {}).get("error") else graded).append(e.student)
                     progress.step(e.student, row_status(rep), rep.get("score"), rep.get("max_score"))
                 launch()

@@ -38,6 +38,9 @@ SECTION_RULES = {
     "off": "not graded",
 }
 
+OPTION_NAMES = {"xavier": "XavierDense", "l2": "L2Dense", "momentum": "MomentumDense",
+                "rmsprop": "RMSPropDense", "adam": "AdamDense", "dropout": "Dropout", "batchnorm": "BatchNorm"}
+
 #: Short human titles for the diagnosis codes verdicts name (CONTRACT §3 and the built-in plugins).
 DIAGNOSIS_TITLES = {
     "relu-backward-not-masked": "ReLU backward lets the gradient through where the input was negative",
@@ -265,7 +268,7 @@ def _shape_text(shape: Any) -> str:
     return str(shape)
 
 
-def _facts(details: dict) -> list[tuple[str, str]]:
+def _facts(details: dict, skip_arrays: bool = True) -> list[tuple[str, str]]:
     """Scalar details worth a glance (flattened one level), excluding what is drawn or tabled."""
     facts: list[tuple[str, str]] = []
 
@@ -280,10 +283,10 @@ def _facts(details: dict) -> list[tuple[str, str]]:
             facts.append((key, ", ".join(fmt_num(x) for x in v)))
 
     for key, v in details.items():
-        if key in _ARRAY_KEYS or key == "curves":
+        if key in ("curves", "rel_error_map", "expected", "got") or (skip_arrays and key in _ARRAY_KEYS):
             continue
         if isinstance(v, dict):
-            if any(k in v for k in _ARRAY_KEYS):
+            if skip_arrays and any(k in v for k in _ARRAY_KEYS):
                 continue
             for k2, v2 in v.items():
                 if isinstance(v2, dict):
@@ -310,9 +313,16 @@ def _check_view(c: dict) -> dict:
         details = {}
     curves = None
     if isinstance(details.get("curves"), dict):
-        is_training = c["id"].startswith("training.")
-        title = "Learning curves: yours (solid) and the reference (dashed)" if is_training else ""
-        curves = plots.curves_png(details["curves"], title)
+        family = c["id"].split(".", 1)[0]
+        labels = details.get("labels") if isinstance(details.get("labels"), dict) else {}
+        labels = {"option": OPTION_NAMES.get(family, family), **labels}
+        if "reference" in details["curves"]:
+            title = "Learning curves: yours (solid) and the reference (dashed)"
+        elif "baseline" in details["curves"]:
+            title = "Your option (solid) against the baseline (dashed)"
+        else:
+            title = ""
+        curves = plots.curves_png(details["curves"], title, labels=labels, metric=str(details.get("metric", "")))
     output, output_note = cap_text(c.get("output", ""), OUTPUT_CAP_CHARS, OUTPUT_CAP_LINES)
     traceback, traceback_note = cap_text(c.get("traceback", ""), TRACEBACK_CAP_CHARS)
     return {
@@ -322,8 +332,8 @@ def _check_view(c: dict) -> dict:
         "score": fmt_points(c.get("score", 0)), "max_score": fmt_points(c.get("max_score", 0)),
         "message": c.get("message", ""), "hint": c.get("hint", "") if status != "passed" else "",
         "diagnoses": [{"code": d, "title": diagnosis_title(d)} for d in c.get("diagnosis", [])],
-        "comparisons": _comparisons(details, failed), "curves": curves,
-        "facts": _facts(details),
+        "comparisons": _comparisons(details, failed) if status != "passed" else [], "curves": curves,
+        "facts": _facts(details, skip_arrays=status != "passed"),
         "output": output, "output_note": output_note,
         "traceback": traceback, "traceback_note": traceback_note,
         "duration": fmt_num(float(c.get("duration_s", 0) or 0), 2),
@@ -398,7 +408,9 @@ def html_model(d: dict) -> dict:
     score, max_score = float(d.get("score", 0) or 0), float(d.get("max_score", 0) or 0)
     pct = 0.0 if max_score <= 0 else max(0.0, min(100.0, 100.0 * score / max_score))
     order = ("failed", "error", "timeout", "passed", "skipped")
+    bonus = float(((d.get("sections") or {}).get("bonus") or {}).get("score", 0) or 0)
     return {
+        "bonus": fmt_points(bonus) if bonus > 0 else "",
         "submission": str(d.get("submission", "")),
         "score": fmt_points(score), "max_score": fmt_points(max_score), "percent": round(pct, 1),
         "version": str(d.get("nncheck_version", "")), "seed": d.get("seed", 0),

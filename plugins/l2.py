@@ -113,7 +113,11 @@ def _construct(cls, n_in, n_out, lr, coef):
                 how["learning_rate"] = f"attribute {name}"
                 break
     if how["coefficient"] is None:
-        for name, value in list(vars(layer).items()):
+        try:
+            attributes = list(vars(layer).items())
+        except TypeError:  # __slots__
+            attributes = []
+        for name, value in attributes:
             if _looks_like_coef(name) and isinstance(value, (int, float)) and not isinstance(value, bool):
                 setattr(layer, name, coef)
                 how["coefficient"] = f"attribute {name}"

@@ -309,7 +309,7 @@ class Rule:
     ref_state: str = ""        # the reference layer's velocity attribute, for naming
     sign: float = 1.0          # -1: the update direction flipped (lr -> -lr)
     grad_scale: str = ""       # "batch": gradients divided by the batch size
-    counter: int = 1           # Adam: how many times t advances per backward call
+    counter: int = 1           # Adam: how many times t advances per backward call (0: t stays 1)
     deviations: int = 0
 
     def hp(self, hp):
@@ -332,7 +332,7 @@ def _simulate(rule, hp, W0, b0, grads):
     else:
         W, b, sW, sb = W0.copy(), b0.copy(), {}, {}
         for k, (dW, db) in enumerate(grads, start=1):
-            tW, tb = (k, k) if rule.counter == 1 else (2 * k - 1, 2 * k)
+            tW, tb = {1: (k, k), 2: (2 * k - 1, 2 * k), 0: (1, 1)}[rule.counter]
             W = rule.step(W, dW, sW, hp, tW)
             b = rule.step(b, db, sb, hp, tb)
             Ws.append(W.copy())
@@ -475,16 +475,17 @@ def _adam_step(corr, denom):
 def _adam_rules():
     rules = []
     for (corr, (corr_f, corr_label, corr_diag)), (den, (den_f, den_label, den_diag)), sign, counter in itertools.product(
-            _ADAM_CORR.items(), _ADAM_DENOM.items(), (1.0, -1.0), (1, 2)):
+            _ADAM_CORR.items(), _ADAM_DENOM.items(), (1.0, -1.0), (1, 2, 0)):
         if den == "paper" and corr != "both":
             continue  # the paper's form without its correction factor is the "out" form without it
         diags = tuple(d for d in (corr_diag, den_diag, "optimizer-wrong-sign" if sign < 0 else None,
-                                  "adam-step-counter" if counter == 2 else None) if d)
+                                  "adam-step-counter" if counter != 1 else None) if d)
         label = f"m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g**2, {corr_f}; {den_f}"
         if den == "paper":
             label = f"m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g**2; {den_f}"
         if sign < 0:
             label = label.replace("W -=", "W +=")
+        label += {1: "", 2: " (t advancing twice per call)", 0: " (t = 1 at every step)"}[counter]
         how = dict(step=_adam_step(corr, den))
         if corr == "both" and den == "out" and counter == 1:  # the reference's own form
             how = dict(make_ref=lambda hp, i, o: ref.AdamDense(
@@ -496,7 +497,9 @@ def _adam_rules():
         if counter == 2:
             parts.append("the step counter t advances twice per backward call (once for the weights, "
                          "once for the biases)")
-        rules.append(Rule(f"{corr}/{den}" + ("/wrong-sign" if sign < 0 else "") + ("/t-twice" if counter == 2 else ""),
+        if counter == 0:
+            parts.append("the step counter t stays at 1 (it is not kept or not increased between calls)")
+        rules.append(Rule(f"{corr}/{den}" + ("/wrong-sign" if sign < 0 else "") + {1: "", 2: "/t-twice", 0: "/t-stuck"}[counter],
                           label, not diags, diags, "; ".join(parts), sign=sign, counter=counter,
                           deviations=len(diags), **how))
         if not diags:
@@ -521,7 +524,8 @@ HINTS = {
     "adam-no-bias-correction": "Count the steps t (starting at 1 on the first call) and divide: "
                                "m_hat = m/(1-beta1**t), v_hat = v/(1-beta2**t); then W -= lr*m_hat/(sqrt(v_hat)+eps).",
     "adam-missing-sqrt": "Divide by the square root of the second moment: W -= lr*m_hat/(np.sqrt(v_hat) + eps).",
-    "adam-step-counter": "Increase t once per backward call, before updating both the weights and the biases.",
+    "adam-step-counter": "Keep the step counter as an attribute (t = 0 in __init__) and increase it exactly once "
+                         "per backward call, before updating both the weights and the biases.",
     "dense-grad-divided-by-batch": "grad_output is already divided by the batch size: dW = input.T @ grad_output "
                                    "and db = grad_output.sum(axis=0), without another division.",
     "dense-params-not-updated": "backward must update self.weights and self.biases (assign the new arrays to "
@@ -578,14 +582,22 @@ def _gradients(inputs, scale=""):
     return grads
 
 
+# Epsilons a student may hard-code (Keras uses 1e-7): tried when the layer ignores the one passed.
+EPS_GRID = (1e-8, 1e-7, 1e-6, 1e-5, 1e-10, 1e-12, 0.0)
+
+
 def _hyper_candidates(family, hp0, info):
     """Other values the student's layer may be using for each hyperparameter, most likely first."""
     defaults = FAMILIES[family]["defaults"]
     cands = {}
     for k, v in hp0.items():
         c = [v]
-        for extra in (info.get("defaults", {}).get(k), info.get("attributes_before", {}).get(k), defaults.get(k),
-                      0.1 if k == "learning_rate" else None, 1e-8 if k == "epsilon" else None):
+        extras = [info.get("defaults", {}).get(k), info.get("attributes_before", {}).get(k), defaults.get(k)]
+        if k == "learning_rate":
+            extras.append(0.1)  # Dense's default: learning_rate not passed on to super().__init__
+        if k == "epsilon":
+            extras += list(EPS_GRID)
+        for extra in extras:
             if extra is not None and _number(extra) and not any(math.isclose(extra, x) for x in c):
                 c.append(float(extra))
         cands[k] = c
@@ -628,10 +640,13 @@ def analyse(family, inputs, Ws, bs, info, tol):
     # hard-coded constant, learning_rate not passed on to Dense).
     cands = _hyper_candidates(family, hp0, info)
     keys = list(cands)
-    sets = [dict(zip(keys, vals)) for vals in itertools.product(*(cands[k] for k in keys))][1:65]
-    for pool in ([r for r in rules if r.accepted], [r for r in rules if not r.accepted]):
+    sets = [dict(zip(keys, vals)) for vals in itertools.product(*(cands[k] for k in keys))][1:]
+    # every combination for the accepted rules (at most a few hundred); for the mistakes only one
+    # hyperparameter differing from the passed ones, to bound the time spent on a wrong submission
+    one_off = [hp for hp in sets if sum(hp[k] != hp0[k] for k in keys) == 1]
+    for pool, pool_sets in (([r for r in rules if r.accepted], sets), ([r for r in rules if not r.accepted], one_off)):
         found = []
-        for hp in sets:
+        for hp in pool_sets:
             found += [m for m in _fit(pool, hp, inputs, Ws, bs, grads) if m.err <= tol]
         if found:
             best = min(found, key=lambda m: (sum(m.hp[k] != hp0[k] for k in keys), m.rule.deviations, m.err))
@@ -766,7 +781,7 @@ def verdict_trajectory_for(family, config):
                     hint=HINTS["optimizer-ignores-hyperparameter"],
                     diagnosis="optimizer-ignores-hyperparameter", variant=m.rule.key, formula=label,
                     used_hyperparameters=m.hp, **common)
-            if "epsilon" in an.alt_hyper:
+            if "epsilon" in an.alt_hyper and "epsilon" not in unpassable:
                 notes.append(f"it uses epsilon={an.alt_hyper['epsilon']:g}, not the epsilon it was given")
             for k, attr in info.get("set_attribute", {}).items():
                 notes.append(f"its __init__ takes no {k} argument, so self.{attr} was set after construction")
@@ -797,49 +812,80 @@ def verdict_trajectory_for(family, config):
     return verdict
 
 
+def _sgd_multiple(traj, start, grads):
+    """``c`` if every step of ``traj`` is ``-c`` times the current gradient (plain SGD-like), else None."""
+    steps = np.concatenate([(traj[k] - (traj[k - 1] if k else start)).ravel() for k in range(len(traj))])
+    g = np.concatenate([gr.ravel() for gr in grads])
+    if not np.any(steps) or not np.any(g):
+        return None
+    c = -float(steps @ g) / float(g @ g)
+    return c if np.abs(steps + c * g).max() <= 1e-6 * np.abs(steps).max() else None
+
+
+def _describe_sgd_like(family, c, hp):
+    """Words and diagnoses for parameters that move by ``c`` times the current gradient."""
+    lr = hp["learning_rate"]
+    diags = ["momentum-no-velocity" if family == "momentum" else "optimizer-plain-sgd"]
+    if family == "momentum":
+        mu = hp["momentum"]
+        known = [(lr, "plain SGD steps W -= lr*g"),
+                 (lr * (1 - mu), "steps of lr*(1-mu)*g (the moving-average form with the velocity restarted "
+                                 "from zero at every call)"),
+                 (lr * (1 + mu), "steps of lr*(1+mu)*g (Nesterov with the velocity restarted from zero at "
+                                 "every call)")]
+        what = next((w for v, w in known if math.isclose(abs(c), v, rel_tol=1e-6)),
+                    f"steps of {abs(c):.4g} times the current gradient")
+        text = (f"take {what}: each step depends only on the current gradient, so the velocity is not "
+                "carried from one call to the next (it is reset, or not used)")
+    else:
+        text = (f"take plain SGD steps ({abs(c):.4g} times the current gradient): the "
+                f"{FAMILIES[family]['name']} scaling of the step is missing")
+    if c < 0:
+        diags.append("optimizer-wrong-sign")
+        text += ", and in the wrong direction (up the gradient)"
+    return text, diags
+
+
 def _unexplained(family, inputs, Ws, bs, an, common):
     cls_name, name = FAMILIES[family]["class"], FAMILIES[family]["name"]
     W0, b0 = inputs["W0"], inputs["b0"]
     hp0 = an.hp0
-    if np.array_equal(Ws, np.broadcast_to(W0, Ws.shape)) and np.array_equal(bs, np.broadcast_to(b0, bs.shape)):
+    grads = _gradients(inputs)
+    still_w = np.array_equal(Ws, np.broadcast_to(W0, Ws.shape))
+    still_b = np.array_equal(bs, np.broadcast_to(b0, bs.shape))
+    if still_w and still_b:
         return Result.failed(f"{cls_name}.backward did not change weights or biases.",
                              hint=HINTS["dense-params-not-updated"], diagnosis="dense-params-not-updated", **common)
-    # A fixed multiple of the current gradient at every step: plain SGD, or state restarted each call.
-    grads = _gradients(inputs)
-    steps = np.concatenate([np.concatenate([(Ws[k] - (Ws[k - 1] if k else W0)).ravel(),
-                                            (bs[k] - (bs[k - 1] if k else b0)).ravel()]) for k in range(len(Ws))])
-    g = np.concatenate([np.concatenate([dW.ravel(), db.ravel()]) for dW, db in grads])
-    c = -float(steps @ g) / float(g @ g)
-    if np.abs(steps + c * g).max() <= an.tol * np.abs(steps).max():
-        lr = hp0["learning_rate"]
-        diags = []
-        if family == "momentum":
-            diags.append("momentum-no-velocity")
-            what = ("plain SGD steps W -= lr*g" if math.isclose(abs(c), lr, rel_tol=1e-6) else
-                    f"steps of {abs(c):.4g} times the current gradient")
-            msg = (f"{cls_name} takes {what}: each step depends only on the current gradient, so the "
-                   f"velocity is not carried from one call to the next (it is reset, or not used).")
-        else:
-            diags.append("optimizer-plain-sgd")
-            msg = (f"{cls_name} takes plain SGD steps ({abs(c):.4g} times the current gradient): the "
-                   f"{name} scaling of the step is missing.")
-        if c < 0:
-            diags.append("optimizer-wrong-sign")
-            msg += " The steps also go the wrong way (up the gradient)."
-        return Result.failed(msg, hint=" ".join(HINTS[d] for d in diags), diagnosis=diags,
-                             effective_step=c, **common)
-    if an.split is not None:
-        mw, mb = an.split
+    # Every step a fixed multiple of the current gradient: plain SGD, or the state restarted each call.
+    both = _sgd_multiple([np.concatenate([w.ravel(), b]) for w, b in zip(Ws, bs)],
+                         np.concatenate([W0.ravel(), b0]), [np.concatenate([dW.ravel(), db]) for dW, db in grads])
+    if both is not None:
+        text, diags = _describe_sgd_like(family, both, hp0)
+        return Result.failed(f"{cls_name}'s weights and biases {text}.", hint=" ".join(HINTS[d] for d in diags),
+                             diagnosis=diags, effective_step=both, **common)
+    # Weights and biases follow different rules (say, the biases are left on plain SGD).
+    if an.split is not None or still_w or still_b:
         parts, diags = [], []
-        for m, what in ((mw, "weights"), (mb, "biases")):
-            if m is None:
-                parts.append(f"the {what} follow no known rule")
-            elif m.rule.accepted:
+        for i, (what, traj, start, still) in enumerate((("weights", Ws, W0, still_w), ("biases", bs, b0, still_b))):
+            m = an.split[i] if an.split is not None else None
+            c = None if still else _sgd_multiple(traj, start, [gr[i] for gr in grads])
+            if m is not None and m.rule.accepted:
                 parts.append(f"the {what} follow {m.rule.label}")
+                continue
+            if still:
+                parts.append(f"the {what} are never updated")
+                new = ["dense-params-not-updated"]
+            elif m is not None:
+                parts.append(f"the {what} follow {m.rule.label}, that is: {m.rule.explain}")
+                new = list(m.rule.diagnoses)
+            elif c is not None:
+                text, new = _describe_sgd_like(family, c, hp0)
+                parts.append(f"the {what} {text}")
             else:
-                parts.append(f"the {what} follow {m.rule.explain}")
-                diags += [d for d in m.rule.diagnoses if d not in diags]
-        return Result.failed(f"{cls_name}: " + ", but ".join(parts) + ".",
+                parts.append(f"the {what} follow no known rule")
+                new = []
+            diags += [d for d in new if d not in diags]
+        return Result.failed(f"{cls_name}: " + "; ".join(parts) + ".",
                              hint=" ".join(HINTS[d] for d in diags if d in HINTS) or
                              "Apply the same update rule to the weights and to the biases.",
                              diagnosis=diags, **common)
@@ -1097,6 +1143,8 @@ def nncheck_selftest_variants(config):
                                     "\n        self.t += 1\n        c1 = 1 - b1 ** self.t\n"
                                     "        c2 = 1 - b2 ** self.t\n        self.biases"),
                "t advances once for the weights and once more for the biases"),
+        mutant("adam-t-stuck", "adam", "adam-step-counter", f, "        self.t += 1\n", "        self.t = 1\n",
+               "t is set to 1 at every call instead of counting the steps"),
         # -- accepted conventions
         correct("momentum-form-g", [(f, _MOM_STEP,
                 "        self.velocity_weights = self.momentum * self.velocity_weights + grad_weights\n"

@@ -36,9 +36,11 @@ FAST = ["relu", "dense", "loss", "network"]
 
 XSS_SUBMISSION = '''
 import numpy as np
-print("<script>alert('load')</script>")
+
 
 class Layer:
+    print("<script>alert('load')</script>")    # a class body runs when the file is loaded
+
     def forward(self, input):
         return input
     def backward(self, input, grad_output):
@@ -161,16 +163,19 @@ def png_size(data_uri: str) -> tuple[int, int]:
 
 def test_html_reference_full_run(reports):
     rep = reports["reference"]
-    assert rep.score == rep.max_score > 0
+    assert rep.exit_code() == 0 and rep.score >= rep.max_score > 0
     source = render_html(rep)
     page = assert_self_contained(source)
     assert '<meta name="viewport"' in source and "@media print" in source
     assert f"{rep.score:g} / {rep.max_score:g}" in page.text
     assert "Every check passed" in page.text
+    with_curves = [c.id for c in rep.checks if isinstance(c.details.get("curves"), dict)]
+    assert "training.accuracy" in with_curves
     imgs = [a["src"] for a in page.attrs("img")]
-    assert imgs, "the training check's learning curves are drawn"
-    w, h = png_size(imgs[0])
-    assert 500 <= w <= 800 and 200 <= h <= 400
+    assert len(imgs) == len(with_curves), "the training check's and every experiment's curves are drawn"
+    for src in imgs:
+        w, h = png_size(src)
+        assert 500 <= w <= 800 and 200 <= h <= 400
     assert len(source.encode()) < 400_000
 
 
@@ -205,7 +210,7 @@ def test_html_buggy_submission(reports):
     assert "expected" in article and "yours" in article and 'class="bad"' in article
     assert "(5, 7)" in article or "Shape: expected" in article
     assert 'src="data:image/png;base64,' in article
-    assert "Fix these first" in page.text
+    assert "Fix these first" in page.text or "Fix this first" in page.text
     assert "dense.backward.params" in [x["id"] for x in fix_first(
         [{"section": x["section"], "max_score": x["max_score"], "bad": x["status"] != "passed", "id": x["id"]}
          for x in d["checks"]])]
@@ -217,7 +222,7 @@ def test_html_student_text_is_never_markup(reports):
     texts = " ".join([rep.load.get("output", "")] + [c.output + c.message + c.traceback for c in rep.checks])
     # the submission really did print/raise/return markup
     assert "<script>alert(1)</script>" in texts and "<img src=x onerror=alert(1)>" in texts
-    assert "<script>alert(2)</script>" in texts
+    assert "<script>alert('load')</script>" in texts
     source = render_html(rep)
     assert "<script" not in source.lower()
     assert "<img src=x" not in source and "onerror=alert" not in source.replace("onerror=alert(1)&gt;", "")
@@ -384,7 +389,7 @@ def test_gradescope_results(reports, which):
         assert t["output_format"] == "text"
         if c.status is not Status.PASSED and c.hint:
             assert c.hint in t["output"]
-    # the tests add up to the score (core only here: no options attempted, no bonus)
+    # the tests add up to the score (only counted families carry points)
     assert sum(t["score"] for t in doc["tests"]) == pytest.approx(rep.score)
     assert len({t["number"] for t in doc["tests"]}) == len(doc["tests"])
 

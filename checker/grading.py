@@ -168,7 +168,8 @@ def settings_digest(*, config_path=None, plugin_files=(), seed=0, timeout=None, 
         "config": _file_sha(config_path),
         "plugin_files": [[Path(p).name, _file_sha(p)] for p in plugin_files],
         "plugins": sorted(plugins or []),
-        "seed": seed, "timeout": timeout, "memory": memory, "only": sorted(only or []),
+        "seed": int(seed), "timeout": None if timeout is None else float(timeout),
+        "memory": None if memory is None else int(memory), "only": sorted(set(only or [])),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 

@@ -341,12 +341,18 @@ def _check_view(c: dict) -> dict:
     }
 
 
+def _is_downstream(check_id: str) -> bool:
+    """Whole-network runs fail *because of* a unit mistake: fix the unit first."""
+    return check_id.startswith("training.") or check_id.endswith(".experiment")
+
+
 def fix_first(checks: list[dict], n: int = 2) -> list[dict]:
-    """The ``n`` most important checks to fix: core first, then the most points, then run order."""
+    """The ``n`` most important checks to fix: core first, unit checks before whole-network
+    runs (training, experiments) that they cause, then the most points, then run order."""
     rank = {s: i for i, s in enumerate(SECTIONS)}
-    bad = [(rank.get(c["section"], len(rank)), -float(c["max_score"]), i, c)
+    bad = [(rank.get(c["section"], len(rank)), _is_downstream(c["id"]), -float(c["max_score"]), i, c)
            for i, c in enumerate(checks) if c["bad"]]
-    return [c for *_, c in sorted(bad, key=lambda t: t[:3])[:n]]
+    return [c for *_, c in sorted(bad, key=lambda t: t[:4])[:n]]
 
 
 def _load_view(load: dict) -> dict:

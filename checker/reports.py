@@ -23,7 +23,7 @@ def report_dict(report: Report) -> dict:
             "id": c.id, "title": c.title, "section": c.section, "status": str(c.status),
             "score": c.score, "max_score": c.max_score, "message": c.message, "hint": c.hint,
             "diagnosis": list(c.diagnosis), "duration_s": c.duration_s,
-            "output": c.output, "traceback": c.traceback, "details": to_jsonable(c.details),
+            "output": c.output, "traceback": c.traceback, "details": to_jsonable(c.details, max_array=4096),
         })
     return {
         "submission": report.submission, "score": report.score, "max_score": report.max_score,

@@ -39,6 +39,26 @@ Accepted conventions (the grader's own definitions, in ``RULES``):
 The gradients ``x.T @ g`` and ``g.sum(0)`` come from the reference ``Dense``;
 the reference's own form of each optimizer is simulated with the reference
 class itself.
+
+Hyperparameters: passed by keyword under the student's own name (aliases in
+``HYPER_ALIASES``), else written to the matching attribute after
+construction. When no accepted form matches with the values passed, the
+verdict tries the signature's defaults, CONTRACT's defaults, Dense's 0.1 for
+a learning rate not passed on to ``super().__init__`` and usual hard-coded
+epsilons: an ignored epsilon (or a hyperparameter the ``__init__`` does not
+take at all) still passes, with a note; an accepted keyword whose value is
+ignored fails (``optimizer-ignores-hyperparameter``).
+
+Diagnoses: ``momentum-no-velocity`` (every step a fixed multiple of the
+current gradient: plain SGD, or the velocity restarted at each call),
+``optimizer-wrong-sign``, ``rmsprop-missing-sqrt``, ``rmsprop-no-decay``
+(``s = g**2``; ``s`` restarted at each call; ``s += g**2`` as in Adagrad;
+``s += (1-d)*g**2``), ``rmsprop-decay-swapped``, ``adam-no-bias-correction``
+(none, or of one moment only), ``adam-missing-sqrt``, ``adam-step-counter``
+(t advancing twice per call, or stuck at 1), ``optimizer-plain-sgd``,
+``optimizer-ignores-hyperparameter``, ``dense-grad-divided-by-batch``,
+``dense-params-not-updated`` and, in ``<family>.input_grad``,
+``dense-grad-input-after-update``.
 """
 import inspect
 import itertools
@@ -84,6 +104,8 @@ def _number(value):
 
 def _plain(value):
     """What the student gave, as a float array if it is one, else a string describing it."""
+    if value is None:
+        return None
     if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
         return np.array(value, dtype=float)
     try:
@@ -309,7 +331,8 @@ class Rule:
     ref_state: str = ""        # the reference layer's velocity attribute, for naming
     sign: float = 1.0          # -1: the update direction flipped (lr -> -lr)
     grad_scale: str = ""       # "batch": gradients divided by the batch size
-    counter: int = 1           # Adam: how many times t advances per backward call (0: t stays 1)
+    counter: int = 1           # Adam's step counter: 1 right; 2/3 advancing twice per call (weights or
+    #                            biases first); 0 stuck at 1
     deviations: int = 0
 
     def hp(self, hp):
@@ -332,7 +355,7 @@ def _simulate(rule, hp, W0, b0, grads):
     else:
         W, b, sW, sb = W0.copy(), b0.copy(), {}, {}
         for k, (dW, db) in enumerate(grads, start=1):
-            tW, tb = {1: (k, k), 2: (2 * k - 1, 2 * k), 0: (1, 1)}[rule.counter]
+            tW, tb = {1: (k, k), 2: (2 * k - 1, 2 * k), 3: (2 * k, 2 * k - 1), 0: (1, 1)}[rule.counter]
             W = rule.step(W, dW, sW, hp, tW)
             b = rule.step(b, db, sb, hp, tb)
             Ws.append(W.copy())
@@ -383,7 +406,8 @@ def _momentum_rules():
 _RMS_ACC = {
     # key: (update of s, formula, what it means (for a mistake), diagnosis)
     "ema": (lambda s, g2, d: d * s + (1 - d) * g2, "s = d*s + (1-d)*g**2", "", None),
-    "square": (lambda s, g2, d: g2, "s = g**2", "the squared gradients are not averaged over steps", "rmsprop-no-decay"),
+    "square": (lambda s, g2, d: g2, "s = g**2", "the squared gradients are not averaged over steps",
+               "rmsprop-no-decay"),
     "reset": (lambda s, g2, d: (1 - d) * g2, "s = (1-d)*g**2",
               "the running average restarts from zero at every call instead of being kept between calls",
               "rmsprop-no-decay"),
@@ -450,7 +474,8 @@ _ADAM_DENOM = {
     "out": ("W -= lr*m_hat/(sqrt(v_hat) + eps)", "", None),
     "in": ("W -= lr*m_hat/sqrt(v_hat + eps)", "", None),
     "paper": ("W -= lr*sqrt(1-b2**t)/(1-b1**t) * m/(sqrt(v) + eps)", "", None),
-    "nosqrt": ("W -= lr*m_hat/(v_hat + eps)", "the step is divided by v_hat instead of its square root", "adam-missing-sqrt"),
+    "nosqrt": ("W -= lr*m_hat/(v_hat + eps)", "the step is divided by v_hat instead of its square root",
+               "adam-missing-sqrt"),
 }
 
 
@@ -474,10 +499,12 @@ def _adam_step(corr, denom):
 
 def _adam_rules():
     rules = []
-    for (corr, (corr_f, corr_label, corr_diag)), (den, (den_f, den_label, den_diag)), sign, counter in itertools.product(
-            _ADAM_CORR.items(), _ADAM_DENOM.items(), (1.0, -1.0), (1, 2, 0)):
+    combos = itertools.product(_ADAM_CORR.items(), _ADAM_DENOM.items(), (1.0, -1.0), (1, 2, 3, 0))
+    for (corr, (corr_f, corr_label, corr_diag)), (den, (den_f, den_label, den_diag)), sign, counter in combos:
         if den == "paper" and corr != "both":
             continue  # the paper's form without its correction factor is the "out" form without it
+        if corr == "none" and counter != 1:
+            continue  # without bias correction t plays no part
         diags = tuple(d for d in (corr_diag, den_diag, "optimizer-wrong-sign" if sign < 0 else None,
                                   "adam-step-counter" if counter != 1 else None) if d)
         label = f"m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g**2, {corr_f}; {den_f}"
@@ -485,7 +512,8 @@ def _adam_rules():
             label = f"m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g**2; {den_f}"
         if sign < 0:
             label = label.replace("W -=", "W +=")
-        label += {1: "", 2: " (t advancing twice per call)", 0: " (t = 1 at every step)"}[counter]
+        label += {1: "", 2: " (t advancing twice per call)", 3: " (t advancing twice per call)",
+                  0: " (t = 1 at every step)"}[counter]
         how = dict(step=_adam_step(corr, den))
         if corr == "both" and den == "out" and counter == 1:  # the reference's own form
             how = dict(make_ref=lambda hp, i, o: ref.AdamDense(
@@ -494,12 +522,14 @@ def _adam_rules():
         parts = [x for x, d in ((corr_label, corr_diag), (den_label, den_diag)) if d]
         if sign < 0:
             parts.append("the update has the wrong sign: the weights move up the gradient")
-        if counter == 2:
+        if counter in (2, 3):
             parts.append("the step counter t advances twice per backward call (once for the weights, "
                          "once for the biases)")
         if counter == 0:
             parts.append("the step counter t stays at 1 (it is not kept or not increased between calls)")
-        rules.append(Rule(f"{corr}/{den}" + ("/wrong-sign" if sign < 0 else "") + {1: "", 2: "/t-twice", 0: "/t-stuck"}[counter],
+        key = f"{corr}/{den}" + ("/wrong-sign" if sign < 0 else "")
+        key += {1: "", 2: "/t-twice", 3: "/t-twice-b", 0: "/t-stuck"}[counter]
+        rules.append(Rule(key,
                           label, not diags, diags, "; ".join(parts), sign=sign, counter=counter,
                           deviations=len(diags), **how))
         if not diags:
@@ -670,7 +700,7 @@ def _velocity_name(match, states, lr):
     if match.velocities is None:
         return None, None
     v1 = match.velocities
-    conventions = [(v1, "v = mu*v - lr*g"), (-v1 / lr, "v = mu*v + g")]
+    conventions = [(v1, "v = mu*v - lr*g"), (-v1 / lr, "v = mu*v + g"), (-v1, "v = mu*v + lr*g")]
     for name, seq in states.items():
         arr = np.asarray(seq, dtype=float)
         if arr.shape != v1.shape:
@@ -691,6 +721,8 @@ def describe_accepted(match, states):
         if rule.key == "heavy-ball":
             if conv == "v = mu*v + g":
                 label = "v = mu*v + g; W -= lr*v"
+            elif conv == "v = mu*v + lr*g":
+                label = "v = mu*v + lr*g; W -= v"
             elif conv is None:
                 label = "v = mu*v - lr*g; W += v (or equivalently v = mu*v + g; W -= lr*v)"
         elif conv == "v = mu*v + g":
@@ -896,7 +928,7 @@ def _unexplained(family, inputs, Ws, bs, an, common):
     bad = int(np.argmax([max(_rel_err(Ws[k:k + 1], eW[k:k + 1], W0), _rel_err(bs[k:k + 1], eb[k:k + 1], b0))
                          > an.tol for k in range(len(Ws))]))
     msg = (f"{cls_name}'s weights do not follow any accepted {name} update (closest: {m.rule.label}, "
-           f"largest relative error {m.err:.2g}, first wrong after step {bad + 1}).")
+           f"largest relative error {m.err:.2g}; the first step that differs is step {bad + 1}).")
     hint = {"momentum": "Accepted: v = mu*v - lr*g; W += v, or v = mu*v + g; W -= lr*v, or "
                         "v = mu*v + (1-mu)*g; W -= lr*v, or Nesterov; the same for the biases.",
             "rmsprop": "s = decay*s + (1-decay)*g**2; W -= lr*g/(sqrt(s) + eps); the same for the biases.",
@@ -1115,7 +1147,8 @@ def nncheck_selftest_variants(config):
         mutant("rmsprop-decay-swapped", "rmsprop", "rmsprop-decay-swapped", f, _RMS_CACHE,
                _RMS_CACHE.replace("d * self.cache_weights + (1 - d) * grad_weights",
                                   "(1 - d) * self.cache_weights + d * grad_weights")
-               .replace("d * self.cache_biases + (1 - d) * grad_biases", "(1 - d) * self.cache_biases + d * grad_biases"),
+               .replace("d * self.cache_biases + (1 - d) * grad_biases",
+                        "(1 - d) * self.cache_biases + d * grad_biases"),
                "decay weights the new squared gradient"),
         mutant("rmsprop-wrong-sign", "rmsprop", "optimizer-wrong-sign", f, _RMS_UPDATE,
                _RMS_UPDATE.replace("self.weights - ", "self.weights + ").replace("self.biases - ", "self.biases + "),
@@ -1197,7 +1230,9 @@ def nncheck_selftest_variants(config):
                 description="decay named rho, no epsilon argument (fixed 1e-8)", families=("rmsprop",)),
         correct("adam-paper-form", [(f, _ADAM_UPDATE,
                 "        lr_t = self.learning_rate * np.sqrt(c2) / c1\n"
-                "        self.weights = self.weights - lr_t * self.m_weights / (np.sqrt(self.v_weights) + self.epsilon)\n"
-                "        self.biases = self.biases - lr_t * self.m_biases / (np.sqrt(self.v_biases) + self.epsilon)\n")],
+                "        self.weights = self.weights - lr_t * self.m_weights / "
+                "(np.sqrt(self.v_weights) + self.epsilon)\n"
+                "        self.biases = self.biases - lr_t * self.m_biases / "
+                "(np.sqrt(self.v_biases) + self.epsilon)\n")],
                 description="the Adam paper's efficient form", families=("adam",)),
     ]

@@ -1,0 +1,423 @@
+"""`nncheck grade`: a class folder graded in parallel, gradebook, reports, summary, resume, Dask.
+
+One small class (7 students) is graded once with -j 2 and reused; every run
+keeps to a few check families (--check) so the whole module stays fast.
+"""
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nncheck.class_summary import build_summary, render_summary_html
+from nncheck.cli import main
+from nncheck.grading import (
+    CRASHED, LOAD_FAILED, OK, PENDING, TIMEOUT, UnsafeArchive, _cell, discover, grade_class, pack,
+    row_status, safe_extract, submission_digest,
+)
+from nncheck.variants import REFERENCE_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "examples" / "submissions" / "original_notebook.ipynb"
+FAMILIES = ("relu", "dense", "loss")
+CHECK_ARGS = [a for f in FAMILIES for a in ("--check", f)]
+DIAG = "dense-grad-divided-by-batch"
+
+HANGING_RELU = '''
+import numpy as np
+
+class Layer:
+    def forward(self, input):
+        return input
+    def backward(self, input, grad_output):
+        return grad_output
+
+class ReLU(Layer):
+    def forward(self, input):
+        while True:
+            pass
+    def backward(self, input, grad_output):
+        return grad_output * (input > 0)
+'''
+
+
+def _variants(engine):
+    return [v for group in engine.pm.hook.nncheck_selftest_variants(config=engine.config) for v in group or []]
+
+
+def _single_file_reference(engine, dest: Path) -> Path:
+    """The reference as one .py (the correct variant that is a single .py file)."""
+    for v in _variants(engine):
+        if v.kind == "correct" and v.files and len(v.files) == 1 and next(iter(v.files)).endswith(".py") \
+                and not v.families:
+            return v.materialise(dest)
+    pytest.skip("no single-file correct variant")
+
+
+def _mutant(engine, diagnosis: str, dest: Path) -> Path:
+    for v in _variants(engine):
+        if v.kind == "mutant" and v.diagnosis == diagnosis and not v.files:
+            return v.materialise(dest)
+    pytest.skip(f"no mutant for {diagnosis}")
+
+
+def _zip_folder(folder: Path, zpath: Path, top: str) -> None:
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for p in sorted(folder.rglob("*.py")):
+            zf.write(p, f"{top}/{p.relative_to(folder).as_posix()}")
+
+
+@pytest.fixture(scope="module")
+def klass(tmp_path_factory, engine):
+    """alice: reference folder; bob.py: one file; carol.ipynb: the original notebook; dave.zip and erin:
+    the same mutant (zipped / folder); frank.py: ReLU.forward never returns; mallory.zip: path traversal."""
+    root = tmp_path_factory.mktemp("class")
+    scratch = tmp_path_factory.mktemp("variants")
+    subs = root / "subs"
+    subs.mkdir()
+    shutil.copytree(REFERENCE_DIR, subs / "alice", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(_single_file_reference(engine, scratch / "single"), subs / "bob.py")
+    shutil.copy(NOTEBOOK, subs / "carol.ipynb")
+    _zip_folder(_mutant(engine, DIAG, scratch / "m1"), subs / "dave.zip", "dave")
+    shutil.copytree(_mutant(engine, DIAG, scratch / "m2"), subs / "erin")
+    (subs / "frank.py").write_text(HANGING_RELU)
+    with zipfile.ZipFile(subs / "mallory.zip", "w") as zf:
+        zf.writestr("../escaped.py", "x = 1\n")
+    (subs / "submission_metadata.yml").write_text("not: a submission\n")
+    return subs
+
+
+def _grade_cli(*args):
+    return CliRunner().invoke(main, ["grade", *map(str, args)], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def graded(klass, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out") / "results"
+    t0 = time.monotonic()
+    result = _grade_cli(klass, "--out", out, "-j", "2", "--timeout", "1", *CHECK_ARGS)
+    assert result.exit_code == 0, result.output
+    return {"out": out, "output": result.output, "wall": time.monotonic() - t0}
+
+
+def _gradebook(out: Path):
+    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return {r["student"]: r for r in rows}
+
+
+def _reports(out: Path):
+    return {p.stem: json.loads(p.read_text()) for p in sorted((out / "reports").glob("*.json"))}
+
+
+def _essence(report):
+    """What must not depend on scheduling: statuses, scores, messages, diagnoses."""
+    return (report["score"], report["max_score"], report["load"].get("ok"),
+            [(c["id"], c["status"], c["score"], c["message"], c["diagnosis"]) for c in report["checks"]])
+
+
+# --------------------------------------------------------------------------
+# The graded class
+# --------------------------------------------------------------------------
+
+def test_gradebook_columns_and_values(graded):
+    book = _gradebook(graded["out"])
+    assert sorted(book) == ["alice", "bob", "carol", "dave", "erin", "frank", "mallory"]
+    header = list(next(iter(book.values())))
+    assert header[:7] == ["student", "status", "total", "max", "core", "options", "bonus"]
+    assert {"relu.forward", "dense.backward.params", "loss.grad"} <= set(header)
+    assert not any(h.startswith(("network.", "training.")) for h in header)  # --check restricts
+    for s in ("alice", "bob", "carol"):
+        assert book[s]["status"] == OK
+        assert float(book[s]["total"]) == float(book[s]["max"]) > 0
+    for s in ("dave", "erin"):
+        assert book[s]["status"] == OK
+        assert float(book[s]["dense.backward.params"]) == 0.0
+        assert float(book[s]["total"]) == float(book["alice"]["total"]) - 10
+    assert book["frank"]["status"] == TIMEOUT
+    assert float(book["frank"]["relu.forward"]) == 0.0
+    assert "relu.forward" in book["frank"]["message"]
+    assert book["mallory"]["status"] == LOAD_FAILED
+    assert "leaves the archive" in book["mallory"]["message"]
+    assert book["dave"]["entry"] == "dave.zip" and book["carol"]["entry"] == "carol.ipynb"
+
+
+def test_progress_on_stderr(graded):
+    out = graded["output"]
+    assert "grading 7 submissions on 2 local processes" in out
+    assert "[7/7] 100%" in out and "ETA" in out and "/s" in out
+    assert "ignored 1 entry that is not a submission: submission_metadata.yml" in out
+
+
+def test_one_json_report_per_student(graded, engine):
+    reports = _reports(graded["out"])
+    assert sorted(reports) == ["alice", "bob", "carol", "dave", "erin", "frank", "mallory"]
+    for student, rep in reports.items():
+        assert set(rep) >= {"submission", "score", "max_score", "checks", "load", "grading"}
+        assert rep["grading"]["student"] == student and len(rep["grading"]["key"]) == 64
+        assert rep["submission"] == rep["grading"]["entry"]
+        assert {c["id"].split(".")[0] for c in rep["checks"]} == set(FAMILIES)
+    assert reports["carol"]["load"]["kind"] == "notebook"
+    assert reports["dave"]["load"]["ok"] and reports["dave"]["submission"] == "dave.zip"
+    params = next(c for c in reports["erin"]["checks"] if c["id"] == "dense.backward.params")
+    assert params["status"] == "failed" and DIAG in params["diagnosis"]
+    html = sorted(p.stem for p in (graded["out"] / "reports").glob("*.html"))
+    if "html" in engine.formats:
+        assert html == sorted(reports)
+    else:
+        assert html == []
+
+
+def test_summary_lists_diagnoses_with_their_students(graded):
+    out = graded["out"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"] == {"students": 7, "ok": 5, "load-failed": 1, "timeout": 1, "crashed": 0,
+                                 "pending": 0}
+    top = summary["diagnoses"][0]
+    assert top["code"] == DIAG and top["count"] == 2 and top["students"] == ["dave", "erin"]
+    assert top["checks"] == ["dense.backward.params"]
+    problems = {p["student"]: p["status"] for p in summary["problems"]}
+    assert problems == {"frank": TIMEOUT, "mallory": LOAD_FAILED}
+    assert summary["slowest"][0]["student"] == "frank"
+    rates = {c["id"]: c for c in summary["checks"]}
+    # alice, bob, carol pass; dave, erin (the mutant) and frank (no Dense at all) fail
+    assert rates["dense.backward.params"]["passed"] == 3 and rates["dense.backward.params"]["failed"] == 3
+    assert rates["loss.value"]["ran"] == 6  # mallory did not load: not counted per check
+    assert rates["loss.value"]["passed"] == 5  # frank defines no loss
+    assert sum(summary["scores"]["histogram"]["counts"]) == 7
+    page = (out / "summary.html").read_text()
+    assert DIAG in page and "dave, erin" in page
+    assert "data:image/svg+xml;base64," in page
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+
+
+def test_summary_escapes_everything_from_students():
+    evil = '<img src=x onerror="alert(1)">'
+    report = {"score": 1.0, "max_score": 2.0, "duration_s": 0.5, "load": {"ok": True}, "sections": {},
+              "checks": [{"id": "relu.forward", "title": "t", "section": "core", "status": "failed",
+                          "score": 0.0, "max_score": 1.0, "message": evil, "hint": evil,
+                          "diagnosis": [evil]}]}
+    rows = [{"student": evil, "entry": evil + ".py", "status": OK, "report": report, "message": evil}]
+    page = render_summary_html(build_summary(rows, ["relu.forward"], {"ignored": [evil]}))
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+
+
+def test_same_results_with_one_and_two_jobs(graded, klass, tmp_path):
+    res = grade_class(klass, tmp_path / "j1", jobs=1, timeout=1, only=FAMILIES)
+    assert sorted(res.graded) == sorted(_reports(graded["out"]))
+    one, two = _reports(tmp_path / "j1"), _reports(graded["out"])
+    for student in two:
+        assert _essence(one[student]) == _essence(two[student]), student
+        assert one[student]["grading"]["key"] == two[student]["grading"]["key"]
+
+
+def test_dask_local_cluster_gives_the_same_results(graded, klass, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        result = _grade_cli(klass, "--out", tmp_path / "dask", "--scheduler", cluster.scheduler_address,
+                            "--timeout", "1", *CHECK_ARGS)
+    assert result.exit_code == 0, result.output
+    assert "on Dask at" in result.output and "2 workers" in result.output
+    dask, local = _reports(tmp_path / "dask"), _reports(graded["out"])
+    assert sorted(dask) == sorted(local)
+    for student in local:
+        assert _essence(dask[student]) == _essence(local[student]), student
+    assert _gradebook(tmp_path / "dask")["frank"]["status"] == TIMEOUT
+
+
+# --------------------------------------------------------------------------
+# Resuming
+# --------------------------------------------------------------------------
+
+def test_rerun_skips_unchanged_and_force_regrades(klass, tmp_path):
+    subs = tmp_path / "subs"
+    shutil.copytree(klass, subs)
+    out = tmp_path / "out"
+    first = grade_class(subs, out, jobs=2, timeout=1, only=["relu"])
+    assert len(first.graded) == 7 and first.skipped == []
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("*.json")}
+
+    again = grade_class(subs, out, jobs=2, timeout=1, only=["relu"])
+    assert again.graded == [] and len(again.skipped) == 7
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("*.json")} == mtimes
+    assert len(_gradebook(out)) == 7
+
+    os.utime(subs / "alice" / "layers.py")                     # touched, same bytes: still skipped
+    with open(subs / "bob.py", "a") as f:                      # edited: regraded
+        f.write("\n# a late fix\n")
+    edited = grade_class(subs, out, jobs=2, timeout=1, only=["relu"])
+    assert edited.graded == ["bob"] and len(edited.skipped) == 6
+
+    other_seed = grade_class(subs, out, jobs=2, timeout=1, only=["relu"], seed=1)  # settings are in the key
+    assert len(other_seed.graded) == 7
+
+    result = _grade_cli(subs, "--out", out, "-j", "2", "--timeout", "1", "--check", "relu", "--seed", "1",
+                        "--force")
+    assert result.exit_code == 0
+    assert "grading 7 submissions" in result.output and "unchanged" not in result.output.split("grading")[0]
+
+
+def _processes_under(folder: Path):
+    left = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.readlink(f"/proc/{pid}/cwd").startswith(str(folder)):
+                    left.append(int(pid))
+            except OSError:
+                pass
+    return left
+
+
+def test_ctrl_c_keeps_finished_rows_and_rerun_finishes(klass, tmp_path):
+    subs = tmp_path / "subs"
+    shutil.copytree(klass, subs)
+    out = tmp_path / "out"
+    scratch = tmp_path / "scratch"  # every temporary folder of the run (and its workers' cwd) is in here
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    cmd = [sys.executable, "-m", "nncheck", "grade", str(subs), "--out", str(out), "-j", "1",
+           "--timeout", "1", "--check", "relu", "--check", "dense"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list((out / "reports").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+
+    finished = sorted(p.stem for p in (out / "reports").glob("*.json"))
+    assert 1 <= len(finished) < 7, err
+    book = _gradebook(out)
+    assert len(book) == 7
+    for student, row in book.items():
+        if student in finished:
+            assert row["status"] != PENDING and row["total"] != ""
+        else:
+            assert row["status"] == PENDING and row["total"] == ""
+    assert json.loads((out / "summary.json").read_text())["counts"]["pending"] == 7 - len(finished)
+    time.sleep(0.3)
+    assert _processes_under(scratch) == []  # no worker left behind
+    assert not list((out / "reports").glob(".*.tmp"))
+
+    rest = grade_class(subs, out, jobs=2, timeout=1, only=["relu", "dense"])
+    assert sorted(rest.skipped) == finished
+    assert sorted(rest.graded) == sorted(set(book) - set(finished))
+    assert all(r["status"] != PENDING for r in _gradebook(out).values())
+
+
+# --------------------------------------------------------------------------
+# Pieces
+# --------------------------------------------------------------------------
+
+def test_discover_ids_and_ignored_entries(tmp_path):
+    for name in ("ann.py", "ann.ipynb", "bo.ZIP", "notes.pdf", ".hidden.py", "__MACOSX"):
+        (tmp_path / name).mkdir() if name == "__MACOSX" else (tmp_path / name).write_text("x")
+    (tmp_path / "cy").mkdir()
+    (tmp_path / "results").mkdir()
+    found = discover(tmp_path, exclude=[tmp_path / "results"])
+    assert [(e.student, e.kind) for e in found.entries] == [
+        ("ann.ipynb", "ipynb"), ("ann.py", "py"), ("bo", "zip"), ("cy", "folder")]
+    assert found.ignored == ["notes.pdf"]
+
+
+def test_submission_digest_is_about_contents(tmp_path):
+    a = tmp_path / "a"
+    a.mkdir()
+    (a / "layers.py").write_text("x = 1\n")
+    d0 = submission_digest(a)
+    (a / "__pycache__").mkdir()
+    (a / "__pycache__" / "layers.cpython-311.pyc").write_bytes(b"junk")
+    os.utime(a / "layers.py", (0, 0))
+    assert submission_digest(a) == d0
+    (a / "layers.py").rename(a / "model.py")
+    assert submission_digest(a) != d0
+    (a / "model.py").write_text("x = 2\n")
+    assert submission_digest(a) != d0
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("members, why", [
+    ({"../x.py": "x"}, "leaves the archive"),
+    ({"a/../../x.py": "x"}, "leaves the archive"),
+    ({"/etc/x.py": "x"}, "absolute path"),
+    ({"C:\\x.py": "x"}, "absolute path"),
+    ({f"f{i}.py": "" for i in range(30)}, "entries"),
+    ({"big.py": "#" * 5000}, "MB"),
+    ({}, "empty"),
+])
+def test_safe_extract_refuses(tmp_path, members, why):
+    z = _zip(tmp_path / "s.zip", members)
+    with pytest.raises(UnsafeArchive, match=why):
+        safe_extract(z, tmp_path / "dest", max_bytes=4096, max_members=20)
+    assert not (tmp_path / "x.py").exists()
+
+
+def test_safe_extract_refuses_symlinks_and_lying_headers(tmp_path):
+    z = tmp_path / "l.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        info = zipfile.ZipInfo("link.py")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(UnsafeArchive, match="symbolic link"):
+        safe_extract(z, tmp_path / "d1")
+    bomb = _zip(tmp_path / "bomb.zip", {"a.py": "0" * (3 << 20)})  # inflates ~1000x
+    with pytest.raises(UnsafeArchive, match="zip bomb"):
+        safe_extract(bomb, tmp_path / "d2")
+
+
+def test_safe_extract_layouts(tmp_path):
+    nested = _zip(tmp_path / "n.zip", {"alice/layers.py": "x", "alice/network.py": "y",
+                                       "__MACOSX/alice/._layers.py": "junk", "alice/.DS_Store": ""})
+    root = safe_extract(nested, tmp_path / "n")
+    assert root.name == "alice" and sorted(p.name for p in root.iterdir()) == ["layers.py", "network.py"]
+    single = _zip(tmp_path / "s.zip", {"hw/homework.ipynb": "{}"})
+    assert safe_extract(single, tmp_path / "s").name == "homework.ipynb"
+    folder = tmp_path / "bob"
+    folder.mkdir()
+    (folder / "a.py").write_text("a")
+    packed = pack(folder)
+    assert safe_extract(packed["data"], tmp_path / "p").name == "a.py"
+
+
+def test_row_status():
+    ok_check = {"id": "relu.forward", "status": "failed", "message": "wrong"}
+    assert row_status({"load": {"ok": True}, "checks": [ok_check]}) == OK
+    assert row_status({"load": {"ok": False, "message": "x.py is not Python"}}) == LOAD_FAILED
+    assert row_status({"load": {"ok": False, "message": "loading the submission took longer than 30 s"}}) \
+        == TIMEOUT
+    crash = {"id": "dense.forward", "status": "error",
+             "message": "the process running your code crashed with a segmentation fault"}
+    assert row_status({"load": {"ok": True}, "checks": [ok_check, crash]}) == CRASHED
+    assert row_status({"load": {"ok": True}, "checks": [{"status": "timeout", "message": ""}]}) == TIMEOUT
+    assert row_status({"grading": {"error": "grading failed: OSError"}}) == CRASHED
+
+
+def test_csv_cells_cannot_be_formulas():
+    assert _cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert _cell("+1") == "'+1" and _cell("alice") == "alice" and _cell(None) == ""
+
+
+def test_grade_usage_errors(tmp_path):
+    (tmp_path / "subs").mkdir()
+    result = _grade_cli(tmp_path / "subs", "--out", tmp_path / "o", "--check", "nope")
+    assert result.exit_code == 2 and "no such check" in result.output
+    assert _grade_cli(tmp_path / "missing", "--out", tmp_path / "o").exit_code == 2
+    assert "grade" in CliRunner().invoke(main, ["--help"]).output

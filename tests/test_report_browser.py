@@ -1,0 +1,344 @@
+"""The HTML report in a real headless Chromium, driven over the Chrome DevTools Protocol.
+
+For the reference, the student template and a buggy submission: the page
+loads with no console errors and no network request, the score and a failed
+check's hint are on screen, a collapsed ``<details>`` opens when its summary
+is clicked, nothing overflows a phone's width, and print media shows the
+collapsed parts. Screenshots are kept under ``artifacts/`` (gitignored).
+
+Chromium is Debian's ``chromium`` (or ``$NNCHECK_CHROMIUM``); when missing,
+the session fixture installs it with apt-get if it runs as root, and skips
+with the reason otherwise. The CDP client needs ``websocket-client``.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from nncheck.config import Config
+from nncheck.engine import Engine
+from nncheck.model import Status
+from nncheck.report_html import render_html
+from nncheck.variants import REFERENCE_DIR, Variant
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "artifacts"
+TEMPLATE = REPO / "student_template"
+
+
+# --------------------------------------------------------------------------
+# Finding (or installing) Chromium
+
+
+def _find_chromium() -> str | None:
+    env = os.environ.get("NNCHECK_CHROMIUM")
+    if env and Path(env).exists():
+        return env
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = _find_chromium()
+    if path:
+        return path
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
+        pytest.skip("no headless Chromium: `chromium` is not installed and this run cannot install it "
+                    "(needs root and apt-get); install Debian's chromium or set NNCHECK_CHROMIUM")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                        "-o", "DPkg::Lock::Timeout=300", "chromium"],
+                       env=env, check=True, capture_output=True, timeout=1200)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        tail = getattr(exc, "stderr", b"") or b""
+        pytest.skip(f"no headless Chromium: installing Debian's chromium failed ({exc}; "
+                    f"{tail.decode(errors='replace')[-300:]})")
+    path = _find_chromium()
+    if not path:
+        pytest.skip("no headless Chromium: apt-get installed chromium but no executable was found")
+    return path
+
+
+# --------------------------------------------------------------------------
+# A tiny Chrome DevTools Protocol client
+
+
+class CDP:
+    """One browser-level websocket; commands to a page go with its sessionId (flat mode)."""
+
+    def __init__(self, ws_url: str):
+        websocket = pytest.importorskip(
+            "websocket", reason="websocket-client is needed to drive Chromium (pip install -e '.[test]')")
+        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
+        self.ids = itertools.count(1)
+        self.events: list[dict] = []
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None,
+             timeout: float = 60) -> dict:
+        msg_id = next(self.ids)
+        msg = {"id": msg_id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        self.ws.send(json.dumps(msg))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reply = json.loads(self.ws.recv())
+            if reply.get("id") == msg_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            if "method" in reply:
+                self.events.append(reply)
+        raise TimeoutError(method)
+
+    def wait_for(self, method: str, session: str, since: int = 0, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        seen = since
+        while time.monotonic() < deadline:
+            for ev in self.events[seen:]:
+                if ev.get("method") == method and ev.get("sessionId") == session:
+                    return ev
+            seen = len(self.events)
+            self.ws.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                reply = json.loads(self.ws.recv())
+            finally:
+                self.ws.settimeout(60)
+            if "method" in reply:
+                self.events.append(reply)
+        raise TimeoutError(method)
+
+    def close(self):
+        self.ws.close()
+
+
+class Browser:
+    def __init__(self, executable: str, tmp: Path):
+        self.profile = tmp / "profile"
+        self.profile.mkdir(parents=True, exist_ok=True)
+        self.log = open(tmp / "chromium.log", "wb")
+        self.proc = subprocess.Popen(
+            [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+             "--disable-quic", "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--disable-extensions", "--disable-default-apps",
+             "--mute-audio", "--hide-scrollbars", "--remote-debugging-port=0",
+             f"--user-data-dir={self.profile}", "about:blank"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        port_file = self.profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not port_file.exists() or len(port_file.read_text().split()) < 2:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                log = (tmp / "chromium.log").read_text(errors="replace")[-1500:]
+                pytest.fail(f"Chromium did not start its DevTools endpoint:\n{log}")
+            time.sleep(0.1)
+        port, path = port_file.read_text().split()[:2]
+        self.cdp = CDP(f"ws://127.0.0.1:{port}{path}")
+
+    def open(self, url: str, width: int = 1200, height: int = 900, mobile: bool = False) -> "Tab":
+        target = self.cdp.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        tab = Tab(self.cdp, session, target)
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            tab.send(f"{domain}.enable")
+        tab.send("Emulation.setDeviceMetricsOverride",
+                 {"width": width, "height": height, "deviceScaleFactor": 2 if mobile else 1, "mobile": mobile})
+        start = len(self.cdp.events)
+        tab.send("Page.navigate", {"url": url})
+        self.cdp.wait_for("Page.loadEventFired", session, since=start)
+        return tab
+
+    def stop(self):
+        try:
+            if getattr(self, "cdp", None):
+                self.cdp.close()
+        finally:
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGTERM)   # our own process group: chromium and its helpers
+                except ProcessLookupError:
+                    pass
+                try:
+                    self.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(timeout=15)
+            self.log.close()
+
+
+class Tab:
+    def __init__(self, cdp: CDP, session: str, target: str):
+        self.cdp, self.session, self.target = cdp, session, target
+
+    def send(self, method, params=None):
+        return self.cdp.send(method, params, session=self.session)
+
+    def js(self, expression: str):
+        res = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                             "awaitPromise": True})
+        if "exceptionDetails" in res:
+            raise AssertionError(f"page script failed: {res['exceptionDetails']}")
+        return res["result"].get("value")
+
+    def events(self, *methods):
+        return [e for e in self.cdp.events if e.get("sessionId") == self.session and e.get("method") in methods]
+
+    def console_errors(self) -> list[str]:
+        errs = []
+        for e in self.events("Runtime.consoleAPICalled", "Runtime.exceptionThrown", "Log.entryAdded"):
+            p = e["params"]
+            if e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert", "warning"):
+                errs.append(f"console.{p['type']}: {p.get('args')}")
+            elif e["method"] == "Runtime.exceptionThrown":
+                errs.append(f"exception: {p.get('exceptionDetails')}")
+            elif e["method"] == "Log.entryAdded" and p["entry"].get("level") in ("error", "warning"):
+                errs.append(f"log {p['entry'].get('level')}: {p['entry'].get('text')} {p['entry'].get('url', '')}")
+        return errs
+
+    def requests(self) -> list[str]:
+        return [e["params"]["request"]["url"] for e in self.events("Network.requestWillBeSent")]
+
+    def click(self, selector: str):
+        """A real mouse click (press + release) in the middle of the element."""
+        box = self.js(f"""(() => {{ const el = document.querySelector({json.dumps(selector)});
+            el.scrollIntoView({{block: 'center'}}); const r = el.getBoundingClientRect();
+            return [r.left + Math.min(r.width / 2, 40), r.top + r.height / 2]; }})()""")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left",
+                                                   "clickCount": 1})
+
+    def screenshot(self, path: Path, full: bool = True) -> Path:
+        params = {"format": "png", "captureBeyondViewport": full}
+        if full:
+            w, h = self.js("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+            params["clip"] = {"x": 0, "y": 0, "width": w, "height": min(h, 16000), "scale": 1}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", params)["data"]))
+        return path
+
+    def close(self):
+        self.cdp.send("Target.closeTarget", {"targetId": self.target})
+
+
+# --------------------------------------------------------------------------
+# Reports to look at
+
+
+def buggy_variant() -> Variant:
+    return Variant("dw-divided", "mutant", "dense", "dense-grad-divided-by-batch", edits=[(
+        "layers.py", "return np.dot(input.T, grad_output), grad_output.sum(axis=0)",
+        "return np.dot(input.T, grad_output) / input.shape[0], grad_output.sum(axis=0)")])
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser")
+    eng = Engine(Config(), entry_points=False)
+    reports = {
+        "reference": eng.grade(REFERENCE_DIR),
+        "template": eng.grade(TEMPLATE, only=["relu", "dense", "loss", "network", "minibatches"]),
+        # the training check too, so the buggy page carries a heatmap and learning curves
+        "buggy": eng.grade(buggy_variant().materialise(tmp), only=["relu", "dense", "training"]),
+    }
+    out = {}
+    for name, rep in reports.items():
+        path = tmp / f"{name}.html"
+        path.write_text(render_html(rep), encoding="utf-8")
+        out[name] = (rep, path)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser(chromium, tmp_path_factory):
+    b = Browser(chromium, tmp_path_factory.mktemp("chromium"))
+    yield b
+    b.stop()
+
+
+def _visible(tab: Tab, selector: str) -> bool:
+    return tab.js(f"""(() => {{ const el = document.querySelector({json.dumps(selector)});
+        if (!el) return false; const r = el.getBoundingClientRect();
+        return el.checkVisibility() && r.width > 0 && r.height > 0; }})()""")
+
+
+@pytest.mark.parametrize("name", ["reference", "template", "buggy"])
+def test_report_in_chromium(browser, pages, name):
+    rep, path = pages[name]
+    tab = browser.open(path.as_uri())
+    try:
+        text = tab.js("document.body.innerText")
+        # the score, as shown at the top
+        assert f"{rep.score:g} / {rep.max_score:g}" in " ".join(text.split())
+        assert _visible(tab, "#total-score")
+        # a failed check's hint is on screen, in its own check and in "fix first"
+        failed = [c for c in rep.checks if c.status in (Status.FAILED, Status.ERROR, Status.TIMEOUT) and c.hint]
+        if name == "reference":
+            assert not failed and "Every check passed" in text
+        else:
+            assert failed
+            c = failed[0]
+            assert " ".join(c.hint.split()) in " ".join(text.split())
+            assert _visible(tab, f'[id="check-{c.id}"] .hint')
+            assert _visible(tab, "#fix-first .hint")
+        # every picture decoded (inline PNGs)
+        broken = tab.js("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length")
+        assert broken == 0
+        # a collapsed part opens on a real click, and its content becomes visible
+        assert tab.js("document.querySelectorAll('details:not([open])').length") > 0
+        tab.js("document.querySelector('details:not([open])').setAttribute('data-probe', '1')")
+        assert not _visible(tab, "details[data-probe] > :not(summary)")
+        tab.click("details[data-probe] > summary")
+        assert tab.js("document.querySelector('details[data-probe]').open") is True
+        assert _visible(tab, "details[data-probe] > :not(summary)")
+        shot = tab.screenshot(ARTIFACTS / f"report-{name}.png")
+        print(f"\nscreenshot of the {name} report: {shot}")
+        # print media shows what was collapsed
+        tab.js("document.querySelectorAll('details').forEach(d => d.open = false)")
+        tab.send("Emulation.setEmulatedMedia", {"media": "print"})
+        hidden_in_print = tab.js("""[...document.querySelectorAll('details > :not(summary)')]
+            .filter(el => !el.checkVisibility()).length""")
+        assert hidden_in_print == 0, "printing keeps collapsed parts hidden"
+        tab.send("Emulation.setEmulatedMedia", {"media": ""})
+        pdf = base64.b64decode(tab.send("Page.printToPDF", {"printBackground": True})["data"])
+        assert pdf[:5] == b"%PDF-"
+        # nothing went wrong, and nothing left the page
+        assert tab.console_errors() == []
+        assert [u for u in tab.requests() if not u.startswith(("file:", "data:", "about:"))] == []
+    finally:
+        tab.close()
+
+
+@pytest.mark.parametrize("name", ["buggy"])
+def test_report_on_a_phone(browser, pages, name):
+    rep, path = pages[name]
+    tab = browser.open(path.as_uri(), width=390, height=844, mobile=True)
+    try:
+        overflow = tab.js("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"the page is {overflow}px wider than a phone"
+        wide = tab.js("""[...document.querySelectorAll('.check, .card, .top, img')]
+            .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map(el => el.className || el.tagName)""")
+        assert wide == []
+        assert _visible(tab, "#total-score")
+        shot = tab.screenshot(ARTIFACTS / f"report-{name}-phone.png")
+        print(f"\nphone screenshot of the {name} report: {shot}")
+        assert tab.console_errors() == []
+    finally:
+        tab.close()

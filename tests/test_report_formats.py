@@ -521,3 +521,30 @@ def test_render_time_is_small_next_to_grading(reports):
     print(f"\nHTML report of the reference: {len(source.encode()) / 1024:.0f} KiB, rendered in {render_s:.3f} s, "
           f"graded in {reports['reference_s']:.1f} s (ratio {ratio:.3f})")
     assert ratio < 0.5
+
+
+def test_a_plugin_adds_a_format_with_nncheck_report_formats(tmp_path):
+    """A new format is one small function registered through the hook."""
+    import textwrap
+
+    from click.testing import CliRunner
+
+    from nncheck.cli import main
+
+    plugin = tmp_path / "oneline.py"
+    plugin.write_text(textwrap.dedent('''
+        import nncheck
+        from nncheck.reports import report_dict
+
+        def render(report, config=None):
+            d = report_dict(report)
+            return f"{d['submission']},{d['score']:g},{d['max_score']:g}\\n"
+
+        @nncheck.hookimpl
+        def nncheck_report_formats():
+            return {"oneline": render}
+    '''))
+    result = CliRunner().invoke(main, ["submit", "reference", "--check", "relu", "--format", "oneline",
+                                       "--plugin", str(plugin)])
+    assert result.exit_code == 0
+    assert result.output == "reference,10,10\n"

@@ -412,6 +412,7 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
                 what = "the folder" if isinstance(source, dict) and source.get("folder") else shown
                 report = _unloadable(engine, only, f"{what} was not unpacked: {exc}.", seed)
         if report is None:
+            path = _descend(path)
             report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only or None)
         report.submission = shown
         d = report_dict(report)
@@ -429,6 +430,24 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
         return d
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _descend(path: Path) -> Path:
+    """A folder holding nothing but one folder (nbgrader's ``submitted/<student>/<assignment>/``,
+    a re-zipped download) is graded as that inner folder."""
+    for _ in range(8):
+        if not path.is_dir():
+            break
+        try:
+            kids = [k for k in path.iterdir() if not k.name.startswith((".", "__MACOSX"))
+                    and k.name not in IGNORED_DIRS]
+        except OSError:
+            break
+        if len(kids) == 1 and kids[0].is_dir() and not kids[0].is_symlink():
+            path = kids[0]
+        else:
+            break
+    return path
 
 
 def _safe_name(name: str) -> str:

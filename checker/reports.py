@@ -86,5 +86,7 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
         counts[c["status"]] = counts.get(c["status"], 0) + 1
     summary = ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if s in counts)
     lines.append("")
-    lines.append(f"Score: {d['score']:g}/{d['max_score']:g}   ({summary}; {d['duration_s']:.1f} s)")
+    bonus = d["sections"].get("bonus", {}).get("score", 0)
+    score = f"{d['score'] - bonus:g}/{d['max_score']:g}" + (f" + {bonus:g} bonus" if bonus else "")
+    lines.append(f"Score: {score}   ({summary}; {d['duration_s']:.1f} s)")
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import secrets
 import select
 import shutil
@@ -291,6 +292,14 @@ class Session:
         t0 = time.perf_counter()
         rec = lambda result, **kw: self._record(check, result, time.perf_counter() - t0, **kw)  # noqa: E731
         missing = [n for n in check.requires if n not in load.names]
+        lost = [n for n in missing if self._written_but_not_loaded(n)]
+        if lost:
+            why = (load.plan.problems if load.plan else []) + [
+                f"{w['label']} line {w['line']}: {w['error']}" for w in load.warnings]
+            return rec(Result.error(
+                f"{', '.join(lost)} appears in your submission but was not defined when it was loaded"
+                + (f" ({why[0]})" if why else ""),
+                hint="Fix the syntax error or the exception above; the definition never ran."))
         if missing:
             what = ", ".join(missing)
             if check.section == "core":
@@ -359,6 +368,16 @@ class Session:
         else:
             result = Result.error(f"unexpected answer from the worker: {str(status)[:100]}")
         return rec(result, output=printed, traceback=tb)
+
+    def _written_but_not_loaded(self, name: str) -> bool:
+        """Does the submission's text define ``name`` (a syntax error may have hidden it)?"""
+        if not hasattr(self, "_texts"):
+            self._texts = []
+            for path in sorted(self.workdir.rglob("*")):
+                if path.suffix in (".py", ".ipynb") and path.is_file() and path.stat().st_size < 5_000_000:
+                    self._texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        pattern = re.compile(rf"\b(class|def)\s+{re.escape(name)}\b")
+        return any(pattern.search(t) for t in self._texts)
 
     def _exception_result(self, check: Check, reply: dict) -> Result:
         message = str(reply.get("message", ""))[:600]

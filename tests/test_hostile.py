@@ -222,3 +222,10 @@ def test_worker_drops_to_an_unprivileged_user(write_py, tmp_path):
     assert (proof / "denied").read_text() == "PermissionError"
     assert not os.path.exists("/root/nncheck-pwned")
     assert all(c.status == "passed" for c in report.checks), [c.message for c in report.checks]
+
+
+def test_option_hidden_by_a_syntax_error_is_not_called_unattempted(engine, write_py):
+    source = relu_with("pass") + "\nclass BatchNorm(Layer:\n    pass\n"
+    report = engine.grade(write_py(source), only=["batchnorm"])
+    assert report.checks and all(c.status == "error" for c in report.checks)
+    assert "appears in your submission" in report.checks[0].message

@@ -245,9 +245,14 @@ class Session:
                     os.chown(os.path.join(root, name), *ids, follow_symlinks=False)
         os.chmod(self.tmp, 0o755)
 
+    def _spawn(self) -> None:
+        """Start a worker process (it imports NumPy and the probes while we go on)."""
+        self.worker = WorkerHandle(self.workdir, self.tmp / f"worker{self.restarts}.log")
+
     def _start(self) -> LoadInfo:
         t0 = time.perf_counter()
-        self.worker = WorkerHandle(self.workdir, self.tmp / f"worker{self.restarts}.log")
+        if self.worker is None:
+            self._spawn()
         self.worker.send({
             "op": "init", "plan": self.plan.to_json(), "seed": self.seed,
             "probes": sorted({c.probe_ref for c in self.checks}),
@@ -412,9 +417,11 @@ class Session:
         self.drop_to = drop_target(self.limits.user)
         records: list[CheckRecord] = []
         try:
+            self._spawn()  # start-up overlaps with copying and parsing the submission
             try:
                 self.plan = prepare(self.path, self.workdir, self.heading)
             except SubmissionError as exc:
+                self._stop()
                 load = LoadInfo(False, str(exc))
             else:
                 if self.drop_to:

@@ -84,3 +84,20 @@ def check_array(got, expected: np.ndarray, what: str, rtol: float = 1e-6, atol: 
         raise Fail(Result.failed(f"{what} is wrong (largest relative error {err:.2g}).", hint=hint,
                                  **mismatch_details(arr, expected)))
     return arr
+
+
+def student_array(got, what: str, shape: tuple | None = None) -> np.ndarray:
+    """:func:`as_array` for values a probe passed through :func:`nncheck.probes.as_float_array`:
+    also names what the student returned when it was no numeric array."""
+    if isinstance(got, dict) and "not_array" in got:
+        kind = str(got["not_array"])[:40]
+        raise Fail(Result.failed(f"{what} returned a {kind}, not a numeric array.",
+                                 hint="Return a single NumPy array (not a tuple or a list of arrays)."))
+    return as_array(got, what, shape)
+
+
+def close_to_scale(got: np.ndarray, expected: np.ndarray, rtol: float) -> bool:
+    """Equal up to ``rtol`` relative to the expected array's largest entry."""
+    scale = float(np.abs(expected).max(initial=0.0))
+    return got.shape == expected.shape and bool(
+        np.allclose(got, expected, rtol=rtol, atol=rtol * max(scale, 1e-300)))

@@ -32,7 +32,8 @@ import nncheck
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
-from nncheck.verdicts import as_array, mismatch_details, near, require_finite, scale_between
+from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
+from nncheck.probes import as_float_array
 
 # Default tolerances (relative to the largest entry of the expected array; see _close).
 # Correct float64 code differs from the reference only by round-off of a different
@@ -48,16 +49,6 @@ PARAMS_RTOL = 1e-5
 # ---------------------------------------------------------------------------
 # worker side (probes): plain data only
 # ---------------------------------------------------------------------------
-
-def _plain(x):
-    """A student's value as data the wire carries: a float array, None, or a string saying what it was."""
-    if x is None:
-        return None
-    try:
-        return np.array(x, dtype=np.float64)
-    except Exception:  # noqa: BLE001 - anything a student may return
-        return {"not_array": type(x).__name__}
-
 
 def _make_dense(ns, n_in, n_out, lr=None):
     cls = ns["Dense"]
@@ -100,17 +91,17 @@ def probe_init(ns, inputs):
         for _ in range(int(inputs["repeats"])):
             layer = _make_dense(ns, int(n_in), int(n_out))
             layers.append({"shape": [int(n_in), int(n_out)],
-                           "weights": _plain(getattr(layer, "weights", None)),
-                           "biases": _plain(getattr(layer, "biases", None))})
+                           "weights": as_float_array(getattr(layer, "weights", None)),
+                           "biases": as_float_array(getattr(layer, "biases", None))})
     return {"layers": layers}
 
 
 def probe_forward(ns, inputs):
     square = _layer_with(ns, inputs["W_sq"], inputs["b_sq"])
-    out = {"square": _plain(square.forward(inputs["x_sq"].copy()))}
+    out = {"square": as_float_array(square.forward(inputs["x_sq"].copy()))}
     try:
         rect = _layer_with(ns, inputs["W"], inputs["b"])
-        out["rect"] = _plain(rect.forward(inputs["x"].copy()))
+        out["rect"] = as_float_array(rect.forward(inputs["x"].copy()))
     except NotImplementedError:
         raise
     except Exception as exc:  # noqa: BLE001 - reported by the verdict, with the square result
@@ -134,9 +125,9 @@ def probe_backward(ns, inputs):
         if forward_failed is not None:  # backward needed what forward would have cached
             raise forward_failed from None
         raise
-    return {"grad_input": _plain(grad_input),
-            "weights": _plain(getattr(layer, "weights", None)),
-            "biases": _plain(getattr(layer, "biases", None))}
+    return {"grad_input": as_float_array(grad_input),
+            "weights": as_float_array(getattr(layer, "weights", None)),
+            "biases": as_float_array(getattr(layer, "biases", None))}
 
 
 # ---------------------------------------------------------------------------
@@ -179,22 +170,6 @@ def backward_params_inputs(rng):
     return _backward_inputs(rng, int(rng.integers(17, 24)), 0.25)
 
 
-def _array(got, what, shape=None):
-    """``as_array`` that also names what the student returned when it was no numeric array."""
-    if isinstance(got, dict) and "not_array" in got:
-        kind = str(got["not_array"])[:40]
-        raise Fail(Result.failed(f"{what} returned a {kind}, not a numeric array.",
-                                 hint="Return a single NumPy array (not a tuple or a list of arrays)."))
-    return as_array(got, what, shape)
-
-
-def _close(got, expected, rtol):
-    """Equal up to ``rtol`` relative to the expected array's largest entry."""
-    scale = float(np.abs(expected).max(initial=0.0))
-    return got.shape == expected.shape and bool(
-        np.allclose(got, expected, rtol=rtol, atol=rtol * max(scale, 1e-300)))
-
-
 def _ref_dense(W, b, lr=0.0):
     layer = ref.Dense(W.shape[0], W.shape[1], learning_rate=lr)
     layer.weights = np.array(W, dtype=np.float64)
@@ -228,8 +203,8 @@ def verdict_init(inputs, output):
     by_shape = {}
     for item in layers:
         n_in, n_out = item["shape"]
-        W = _array(item["weights"], f"Dense({n_in}, {n_out}).weights", (n_in, n_out))
-        b = _array(item["biases"], f"Dense({n_in}, {n_out}).biases", (n_out,))
+        W = student_array(item["weights"], f"Dense({n_in}, {n_out}).weights", (n_in, n_out))
+        b = student_array(item["biases"], f"Dense({n_in}, {n_out}).biases", (n_out,))
         require_finite(W, f"Dense({n_in}, {n_out}).weights")
         if np.any(b != 0):
             raise Fail(Result.failed(
@@ -287,20 +262,20 @@ def verdict_forward(inputs, output, rtol=FORWARD_RTOL):
     x, W, b = inputs["x_sq"], inputs["W_sq"], inputs["b_sq"]
     expected = _ref_dense(W, b).forward(x)
     what = f"Dense({W.shape[0]}, {W.shape[1]}).forward(x)"
-    got = _array(output.get("square"), what, expected.shape)
+    got = student_array(output.get("square"), what, expected.shape)
     require_finite(got, what)
-    if not _close(got, expected, rtol):
-        if _close(got, _ref_dense(W, np.zeros_like(b)).forward(x), rtol):
+    if not close_to_scale(got, expected, rtol):
+        if close_to_scale(got, _ref_dense(W, np.zeros_like(b)).forward(x), rtol):
             raise Fail(_failed(
                 "Dense.forward returns input @ weights but forgets to add the biases.",
                 "Add self.biases (shape [n_out]) to the product; broadcasting adds it to every row.",
                 "dense-forward-missing-bias", got, expected))
-        if _close(got, _ref_dense(W.T, b).forward(x), rtol):
+        if close_to_scale(got, _ref_dense(W.T, b).forward(x), rtol):
             raise Fail(_failed(
                 "Dense.forward multiplies by the transposed weights (input @ weights.T): weights are "
                 "stored as [n_in, n_out], so the product is input @ weights.",
                 _FORWARD_HINT, "dense-forward-transposed-weights", got, expected))
-        if _close(got, _ref_dense(W.T, np.zeros_like(b)).forward(x), rtol):
+        if close_to_scale(got, _ref_dense(W.T, np.zeros_like(b)).forward(x), rtol):
             raise Fail(_failed(
                 "Dense.forward multiplies by the transposed weights and forgets the biases.",
                 _FORWARD_HINT, ["dense-forward-transposed-weights", "dense-forward-missing-bias"],
@@ -314,9 +289,9 @@ def verdict_forward(inputs, output, rtol=FORWARD_RTOL):
             f"{what} raised {output['rect_error']} (it worked for a layer with as many outputs as inputs).",
             hint="Check the order of the matrix product: input [b, n_in] @ weights [n_in, n_out]."))
     expected = _ref_dense(W, b).forward(x)
-    got = _array(output.get("rect"), what, expected.shape)
+    got = student_array(output.get("rect"), what, expected.shape)
     require_finite(got, what)
-    if not _close(got, expected, rtol):
+    if not close_to_scale(got, expected, rtol):
         raise Fail(_failed(f"{what} is wrong (a square layer was right).", _FORWARD_HINT, None,
                            got, expected))
     return Result.passed()
@@ -341,18 +316,18 @@ def verdict_backward_input(inputs, output, rtol=GRAD_INPUT_RTOL):
     W = inputs["W"]
     expected, ref_w_after, _ = _ref_backward(inputs)
     what = f"Dense({W.shape[0]}, {W.shape[1]}).backward(x, grad_output)"
-    got = _array(output.get("grad_input"), what, expected.shape)
+    got = student_array(output.get("grad_input"), what, expected.shape)
     require_finite(got, what)
-    if _close(got, expected, rtol):
+    if close_to_scale(got, expected, rtol):
         return Result.passed()
     # Computed with the weights after the step: the reference's, or the student's own (their
     # step may be wrong too, which dense.backward.params reports).
     candidates = [ref_w_after]
     student_after = _weights_after(output, W)
-    if student_after is not None and not _close(student_after, W, 1e-12):
+    if student_after is not None and not close_to_scale(student_after, W, 1e-12):
         candidates.append(student_after)
     for w_new in candidates:
-        if _close(got, _ref_dense(w_new, inputs["b"]).backward(inputs["x"], inputs["grad_output"]), rtol):
+        if close_to_scale(got, _ref_dense(w_new, inputs["b"]).backward(inputs["x"], inputs["grad_output"]), rtol):
             raise Fail(_failed(
                 "Dense.backward computes grad_input with the weights AFTER the SGD update; the "
                 "gradient with respect to the input must use the weights the forward pass used.",
@@ -375,8 +350,8 @@ def verdict_backward_params(inputs, output, rtol=PARAMS_RTOL):
     W, b, lr = inputs["W"], inputs["b"], float(inputs["lr"])
     batch = inputs["x"].shape[0]
     _, ref_w_after, ref_b_after = _ref_backward(inputs)
-    w_after = _array(output.get("weights"), "Dense.weights after backward", W.shape)
-    b_after = _array(output.get("biases"), "Dense.biases after backward", b.shape)
+    w_after = student_array(output.get("weights"), "Dense.weights after backward", W.shape)
+    b_after = student_array(output.get("biases"), "Dense.biases after backward", b.shape)
     require_finite(w_after, "Dense.weights after backward")
     require_finite(b_after, "Dense.biases after backward")
     w_same, b_same = bool(np.array_equal(w_after, W)), bool(np.array_equal(b_after, b))
@@ -391,7 +366,7 @@ def verdict_backward_params(inputs, output, rtol=PARAMS_RTOL):
     # The gradients as the student's update applied them, and as they should be.
     dw_got, db_got = (W - w_after) / lr, (b - b_after) / lr
     dw_exp, db_exp = (W - ref_w_after) / lr, (b - ref_b_after) / lr
-    dw_ok, db_ok = _close(dw_got, dw_exp, rtol), _close(db_got, db_exp, rtol)
+    dw_ok, db_ok = close_to_scale(dw_got, dw_exp, rtol), close_to_scale(db_got, db_exp, rtol)
     if dw_ok and db_ok:
         return Result.passed()
     sw, sb = scale_between(dw_got, dw_exp), scale_between(db_got, db_exp)

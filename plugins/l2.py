@@ -35,6 +35,7 @@ from nncheck import reference as ref
 from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, require_finite
+from nncheck.probes import GraderReLU, array_or_description, train_step
 
 # --------------------------------------------------------------------------
 # Probe helpers (run in the worker; plain NumPy only)
@@ -45,18 +46,6 @@ COEF_NAMES = ("alpha", "reg", "lambda_", "lambd", "lamb", "lam", "lmbda", "lmbd"
               "reg_param", "regularization", "regularisation", "weight_decay", "penalty", "alpha_reg")
 COEF_PARTS = ("reg", "alpha", "lamb", "lmb", "l2", "decay", "penal")
 _ARG_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-
-
-def _plain(value):
-    """A probe-safe version of what the student returned: an ndarray, or a string saying what it was."""
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
-        return value
-    try:
-        return np.array(value, dtype=float)
-    except Exception:  # a student's odd return value: describe it instead
-        return f"<{type(value).__name__}: {str(value)[:80]}>"
 
 
 def _looks_like_coef(name):
@@ -125,27 +114,6 @@ def _construct(cls, n_in, n_out, lr, coef):
     return layer, how
 
 
-def _softmax_ce_grad(logits, y):
-    """The grader's own mean softmax cross-entropy and its gradient ``(softmax - onehot) / b``."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
-    rows = np.arange(len(y))
-    loss = float(-np.log(np.maximum(p[rows, y], 1e-300)).mean())
-    p[rows, y] -= 1.0
-    return loss, p / len(y)
-
-
-class _GraderReLU:
-    """The grader's own ReLU, so the experiment does not depend on the student's."""
-
-    def forward(self, x):
-        return np.maximum(x, 0.0)
-
-    def backward(self, x, grad_output):
-        return grad_output * (x > 0)
-
-
 # --------------------------------------------------------------------------
 # l2.grad
 # --------------------------------------------------------------------------
@@ -166,8 +134,8 @@ def probe_grad(ns, inputs):
     layer.biases = b.copy()
     out = layer.forward(x.copy())
     grad_input = layer.backward(x.copy(), g.copy())
-    return {"how": how, "out": _plain(out), "grad_input": _plain(grad_input),
-            "W_after": _plain(layer.weights), "b_after": _plain(layer.biases)}
+    return {"how": how, "out": array_or_description(out), "grad_input": array_or_description(grad_input),
+            "W_after": array_or_description(layer.weights), "b_after": array_or_description(layer.biases)}
 
 
 def _fit2(obs, a, b):
@@ -389,19 +357,13 @@ def probe_experiment(ns, inputs):
             layers.append(layer)
             dense.append(layer)
             if i < len(sizes) - 2:
-                layers.append(_GraderReLU())
+                layers.append(GraderReLU())
         train_acc, val_acc, norm, loss = [], [], [], []
         for perm in inputs["perms"]:
             losses = []
             for start in range(0, len(perm), batch):
                 rows = perm[start:start + batch]
-                acts = [X[rows]]
-                for layer in layers:
-                    acts.append(np.asarray(layer.forward(acts[-1]), dtype=float))
-                value, grad = _softmax_ce_grad(acts[-1], y[rows])
-                losses.append(value)
-                for i in range(len(layers) - 1, -1, -1):
-                    grad = np.asarray(layers[i].backward(acts[i], grad), dtype=float)
+                losses.append(train_step(layers, X[rows], y[rows]))
             train_acc.append(_accuracy(layers, X, y))
             val_acc.append(_accuracy(layers, X_val, y_val))
             norm.append(float(np.sqrt(sum(np.sum(np.asarray(d.weights, dtype=float) ** 2) for d in dense))))

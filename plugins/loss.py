@@ -23,7 +23,8 @@ import nncheck
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
-from nncheck.verdicts import as_array, mismatch_details, near, require_finite, scale_between
+from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
+from nncheck.probes import as_float_array
 
 # Relative to the largest expected entry (see _close). A stable and a naive (un-shifted)
 # float64 implementation agree to ~1e-14 on these logits; 1e-7 also forgives float32
@@ -36,23 +37,14 @@ GRAD_RTOL = 1e-6
 # worker side
 # ---------------------------------------------------------------------------
 
-def _plain(x):
-    if x is None:
-        return None
-    try:
-        return np.array(x, dtype=np.float64)
-    except Exception:  # noqa: BLE001 - anything a student may return
-        return {"not_array": type(x).__name__}
-
-
 def probe_value(ns, inputs):
     fn = ns["softmax_crossentropy_with_logits"]
-    return {"loss": _plain(fn(inputs["logits"].copy(), inputs["answers"].copy()))}
+    return {"loss": as_float_array(fn(inputs["logits"].copy(), inputs["answers"].copy()))}
 
 
 def probe_grad(ns, inputs):
     fn = ns["grad_softmax_crossentropy_with_logits"]
-    return {"grad": _plain(fn(inputs["logits"].copy(), inputs["answers"].copy()))}
+    return {"grad": as_float_array(fn(inputs["logits"].copy(), inputs["answers"].copy()))}
 
 
 # ---------------------------------------------------------------------------
@@ -92,21 +84,6 @@ def grad_inputs(rng):
     return {"logits": logits, "answers": answers}
 
 
-def _array(got, what, shape=None):
-    """``as_array`` that also names what the student returned when it was no numeric array."""
-    if isinstance(got, dict) and "not_array" in got:
-        kind = str(got["not_array"])[:40]
-        raise Fail(Result.failed(f"{what} returned a {kind}, not a numeric array.",
-                                 hint="Return a single NumPy array (not a tuple or a list of arrays)."))
-    return as_array(got, what, shape)
-
-
-def _close(got, expected, rtol):
-    scale = float(np.abs(expected).max(initial=0.0))
-    return got.shape == expected.shape and bool(
-        np.allclose(got, expected, rtol=rtol, atol=rtol * max(scale, 1e-300)))
-
-
 _VALUE_HINT = ("For each row: loss = -logits[i, answer_i] + log(sum_j exp(logits[i, j])); "
                "return the vector of b losses (train() takes the mean).")
 
@@ -116,7 +93,7 @@ def verdict_value(inputs, output, rtol=VALUE_RTOL):
     b = len(logits)
     expected = ref.softmax_crossentropy_with_logits(logits, answers)
     what = "softmax_crossentropy_with_logits(logits, answers)"
-    got = _array(output.get("loss"), what)
+    got = student_array(output.get("loss"), what)
     if got.size == 1 and b > 1:
         value = float(got.ravel()[0])
         if near(value, float(expected.mean()), 1e-6):
@@ -130,11 +107,11 @@ def verdict_value(inputs, output, rtol=VALUE_RTOL):
             hint="Do not average or sum: return the [b] vector of per-sample losses; the caller "
                  "(train) takes the mean itself.",
             diagnosis="loss-not-per-sample", expected=expected, got=got))
-    got = _array(got, what, expected.shape)
+    got = student_array(got, what, expected.shape)
     require_finite(got, what)
-    if _close(got, expected, rtol):
+    if close_to_scale(got, expected, rtol):
         return Result.passed()
-    if _close(got, -expected, rtol):
+    if close_to_scale(got, -expected, rtol):
         raise Fail(Result.failed(
             f"{what} has the wrong sign: a cross-entropy is never negative.",
             hint="loss = -logits[answer] + log(sum(exp(logits))), not the other way round.",
@@ -162,9 +139,9 @@ def verdict_grad(inputs, output, rtol=GRAD_RTOL):
     b, k = logits.shape
     expected = ref.grad_softmax_crossentropy_with_logits(logits, answers)
     what = "grad_softmax_crossentropy_with_logits(logits, answers)"
-    got = _array(output.get("grad"), what, expected.shape)
+    got = student_array(output.get("grad"), what, expected.shape)
     require_finite(got, what)
-    if _close(got, expected, rtol):
+    if close_to_scale(got, expected, rtol):
         return Result.passed()
     details = mismatch_details(got, expected)
     s = scale_between(got, expected)
@@ -189,7 +166,7 @@ def verdict_grad(inputs, output, rtol=GRAD_RTOL):
     # softmax without the one-hot subtracted: expected + onehot / b == softmax / b
     onehot = np.eye(k)[answers]
     for factor, how in ((1.0 / b, ""), (1.0, " (and not divided by the batch size)")):
-        if _close(got, (expected + onehot / b) * (b * factor), rtol):
+        if close_to_scale(got, (expected + onehot / b) * (b * factor), rtol):
             raise Fail(Result.failed(
                 f"{what} returns the softmax itself{how}: the one-hot of the correct answers is "
                 "never subtracted.", hint=_GRAD_HINT, diagnosis="loss-grad-missing-onehot", **details))

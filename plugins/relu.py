@@ -4,7 +4,6 @@ Inputs include exact zeros: at 0 both 0 and 1 are valid subgradients
 (CONTRACT §1), so entries where the input is exactly 0 are not judged in
 backward.
 """
-import numpy as np
 
 import nncheck
 from nncheck import reference as ref

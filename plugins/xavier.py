@@ -26,23 +26,12 @@ from nncheck import reference as ref
 from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, near, require_finite, scale_between
+from nncheck.probes import GraderReLU, array_or_description, train_step
 
 # --------------------------------------------------------------------------
 # Shared probe helpers (run in the worker; plain NumPy only)
 # --------------------------------------------------------------------------
 LR_NAMES = ("learning_rate", "lr", "eta", "learning_rate_", "learningrate", "step_size")
-
-
-def _plain(value):
-    """A probe-safe version of what the student returned: an ndarray, or a string saying what it was."""
-    if value is None:
-        return None
-    if isinstance(value, np.ndarray) and not value.dtype.hasobject:
-        return value
-    try:
-        return np.array(value, dtype=float)
-    except Exception:  # a student's odd return value: describe it instead
-        return f"<{type(value).__name__}: {str(value)[:80]}>"
 
 
 def _make(cls, n_in, n_out, lr=None):
@@ -68,27 +57,6 @@ def _make(cls, n_in, n_out, lr=None):
     return layer, "not passed"
 
 
-def _softmax_ce_grad(logits, y):
-    """The grader's own mean softmax cross-entropy and its gradient ``(softmax - onehot) / b``."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
-    rows = np.arange(len(y))
-    loss = float(-np.log(np.maximum(p[rows, y], 1e-300)).mean())
-    p[rows, y] -= 1.0
-    return loss, p / len(y)
-
-
-class _GraderReLU:
-    """The grader's own ReLU, so the experiment does not depend on the student's."""
-
-    def forward(self, x):
-        return np.maximum(x, 0.0)
-
-    def backward(self, x, grad_output):
-        return grad_output * (x > 0)
-
-
 def _train_and_track(layers, X, y, Xv, yv, perms, batch):
     """Train ``layers`` with the grader's loop; return per-epoch train loss, val accuracy, last predictions."""
     losses, val_acc = [], []
@@ -97,13 +65,7 @@ def _train_and_track(layers, X, y, Xv, yv, perms, batch):
         batch_losses = []
         for start in range(0, len(perm), batch):
             idx = perm[start:start + batch]
-            acts = [X[idx]]
-            for layer in layers:
-                acts.append(np.asarray(layer.forward(acts[-1]), dtype=float))
-            loss, grad = _softmax_ce_grad(acts[-1], y[idx])
-            batch_losses.append(loss)
-            for i in range(len(layers) - 1, -1, -1):
-                grad = np.asarray(layers[i].backward(acts[i], grad), dtype=float)
+            batch_losses.append(train_step(layers, X[idx], y[idx]))
         out = Xv
         for layer in layers:
             out = np.asarray(layer.forward(out), dtype=float)
@@ -134,8 +96,8 @@ def probe_init(ns, inputs):
     weights, biases = [], []
     for n_in, n_out in inputs["shapes"]:
         layer = cls(int(n_in), int(n_out))
-        weights.append(_plain(getattr(layer, "weights", None)))
-        biases.append(_plain(getattr(layer, "biases", None)))
+        weights.append(array_or_description(getattr(layer, "weights", None)))
+        biases.append(array_or_description(getattr(layer, "biases", None)))
     return {"weights": weights, "biases": biases}
 
 
@@ -295,8 +257,8 @@ def probe_forward_backward(ns, inputs):
     layer.biases = b.copy()
     out = layer.forward(x.copy())
     grad_input = layer.backward(x.copy(), g.copy())
-    return {"out": _plain(out), "grad_input": _plain(grad_input), "W_after": _plain(layer.weights),
-            "b_after": _plain(layer.biases), "lr_passed_as": how}
+    return {"out": array_or_description(out), "grad_input": array_or_description(grad_input), "W_after": array_or_description(layer.weights),
+            "b_after": array_or_description(layer.biases), "lr_passed_as": how}
 
 
 def verdict_forward_backward(inputs, output, rtol=1e-6):
@@ -379,7 +341,7 @@ def probe_experiment(ns, inputs):
                 dense.biases = np.zeros(sizes[i + 1])
             layers.append(dense)
             if i < len(sizes) - 2:
-                layers.append(_GraderReLU())
+                layers.append(GraderReLU())
         return layers
 
     xav_loss, xav_acc, _ = _train_and_track(network(False), X, y, X_val, y_val, perms, batch)

@@ -42,7 +42,7 @@ def _num(x) -> float:
 
 
 def _test_output(c: dict, counted: bool) -> str:
-    from nncheck.report_html import diagnosis_title
+    from nncheck.diagnoses import diagnosis_title
 
     lines = []
     status = c["status"]

@@ -41,77 +41,7 @@ SECTION_RULES = {
 OPTION_NAMES = {"xavier": "XavierDense", "l2": "L2Dense", "momentum": "MomentumDense",
                 "rmsprop": "RMSPropDense", "adam": "AdamDense", "dropout": "Dropout", "batchnorm": "BatchNorm"}
 
-#: Short human titles for the diagnosis codes verdicts name (CONTRACT §3 and the built-in plugins).
-DIAGNOSIS_TITLES = {
-    "relu-backward-not-masked": "ReLU backward lets the gradient through where the input was negative",
-    "dense-grad-divided-by-batch": "Dense gradient divided by the batch size a second time",
-    "dense-bias-grad-mean": "Bias gradient averaged instead of summed",
-    "dense-grad-input-after-update": "grad_input computed with the already-updated weights",
-    "dense-update-sign": "Parameters move up the gradient (wrong sign)",
-    "dense-params-not-updated": "Weights and biases are never updated",
-    "dense-init-scale": "Initial weights have the wrong scale",
-    "dense-init-not-centered": "Initial weights are not centred on zero",
-    "dense-init-bias": "Biases do not start at zero",
-    "dense-learning-rate-ignored": "The layer's learning rate is ignored",
-    "dense-forward-missing-bias": "Dense forward forgets the bias",
-    "dense-forward-transposed-weights": "Dense forward uses the transposed weights",
-    "loss-grad-not-divided-by-batch": "Loss gradient not divided by the batch size",
-    "loss-grad-wrong-sign": "Loss gradient has the wrong sign",
-    "loss-grad-missing-onehot": "Loss gradient never subtracts the one-hot answers",
-    "loss-not-per-sample": "Loss returns one number instead of one per sample",
-    "loss-wrong-sign": "Loss has the wrong sign",
-    "loss-log-clipped": "Loss clips or shifts the logarithm",
-    "backprop-wrong-order": "Backpropagation visits the layers in the wrong order",
-    "backprop-skips-layer": "Backpropagation skips a layer",
-    "backprop-wrong-input": "A layer's backward gets the wrong input",
-    "backprop-grad-not-chained": "The gradient is not passed from layer to layer",
-    "train-loss-not-averaged": "train returns a summed loss, not the mean",
-    "train-loss-not-returned": "train does not return the loss",
-    "forward-returns-logits-only": "forward returns only the logits, not every activation",
-    "forward-includes-input": "forward's list starts with the input",
-    "forward-not-chained": "Layers are not applied one after the other",
-    "forward-activations-shifted": "Activations are shifted by one layer",
-    "predict-not-argmax": "predict does not take the argmax of the logits",
-    "predict-wrong-axis": "predict takes the argmax over the wrong axis",
-    "minibatch-labels-misaligned": "Minibatch labels no longer match their images",
-    "minibatch-not-shuffled": "Minibatches are not shuffled when asked",
-    "minibatch-shuffled-when-not-asked": "Minibatches are shuffled without being asked",
-    "minibatch-repeats-samples": "A sample appears twice in one pass",
-    "minibatch-drops-samples": "Samples are dropped from the pass",
-    "minibatch-wrong-batch-size": "Minibatches have the wrong size",
-    "training-below-reference": "Training reaches a lower accuracy than the reference",
-    "training-no-learning": "The network does not learn",
-    "training-nan": "Training produced NaN or infinite values",
-    "training-collapsed": "The network predicts (almost) one class for everything",
-    "training-predict-shape": "predict returns the wrong shape during training",
-    "training-predict-not-int": "predict does not return class ids during training",
-    "training-weights-not-settable": "The grader could not set the layers' weights",
-    "xavier-wrong-variance": "Xavier initialisation has the wrong variance",
-    "l2-half-convention": "L2 penalty uses the 0.5 * alpha convention",
-    "l2-divided-by-batch": "L2 gradient divided by the batch size",
-    "l2-regularises-bias": "L2 penalty also applied to the biases",
-    "momentum-no-velocity": "Momentum keeps no velocity between steps",
-    "optimizer-wrong-sign": "The optimizer steps the wrong way",
-    "rmsprop-missing-sqrt": "RMSProp divides by the mean square, not its root",
-    "rmsprop-no-decay": "RMSProp's running average does not decay",
-    "dropout-no-rescale": "Dropout does not rescale the kept units",
-    "dropout-active-at-eval": "Dropout still drops units at evaluation",
-    "dropout-mask-changed": "Dropout's backward uses a different mask from its forward",
-    "dropout-keep-prob-confused": "Dropout's p is used as the keep probability",
-    "dropout-wrong-scale": "Dropout rescales by the wrong factor",
-    "dropout-wrong-rate": "Dropout drops the wrong share of units",
-    "dropout-stale-mask": "Dropout reuses an old mask",
-    "dropout-backward-not-masked": "Dropout's backward ignores the mask",
-    "batchnorm-batch-stats-at-eval": "BatchNorm uses batch statistics at evaluation",
-    "batchnorm-running-stats-frozen": "BatchNorm never updates its running statistics",
-    "batchnorm-backward-ignores-batch-stats": "BatchNorm backward ignores the batch statistics",
-    "batchnorm-params-not-updated": "BatchNorm never updates gamma and beta",
-}
-
-
-def diagnosis_title(code: str) -> str:
-    """A short human title for a diagnosis code ("" when none is known)."""
-    return DIAGNOSIS_TITLES.get(str(code), "")
+from nncheck.diagnoses import DIAGNOSIS_TITLES, diagnosis_title  # noqa: E402,F401
 
 
 # --------------------------------------------------------------------------

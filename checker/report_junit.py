@@ -33,7 +33,7 @@ def _el(parent, tag, attrs=None, text=None):
 
 
 def _body(c: dict) -> str:
-    from nncheck.report_html import diagnosis_title
+    from nncheck.diagnoses import diagnosis_title
 
     lines = [c["message"]] if c["message"] else []
     if c["hint"]:

@@ -72,3 +72,11 @@ def test_a_surviving_mutant_fails_the_selftest(tmp_path):
     result = CliRunner().invoke(main, ["selftest", "--plugin", str(plugin), "--variant", "relu-docstring-only"])
     assert result.exit_code == 1
     assert "survivors: relu-docstring-only" in result.output
+
+
+def test_every_code_a_verdict_names_is_catalogued(result):
+    from nncheck.diagnoses import DIAGNOSIS_TITLES
+
+    named = {d for v in result["variants"] for f in v["failing"] for d in f["diagnosis"]}
+    assert named - set(DIAGNOSIS_TITLES) == set()
+    assert set(CONTRACT_CODES) <= set(DIAGNOSIS_TITLES)

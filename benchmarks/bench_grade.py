@@ -101,8 +101,10 @@ def build_class(dest: Path, size: int, notebooks: int, engine: Engine) -> dict:
     variants = [v for group in engine.pm.hook.nncheck_selftest_variants(config=engine.config)
                 for v in group or []]
     mutants = [v for v in variants if v.kind == "mutant" and not v.files]
-    corrects = [v for v in variants if v.kind == "correct"]
-    single = next(v for v in corrects if v.files and len(v.files) == 1 and next(iter(v.files)).endswith(".py"))
+    # complete submissions only: edits of the reference, or whole files meant for every family
+    corrects = [v for v in variants if v.kind == "correct" and (not v.files or not v.families)]
+    singles = [v for v in corrects if v.files and len(v.files) == 1 and next(iter(v.files)).endswith(".py")]
+    single = next((v for v in singles if v.name == "form-single-py"), singles[0])
     n_correct = max(3, size // 5)
     n_mutants = size - n_correct - notebooks - 1
     if n_mutants < 1:
@@ -111,7 +113,8 @@ def build_class(dest: Path, size: int, notebooks: int, engine: Engine) -> dict:
     plan: list[tuple[str, object]] = [("hang", None)]
     plan += [("notebook", None)] * (notebooks - notebooks // 2) + [("notebook-fixed", None)] * (notebooks // 2)
     plan += [("correct", v) for v in ([None, single] + corrects)[:n_correct]]
-    plan += [("mutant", mutants[i % len(mutants)]) for i in range(n_mutants)]
+    step = max(1, len(mutants) // n_mutants)  # spread over every family's mutants
+    plan += [("mutant", mutants[(i * step) % len(mutants)]) for i in range(n_mutants)]
     random.Random(0).shuffle(plan)  # the hanging one lands wherever it lands
     kinds = {}
     for i, (kind, v) in enumerate(plan, 1):
@@ -219,7 +222,12 @@ def main(argv=None) -> None:
         print(f"the hanging submission alone: {rep1[hang[0]]['duration_s']:.1f} s "
               f"({', '.join(c['id'] for c in rep1[hang[0]]['checks'] if c['status'] == 'timeout')} timed out)")
     proj = t2 / n * 100
-    print(f"projected class of 100 on 2 cores: {proj:.0f} s ({proj / 60:.1f} min)")
+    print(f"projected class of 100 on 2 cores: {proj:.0f} s ({proj / 60:.1f} min), scaling this class "
+          f"linearly ({100 / n:.1f} hanging submissions)")
+    if hang:
+        h = rep1[hang[0]]["duration_s"]
+        proj1 = (t2 - h / 2) / (n - 1) * 99 + h / 2
+        print(f"projected class of 100 with one hanging submission: {proj1:.0f} s ({proj1 / 60:.1f} min)")
     print(f"load average {os.getloadavg()[0]:.2f} at the end of grading")
 
     if not args.skip_nbclient and nb_students:

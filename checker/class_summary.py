@@ -45,14 +45,16 @@ def build_summary(rows: list[dict], check_ids: list[str], meta: dict | None = No
     totals = [float(r["report"].get("score") or 0.0) for r in scored]
     pcts = [p for p in (_pct(r["report"].get("score"), r["report"].get("max_score")) for r in scored)
             if p is not None]
-    edges = [i * 100 / BINS for i in range(BINS + 1)]
-    hist = [0] * BINS
-    above = 0
+    # 10-point bins of "% of max_score"; bonus points can take a score past 100 %, so the
+    # bins go on past 100 as far as the best score; a score on an edge goes to the bin below
+    # it, except 0 (so 100 % is in 90-100, full marks without bonus).
+    width = 100 / BINS
+    top = max([100.0, *pcts])
+    nbins = int(-(-top // width))
+    edges = [round(i * width, 6) for i in range(nbins + 1)]
+    hist = [0] * nbins
     for p in pcts:
-        if p > 100 + 1e-9:
-            above += 1
-        else:
-            hist[min(int(p // (100 / BINS)), BINS - 1)] += 1
+        hist[min(max(int(-(-p // width)) - 1, 0), nbins - 1)] += 1
     maxes = sorted({float(r["report"].get("max_score") or 0.0) for r in scored})
     scores = {
         "graded": len(scored),
@@ -65,7 +67,7 @@ def build_summary(rows: list[dict], check_ids: list[str], meta: dict | None = No
         "max": max(totals) if totals else None,
         "mean_percent": round(statistics.fmean(pcts), 2) if pcts else None,
         "full_marks": sum(1 for p in pcts if p >= 100 - 1e-9),
-        "histogram": {"unit": "percent of max_score", "edges": edges, "counts": hist, "above_100": above},
+        "histogram": {"unit": "percent of max_score", "edges": edges, "counts": hist},
     }
 
     # -- pass rate per check ---------------------------------------------------
@@ -173,16 +175,19 @@ def histogram_svg(summary: dict) -> str:
     from matplotlib.figure import Figure
 
     h = summary["scores"]["histogram"]
-    labels = [f"{int(a)}–{int(b)}" for a, b in zip(h["edges"], h["edges"][1:])]
+    labels = [f"{a:g}–{b:g}" for a, b in zip(h["edges"], h["edges"][1:])]
     counts = list(h["counts"])
-    if h.get("above_100"):
-        labels.append(">100")
-        counts.append(h["above_100"])
     fig = Figure(figsize=(7.0, 2.8), dpi=100)
     ax = fig.add_subplot()
-    ax.bar(range(len(counts)), counts, color="#3b6ea8", edgecolor="white")
+    colours = ["#3b6ea8" if b <= 100 else "#6a9a3b" for b in h["edges"][1:]]
+    ax.bar(range(len(counts)), counts, color=colours, edgecolor="white")
     ax.set_xticks(range(len(counts)), labels, fontsize=8)
-    ax.set_xlabel("score, % of the maximum")
+    if len(counts) > BINS:
+        for label in ax.get_xticklabels():
+            label.set_rotation(35)
+            label.set_horizontalalignment("right")
+    ax.set_xlabel("score, % of the maximum (past 100: bonus points)" if len(counts) > BINS
+                  else "score, % of the maximum")
     ax.set_ylabel("students")
     ax.yaxis.get_major_locator().set_params(integer=True)
     for side in ("top", "right"):

@@ -43,9 +43,11 @@ def _engine(config_path, plugin_files):
               help="Assignment config: nncheck.toml, or a pyproject.toml with [tool.nncheck].")
 @click.option("--plugin", "plugin_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A single-file plugin to load (repeatable).")
+@click.option("--html/--no-html", "html_reports", default=True, show_default=True,
+              help="Write reports/<student>.html too (about half a second of work per student).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed, config_path,
-          plugin_files, quiet):
+          plugin_files, html_reports, quiet):
     """Grade every submission in SUBMISSIONS, one student per entry.
 
     An entry is a .py file, a notebook, a folder of .py files or a .zip of
@@ -77,8 +79,11 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
         result = grade_class(src, dest, executor=executor, jobs=jobs or os.cpu_count(),
                              config_path=config_path, plugin_files=plugin_files, seed=seed,
                              timeout=timeout, memory=memory, only=only, force=force,
-                             progress=progress, engine=engine)
+                             progress=progress, engine=engine, html_reports=html_reports)
     except KeyboardInterrupt:
+        if executor is not None:
+            executor.close(cancel=True)  # drop the class's tasks still queued on the cluster
+            executor = None
         click.echo(f"interrupted; finished reports are in {dest}", err=True)
         sys.exit(130)
     finally:

@@ -33,6 +33,7 @@ now; ``--force`` regrades everyone.
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import csv
 import hashlib
 import io
@@ -51,6 +52,7 @@ from pathlib import Path, PurePosixPath
 
 from nncheck import __version__
 from nncheck.loader import IGNORED_DIRS
+from nncheck.reports import report_from_dict
 
 GRADE_FORMAT = 1  # bump when the meaning of a cached report changes
 
@@ -547,14 +549,25 @@ class LocalExecutor(Executor):
     def __init__(self, jobs: int | None = None, config_path=None, plugin_files=()):
         self.capacity = max(1, int(jobs or os.cpu_count() or 1))
         self.description = f"{self.capacity} local process{'es' if self.capacity > 1 else ''}"
-        self.pool = cf.ProcessPoolExecutor(
-            max_workers=self.capacity, mp_context=_mp_context(), initializer=_pool_init,
-            initargs=(config_path, tuple(plugin_files or ())))
+        self._initargs = (config_path, tuple(plugin_files or ()))
+        self.pool = self._new_pool()
+
+    def _new_pool(self):
+        return cf.ProcessPoolExecutor(max_workers=self.capacity, mp_context=_mp_context(),
+                                      initializer=_pool_init, initargs=self._initargs)
 
     def submit(self, fn, *args):
         if fn is grade_submission:
             fn = _pool_task
-        return self.pool.submit(fn, *args)
+        try:
+            return self.pool.submit(fn, *args)
+        except BrokenProcessPool:
+            # A pool process was killed from outside (the OOM killer, say): the calls it had
+            # fail with BrokenProcessPool (their rows say so; a re-run retries them); go on
+            # with a fresh pool.
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+            return self.pool.submit(fn, *args)
 
     def wait(self, futures, timeout=None):
         done, not_done = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
@@ -668,14 +681,6 @@ def read_report(out: Path, student: str) -> dict | None:
     return d if isinstance(d, dict) else None
 
 
-_CRASH_MARKERS = (
-    "the process running your code",        # stopped answering / segfault / killed by a signal
-    "your code ended the process",          # os._exit
-    "not run: the submission's process kept dying",
-    "not run: reloading the submission failed",
-)
-
-
 def row_status(report: dict) -> str:
     """``ok``, ``load-failed``, ``timeout`` or ``crashed`` for one report.
 
@@ -690,35 +695,13 @@ def row_status(report: dict) -> str:
         return CRASHED
     load = report.get("load") or {}
     if not load.get("ok", True):
-        msg = str(load.get("message", ""))
-        if "took longer than" in msg:
-            return TIMEOUT
-        if "process ended while it was being loaded" in msg:
-            return CRASHED
-        return LOAD_FAILED
-    checks = report.get("checks") or []
-    if any(c.get("status") == "timeout" for c in checks):
+        return {"timeout": TIMEOUT, "crash": CRASHED}.get(load.get("incident", ""), LOAD_FAILED)
+    incidents = {c.get("incident") or "" for c in report.get("checks") or []}
+    if "timeout" in incidents:
         return TIMEOUT
-    if any(c.get("status") == "error" and str(c.get("message", "")).startswith(_CRASH_MARKERS)
-           for c in checks):
+    if incidents & {"crash", "memory", "worker-lost"}:
         return CRASHED
     return OK
-
-
-def report_from_dict(d: dict):
-    """Rebuild a :class:`~nncheck.model.Report` from its JSON (to render another format)."""
-    from nncheck.model import CheckRecord, Report, Status
-
-    checks = [CheckRecord(
-        id=c["id"], title=c.get("title", ""), section=c.get("section", "core"), status=Status(c["status"]),
-        score=c.get("score", 0.0), max_score=c.get("max_score", 0.0), message=c.get("message", ""),
-        hint=c.get("hint", ""), diagnosis=list(c.get("diagnosis") or []), duration_s=c.get("duration_s", 0.0),
-        details=c.get("details") or {}, output=c.get("output", ""), traceback=c.get("traceback", ""))
-        for c in d.get("checks", [])]
-    return Report(submission=d.get("submission", ""), checks=checks, load=d.get("load") or {},
-                  seed=d.get("seed", 0), duration_s=d.get("duration_s", 0.0),
-                  version=d.get("nncheck_version", ""), sections=d.get("sections") or {},
-                  score=d.get("score", 0.0), max_score=d.get("max_score", 0.0))
 
 
 def _cell(value) -> str:
@@ -860,11 +843,13 @@ class ClassResult:
 def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, jobs: int | None = None,
                 config_path=None, plugin_files=(), seed: int = 0, timeout=None, memory=None, only=(),
                 force: bool = False, progress: Progress | None = None, quiet: bool = True,
-                engine=None) -> ClassResult:
+                engine=None, html_reports: bool = True) -> ClassResult:
     """Grade every submission in ``submissions_dir`` into ``out_dir`` (see the module docstring).
 
     ``executor`` defaults to a :class:`LocalExecutor` of ``jobs`` processes
-    (closed at the end; an executor passed in is left open). On
+    (closed at the end; an executor passed in is left open). Per-student
+    HTML reports are written when the ``html`` format is installed, unless
+    ``html_reports`` is false (they take about half a second each). On
     ``KeyboardInterrupt`` the running grades are stopped, the gradebook and
     summary are rebuilt from the finished reports, and the interrupt is
     re-raised.
@@ -897,7 +882,7 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
             todo.append(e)
     progress = progress or Progress(len(todo), enabled=not quiet)
     progress.total = len(todo)
-    html = engine.formats.get("html")
+    html = engine.formats.get("html") if html_reports else None
     if found.ignored:
         n = len(found.ignored)
         progress.say(f"ignored {n} entr{'y that is not a submission' if n == 1 else 'ies that are not submissions'}"
@@ -911,7 +896,7 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
                 _write_html(out, s, read_report(out, s), html, engine.config)
 
     graded, failed = [], []
-    interrupted = False
+    interrupted = completed = False
     own_executor = executor is None
     meta = {"submissions_dir": str(src), "out": str(out), "nncheck_version": __version__,
             "config": config_path, "plugin_files": plugin_files, "seed": seed, "timeout": timeout,
@@ -961,12 +946,13 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
                     (failed if (rep.get("grading") or {}).get("error") else graded).append(e.student)
                     progress.step(e.student, row_status(rep), rep.get("score"), rep.get("max_score"))
                 launch()
+        completed = True
     except KeyboardInterrupt:
         interrupted = True
         raise
     finally:
         if own_executor and executor is not None:
-            executor.close(cancel=interrupted)
+            executor.close(cancel=not completed)
         rows = collect_rows(out, entries, keys)
         meta["wall_s"] = round(time.monotonic() - t0, 3)
         meta["interrupted"] = interrupted

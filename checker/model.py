@@ -56,6 +56,7 @@ class Result:
     diagnosis: list[str] = field(default_factory=list)
     fraction: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    incident: str = ""  # what happened to the process: "", timeout, crash, memory, worker-lost
 
     @classmethod
     def passed(cls, message: str = "", **details: Any) -> "Result":
@@ -167,6 +168,7 @@ class CheckRecord:
     details: dict[str, Any] = field(default_factory=dict)
     output: str = ""
     traceback: str = ""
+    incident: str = ""
 
     @property
     def family(self) -> str:

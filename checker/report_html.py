@@ -41,7 +41,7 @@ SECTION_RULES = {
 OPTION_NAMES = {"xavier": "XavierDense", "l2": "L2Dense", "momentum": "MomentumDense",
                 "rmsprop": "RMSPropDense", "adam": "AdamDense", "dropout": "Dropout", "batchnorm": "BatchNorm"}
 
-from nncheck.diagnoses import DIAGNOSIS_TITLES, diagnosis_title  # noqa: E402,F401
+from nncheck.diagnoses import diagnosis_title  # noqa: E402
 
 
 # --------------------------------------------------------------------------

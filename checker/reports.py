@@ -23,7 +23,7 @@ def report_dict(report: Report) -> dict:
             "id": c.id, "title": c.title, "section": c.section, "status": str(c.status),
             "score": c.score, "max_score": c.max_score, "message": c.message, "hint": c.hint,
             "diagnosis": list(c.diagnosis), "duration_s": c.duration_s,
-            "output": c.output, "traceback": c.traceback, "details": to_jsonable(c.details, max_array=4096),
+            "output": c.output, "traceback": c.traceback, "incident": c.incident, "details": to_jsonable(c.details, max_array=4096),
         })
     return {
         "submission": report.submission, "score": report.score, "max_score": report.max_score,
@@ -31,6 +31,23 @@ def report_dict(report: Report) -> dict:
         "seed": report.seed, "duration_s": report.duration_s, "nncheck_version": report.version,
         "exit_code": report.exit_code(),
     }
+
+
+def report_from_dict(d: dict) -> Report:
+    """The inverse of :func:`report_dict`: a :class:`Report` from its JSON (to render another format)."""
+    from nncheck.model import CheckRecord, Status
+
+    checks = [CheckRecord(
+        id=c["id"], title=c.get("title", ""), section=c.get("section", "core"), status=Status(c["status"]),
+        score=c.get("score", 0.0), max_score=c.get("max_score", 0.0), message=c.get("message", ""),
+        hint=c.get("hint", ""), diagnosis=list(c.get("diagnosis") or []), duration_s=c.get("duration_s", 0.0),
+        details=c.get("details") or {}, output=c.get("output", ""), traceback=c.get("traceback", ""),
+        incident=c.get("incident", ""))
+        for c in d.get("checks", [])]
+    return Report(submission=d.get("submission", ""), checks=checks, load=d.get("load") or {},
+                  seed=d.get("seed", 0), duration_s=d.get("duration_s", 0.0),
+                  version=d.get("nncheck_version", ""), sections=d.get("sections") or {},
+                  score=d.get("score", 0.0), max_score=d.get("max_score", 0.0))
 
 
 def render_json(report: Report, config=None) -> str:

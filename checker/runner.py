@@ -204,6 +204,7 @@ class LoadInfo:
     plan: Plan | None = None
     aliased: dict = field(default_factory=dict)
     duration_s: float = 0.0
+    incident: str = ""
 
     def to_json(self) -> dict:
         plan = self.plan
@@ -213,7 +214,7 @@ class LoadInfo:
             "problems": plan.problems if plan else [], "dropped": plan.dropped if plan else [],
             "used": plan.used if plan else [], "set_aside": plan.set_aside if plan else [],
             "aliased": self.aliased, "output": self.output, "output_bytes": self.output_bytes,
-            "duration_s": round(self.duration_s, 4),
+            "duration_s": round(self.duration_s, 4), "incident": self.incident,
         }
 
 
@@ -264,6 +265,7 @@ class Session:
         except WorkerGone as exc:
             log = self._worker_log()
             self._stop()
+            incident = "timeout" if str(exc) == "timeout" else "crash"
             if str(exc) == "timeout":
                 msg = (f"loading the submission took longer than {self.limits.load_timeout:g} s: "
                        "top-level code (a training loop?) runs when it is imported")
@@ -271,10 +273,12 @@ class Session:
                 msg = f"the submission's process ended while it was being loaded ({exc})"
                 if log:
                     msg += f": {log.strip().splitlines()[-1][:300]}"
-            return LoadInfo(False, msg, plan=self.plan, duration_s=time.perf_counter() - t0)
+            return LoadInfo(False, msg, plan=self.plan, duration_s=time.perf_counter() - t0,
+                            incident=incident)
         if not isinstance(reply, dict) or reply.get("op") != "loaded":
             self._stop()
-            return LoadInfo(False, "the worker answered the load request with nonsense", plan=self.plan)
+            return LoadInfo(False, "the worker answered the load request with nonsense", plan=self.plan,
+                            incident="crash")
         return LoadInfo(
             True, names=dict(reply.get("names") or {}), warnings=list(reply.get("warnings") or []),
             output=str(reply.get("output", "")), output_bytes=int(reply.get("output_bytes", 0)),
@@ -318,11 +322,13 @@ class Session:
             return rec(Result.skipped(f"skipped because {', '.join(blocked)} did not pass"))
         if self.worker is None:
             if self.restarts >= MAX_RESTARTS:
-                return rec(Result.error("not run: the submission's process kept dying"))
+                return rec(Result(Status.ERROR, "not run: the submission's process kept dying",
+                                  incident="worker-lost"))
             self.restarts += 1
             again = self._start()
             if not again.ok:
-                return rec(Result.error(f"not run: reloading the submission failed ({again.message})"))
+                return rec(Result(Status.ERROR, f"not run: reloading the submission failed ({again.message})",
+                                  incident="worker-lost"))
         try:
             inputs = check.inputs(check.rng(self.seed))
         except Exception as exc:  # the grader's side failed (bad data path, a plugin bug)
@@ -336,17 +342,17 @@ class Session:
             reply = self.worker.receive(GRACE_S) if head.get("status") == "frame" else head
         except WorkerGone as exc:
             self._stop()
-            return rec(Result.error(
-                f"the process running your code stopped answering ({exc}); it was restarted "
+            return rec(Result(
+                Status.ERROR, f"the process running your code stopped answering ({exc}); it was restarted "
                 "for the remaining checks",
-                hint="Does your code start threads or processes, or kill its parent?"))
+                hint="Does your code start threads or processes, or kill its parent?", incident="worker-lost"))
         printed = str(head.get("printed", ""))
         if head.get("printed_bytes", 0) > len(printed.encode()):
             printed += f"\n[... {head['printed_bytes']} bytes printed in all; the rest was cut]"
         status = head.get("status")
         tb = ""
         if status == "timeout":
-            result = Result(Status.TIMEOUT, f"did not finish within {timeout:g} s",
+            result = Result(Status.TIMEOUT, f"did not finish within {timeout:g} s", incident="timeout",
                             hint="Look for an infinite loop or a very slow computation "
                                  "(a Python loop over every element?).")
         elif status == "crash":
@@ -357,7 +363,8 @@ class Session:
                 msg = f"the process running your code was killed by {how}"
             else:
                 msg = f"your code ended the process (exit code {head.get('exit_code')}), e.g. with os._exit"
-            result = Result.error(msg, hint="Your code must return a value, not end the program.")
+            result = Result(Status.ERROR, msg, hint="Your code must return a value, not end the program.",
+                            incident="crash")
         elif status == "frame" and isinstance(reply, dict) and reply.get("status") == "exception":
             tb = str(reply.get("traceback", ""))[-8000:]
             result = self._exception_result(check, reply)
@@ -392,8 +399,8 @@ class Session:
                                      hint=check.hint or "Fill in the TODO part.")
             return Result.skipped(f"not attempted: the code raises NotImplementedError ({message})")
         if reply.get("memory"):
-            return Result.error(f"ran out of memory (limit {self.limits.memory_mb} MB): {message}",
-                                hint="Something allocates far more than the arrays involved need.")
+            return Result(Status.ERROR, f"ran out of memory (limit {self.limits.memory_mb} MB): {message}",
+                          hint="Something allocates far more than the arrays involved need.", incident="memory")
         return Result.error(f"your code raised {message}", hint=check.hint)
 
     def _record(self, check: Check, result: Result, duration: float, output: str = "",
@@ -404,7 +411,7 @@ class Session:
             max_score=check.points, message=result.message, hint=result.hint or (
                 check.hint if result.status in (Status.FAILED, Status.ERROR) else ""),
             diagnosis=list(result.diagnosis), duration_s=round(duration, 4),
-            details=result.details, output=output, traceback=traceback)
+            details=result.details, output=output, traceback=traceback, incident=result.incident)
 
     # -- the whole run ------------------------------------------------------
     def run(self) -> Report:

@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from nncheck.class_summary import build_summary, render_summary_html
 from nncheck.cli import main
 from nncheck.grading import (
-    CRASHED, LOAD_FAILED, OK, PENDING, TIMEOUT, UnsafeArchive, _cell, discover, grade_class, pack,
-    row_status, safe_extract, submission_digest,
+    CRASHED, LOAD_FAILED, OK, PENDING, TIMEOUT, UnsafeArchive, _cell, _descend, discover, grade_class,
+    grade_submission, make_bundle, pack, row_status, safe_extract, submission_digest,
 )
 from nncheck.variants import REFERENCE_DIR
 
@@ -55,11 +55,11 @@ def _variants(engine):
 
 def _single_file_reference(engine, dest: Path) -> Path:
     """The reference as one .py (the correct variant that is a single .py file)."""
-    for v in _variants(engine):
-        if v.kind == "correct" and v.files and len(v.files) == 1 and next(iter(v.files)).endswith(".py") \
-                and not v.families:
-            return v.materialise(dest)
-    pytest.skip("no single-file correct variant")
+    singles = [v for v in _variants(engine) if v.kind == "correct" and v.files and len(v.files) == 1
+               and next(iter(v.files)).endswith(".py") and not v.families]
+    if not singles:
+        pytest.skip("no single-file correct variant")
+    return next((v for v in singles if v.name == "form-single-py"), singles[0]).materialise(dest)
 
 
 def _mutant(engine, diagnosis: str, dest: Path) -> Path:
@@ -211,7 +211,7 @@ def test_summary_escapes_everything_from_students():
 
 
 def test_same_results_with_one_and_two_jobs(graded, klass, tmp_path):
-    res = grade_class(klass, tmp_path / "j1", jobs=1, timeout=1, only=FAMILIES)
+    res = grade_class(klass, tmp_path / "j1", jobs=1, timeout=1, only=FAMILIES, html_reports=False)
     assert sorted(res.graded) == sorted(_reports(graded["out"]))
     one, two = _reports(tmp_path / "j1"), _reports(graded["out"])
     for student in two:
@@ -219,12 +219,12 @@ def test_same_results_with_one_and_two_jobs(graded, klass, tmp_path):
         assert one[student]["grading"]["key"] == two[student]["grading"]["key"]
 
 
-def test_dask_local_cluster_gives_the_same_results(graded, klass, tmp_path):
+def test_dask_local_cluster_gives_the_same_results(graded, klass, tmp_path, engine):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         result = _grade_cli(klass, "--out", tmp_path / "dask", "--scheduler", cluster.scheduler_address,
-                            "--timeout", "1", *CHECK_ARGS)
+                            "--timeout", "1", *CHECK_ARGS)  # with HTML: rendered on the Dask workers
     assert result.exit_code == 0, result.output
     assert "on Dask at" in result.output and "2 workers" in result.output
     dask, local = _reports(tmp_path / "dask"), _reports(graded["out"])
@@ -232,36 +232,42 @@ def test_dask_local_cluster_gives_the_same_results(graded, klass, tmp_path):
     for student in local:
         assert _essence(dask[student]) == _essence(local[student]), student
     assert _gradebook(tmp_path / "dask")["frank"]["status"] == TIMEOUT
+    if "html" in engine.formats:
+        assert len(list((tmp_path / "dask" / "reports").glob("*.html"))) == 7
 
 
 # --------------------------------------------------------------------------
 # Resuming
 # --------------------------------------------------------------------------
 
-def test_rerun_skips_unchanged_and_force_regrades(klass, tmp_path):
+def test_rerun_skips_unchanged_and_force_regrades(klass, tmp_path, engine):
     subs = tmp_path / "subs"
     shutil.copytree(klass, subs)
     out = tmp_path / "out"
-    first = grade_class(subs, out, jobs=2, timeout=1, only=["relu"])
+    first = grade_class(subs, out, jobs=2, timeout=1, only=["relu"], html_reports=False)
     assert len(first.graded) == 7 and first.skipped == []
+    assert not list((out / "reports").glob("*.html"))
     mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("*.json")}
 
     again = grade_class(subs, out, jobs=2, timeout=1, only=["relu"])
     assert again.graded == [] and len(again.skipped) == 7
     assert {p.name: p.stat().st_mtime_ns for p in (out / "reports").glob("*.json")} == mtimes
     assert len(_gradebook(out)) == 7
+    if "html" in engine.formats:  # HTML reports missing from the first run are written from the JSON
+        assert len(list((out / "reports").glob("*.html"))) == 7
 
     os.utime(subs / "alice" / "layers.py")                     # touched, same bytes: still skipped
     with open(subs / "bob.py", "a") as f:                      # edited: regraded
         f.write("\n# a late fix\n")
-    edited = grade_class(subs, out, jobs=2, timeout=1, only=["relu"])
+    edited = grade_class(subs, out, jobs=2, timeout=1, only=["relu"], html_reports=False)
     assert edited.graded == ["bob"] and len(edited.skipped) == 6
 
-    other_seed = grade_class(subs, out, jobs=2, timeout=1, only=["relu"], seed=1)  # settings are in the key
+    other_seed = grade_class(subs, out, jobs=2, timeout=1, only=["relu"], seed=1,  # settings are in the key
+                             html_reports=False)
     assert len(other_seed.graded) == 7
 
     result = _grade_cli(subs, "--out", out, "-j", "2", "--timeout", "1", "--check", "relu", "--seed", "1",
-                        "--force")
+                        "--force", "--no-html")
     assert result.exit_code == 0
     assert "grading 7 submissions" in result.output and "unchanged" not in result.output.split("grading")[0]
 
@@ -286,7 +292,7 @@ def test_ctrl_c_keeps_finished_rows_and_rerun_finishes(klass, tmp_path):
     scratch.mkdir()
     env = dict(os.environ, TMPDIR=str(scratch))
     cmd = [sys.executable, "-m", "nncheck", "grade", str(subs), "--out", str(out), "-j", "1",
-           "--timeout", "1", "--check", "relu", "--check", "dense"]
+           "--timeout", "1", "--check", "relu", "--check", "dense", "--no-html"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)
     deadline = time.monotonic() + 60
@@ -311,7 +317,7 @@ def test_ctrl_c_keeps_finished_rows_and_rerun_finishes(klass, tmp_path):
     assert _processes_under(scratch) == []  # no worker left behind
     assert not list((out / "reports").glob(".*.tmp"))
 
-    rest = grade_class(subs, out, jobs=2, timeout=1, only=["relu", "dense"])
+    rest = grade_class(subs, out, jobs=2, timeout=1, only=["relu", "dense"], html_reports=False)
     assert sorted(rest.skipped) == finished
     assert sorted(rest.graded) == sorted(set(book) - set(finished))
     assert all(r["status"] != PENDING for r in _gradebook(out).values())
@@ -397,16 +403,44 @@ def test_safe_extract_layouts(tmp_path):
     assert safe_extract(packed["data"], tmp_path / "p").name == "a.py"
 
 
+def test_folder_holding_one_folder_is_graded_as_it(tmp_path):
+    inner = tmp_path / "alice" / "ps1"  # nbgrader: submitted/<student>/<assignment>/
+    inner.mkdir(parents=True)
+    (inner / "hw.ipynb").write_text("{}")
+    (tmp_path / "alice" / ".ipynb_checkpoints").mkdir()
+    assert _descend(tmp_path / "alice") == inner
+    (tmp_path / "alice" / "README.md").write_text("x")
+    assert _descend(tmp_path / "alice") == tmp_path / "alice"
+
+
+def test_shipped_submission_and_config_grade_like_local_files(tmp_path):
+    """What a Dask worker without the instructor's files gets: everything as data."""
+    sub = tmp_path / "zoe"
+    sub.mkdir()
+    (sub / "layers.py").write_text("import numpy as np\nclass ReLU:\n"
+                                   "    def forward(self, x): return np.maximum(x, 0)\n"
+                                   "    def backward(self, x, g): return g * (x > 0)\n")
+    config = tmp_path / "nncheck.toml"
+    config.write_text('[points]\n"relu.forward" = 7\n')
+    local = grade_submission(str(sub), str(config), (), 0, None, None, ["relu"])
+    shipped = grade_submission(pack(sub), None, (), 0, None, None, ["relu"], make_bundle(config))
+    assert local["submission"] == shipped["submission"] == "zoe"
+    assert _essence(local) == _essence(shipped)
+    assert {c["id"]: c["max_score"] for c in shipped["checks"]}["relu.forward"] == 7
+    assert [c["status"] for c in shipped["checks"]] == ["passed", "passed"]
+
+
 def test_row_status():
-    ok_check = {"id": "relu.forward", "status": "failed", "message": "wrong"}
+    ok_check = {"id": "relu.forward", "status": "failed", "message": "wrong", "incident": ""}
     assert row_status({"load": {"ok": True}, "checks": [ok_check]}) == OK
     assert row_status({"load": {"ok": False, "message": "x.py is not Python"}}) == LOAD_FAILED
-    assert row_status({"load": {"ok": False, "message": "loading the submission took longer than 30 s"}}) \
-        == TIMEOUT
-    crash = {"id": "dense.forward", "status": "error",
-             "message": "the process running your code crashed with a segmentation fault"}
+    assert row_status({"load": {"ok": False, "message": "took too long", "incident": "timeout"}}) == TIMEOUT
+    assert row_status({"load": {"ok": False, "message": "ended", "incident": "crash"}}) == CRASHED
+    crash = {"id": "dense.forward", "status": "error", "message": "segfault", "incident": "crash"}
     assert row_status({"load": {"ok": True}, "checks": [ok_check, crash]}) == CRASHED
-    assert row_status({"load": {"ok": True}, "checks": [{"status": "timeout", "message": ""}]}) == TIMEOUT
+    raised = {"id": "dense.forward", "status": "error", "message": "your code raised", "incident": ""}
+    assert row_status({"load": {"ok": True}, "checks": [raised]}) == OK
+    assert row_status({"load": {"ok": True}, "checks": [{"status": "timeout", "incident": "timeout"}]}) == TIMEOUT
     assert row_status({"grading": {"error": "grading failed: OSError"}}) == CRASHED
 
 

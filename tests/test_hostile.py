@@ -56,7 +56,7 @@ def test_infinite_loop_costs_only_its_check(engine, write_py):
     path = write_py(relu_with("while True: pass"))
     report, elapsed = grade(engine, path, timeout=1.0)
     checks = by_id(report)
-    assert checks["relu.backward"].status == "timeout"
+    assert checks["relu.backward"].status == "timeout" and checks["relu.backward"].incident == "timeout"
     assert "did not finish within 1 s" in checks["relu.backward"].message
     assert checks["relu.forward"].status == "passed"
     assert elapsed < 15
@@ -67,7 +67,7 @@ def test_memory_bomb_is_reported_as_memory(engine, write_py):
     report, _ = grade(engine, path, memory=200)
     bad = by_id(report)["relu.backward"]
     assert bad.status == "error"
-    assert "memory" in bad.message
+    assert "memory" in bad.message and bad.incident == "memory"
     assert by_id(report)["relu.forward"].status == "passed"
 
 
@@ -96,6 +96,7 @@ def test_segfault_inside_a_method(engine, write_py):
     report, _ = grade(engine, path)
     bad = by_id(report)["relu.backward"]
     assert bad.status == "error" and "segmentation fault" in bad.message
+    assert bad.incident == "crash"
     assert by_id(report)["relu.forward"].status == "passed"
 
 

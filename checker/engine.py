@@ -38,7 +38,11 @@ class Engine:
             seen.add(c.id)
             c.points = self.config.points_for(c.id, c.points)
         order = {s: i for i, s in enumerate(SECTIONS)}
-        return sorted(checks, key=lambda c: order[c.section])  # stable: plugin order within a section
+        first = {}
+        for i, c in enumerate(checks):
+            first.setdefault(c.family, i)
+        # sections in order; within one, families in plugin order, each family's checks together
+        return sorted(checks, key=lambda c: (order[c.section], first[c.family]))
 
     def grade(self, path, *, seed: int = 0, timeout: float | None = None, memory: int | None = None,
               only=None, progress=None) -> Report:

@@ -19,6 +19,7 @@ DEFAULT_PLUGINS = (
     "nncheck.plugins.network",
     "nncheck.plugins.minibatches",
     "nncheck.plugins.training",
+    "nncheck.plugins.gradcheck",
     "nncheck.plugins.formats",
     "nncheck.plugins.forms",
     "nncheck.plugins.dropout",

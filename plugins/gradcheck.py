@@ -1,0 +1,186 @@
+"""Numerical-gradient checks: the student's backward against finite differences
+of the student's *own* forward, as the notebook's own tests do.
+
+These are self-consistency checks (they need no reference): a backward that
+does not differentiate its forward is wrong whatever the forward computes.
+The finite differences run in the worker (they call the student's forward
+many times); the verdict compares the two gradients with the CS231n relative
+error (:mod:`nncheck.gradient_check`).
+
+Tolerances: central differences with ``h = 1e-5`` are exact up to round-off
+for the affine maps of Dense and for ReLU away from its kink (inputs here
+keep ``|x| >= 0.05``, far beyond ``h``), ~1e-10 relative; for the smooth
+softmax cross-entropy the truncation error is O(h^2) ~ 1e-10 relative too.
+A tolerance of 1e-6 leaves four orders of magnitude for float32 students and
+is still far below every mistake (ratios like 1/b, -1, or O(1) errors).
+"""
+import numpy as np
+
+import nncheck
+from nncheck.gradient_check import numerical_gradient, numerical_gradient_array, rel_error
+from nncheck.model import Check, Result
+from nncheck.probes import as_float_array
+from nncheck.verdicts import mismatch_details, near, require_finite, scale_between, student_array
+
+RTOL = 1e-6
+H = 1e-5
+
+
+def _away_from_zero(rng, shape):
+    x = rng.uniform(0.05, 1.5, size=shape)
+    return x * rng.choice([-1.0, 1.0], size=shape)
+
+
+# --------------------------------------------------------------------------- inputs (grader)
+def relu_inputs(rng):
+    b, n = int(rng.integers(3, 8)), int(rng.integers(4, 9))
+    return {"x": _away_from_zero(rng, (b, n)), "g": rng.normal(size=(b, n))}
+
+
+def dense_inputs(rng):
+    b, n_in, n_out = int(rng.integers(11, 16)), int(rng.integers(3, 7)), int(rng.integers(2, 6))
+    return {"x": rng.normal(size=(b, n_in)), "g": rng.normal(size=(b, n_out)) / b,
+            "W": rng.normal(size=(n_in, n_out)) * 0.5, "b": rng.normal(size=n_out) * 0.5}
+
+
+def loss_inputs(rng):
+    b, k = int(rng.integers(5, 9)), int(rng.integers(3, 7))
+    return {"logits": rng.normal(size=(b, k)) * 2.0, "answers": rng.integers(0, k, size=b)}
+
+
+# --------------------------------------------------------------------------- probes (worker)
+def probe_relu(ns, inputs):
+    layer = ns["ReLU"]()
+    x, g = inputs["x"].copy(), inputs["g"]
+    numeric = numerical_gradient_array(lambda v: layer.forward(v), x, g, h=H)
+    layer.forward(x)
+    return {"analytic": as_float_array(layer.backward(x.copy(), g.copy())), "numeric": numeric}
+
+
+def _dense(ns, W, b, lr):
+    layer = ns["Dense"](W.shape[0], W.shape[1], learning_rate=lr)
+    layer.weights, layer.biases = W.copy(), b.copy()
+    return layer
+
+
+def probe_dense(ns, inputs):
+    x, g, W, b = inputs["x"], inputs["g"], inputs["W"], inputs["b"]
+    out = {}
+    # d(sum(forward * g))/dx against backward's grad_input, with no step taken (lr = 0)
+    layer = _dense(ns, W, b, 0.0)
+    out["numeric_x"] = numerical_gradient_array(lambda v: layer.forward(v), x.copy(), g, h=H)
+    layer.forward(x.copy())
+    out["analytic_x"] = as_float_array(layer.backward(x.copy(), g.copy()))
+    # the parameter gradients are read off one SGD step with lr = 1: W_before - W_after
+    Wv, bv = W.copy(), b.copy()
+    probe = _dense(ns, W, b, 0.0)
+
+    def f_w(v):
+        probe.weights = v
+        return float(np.sum(probe.forward(x.copy()) * g))
+
+    def f_b(v):
+        probe.biases = v
+        return float(np.sum(probe.forward(x.copy()) * g))
+
+    out["numeric_W"] = numerical_gradient(f_w, Wv, h=H)
+    probe.weights = W.copy()
+    out["numeric_b"] = numerical_gradient(f_b, bv, h=H)
+    step = _dense(ns, W, b, 1.0)
+    step.forward(x.copy())
+    step.backward(x.copy(), g.copy())
+    out["analytic_W"] = as_float_array(W - np.asarray(step.weights, dtype=float))
+    out["analytic_b"] = as_float_array(b - np.asarray(step.biases, dtype=float))
+    return out
+
+
+def probe_loss(ns, inputs):
+    logits, answers = inputs["logits"].copy(), inputs["answers"]
+    loss = ns["softmax_crossentropy_with_logits"]
+    numeric = numerical_gradient(lambda v: float(np.mean(loss(v, answers))), logits, h=H)
+    grad = ns["grad_softmax_crossentropy_with_logits"](inputs["logits"].copy(), answers)
+    return {"analytic": as_float_array(grad), "numeric": numeric}
+
+
+# --------------------------------------------------------------------------- verdicts (grader)
+def _compare(analytic, numeric, what, hint):
+    """Fail with a heatmap-ready error map unless ``analytic`` matches ``numeric``."""
+    got = require_finite(student_array(analytic, what, numeric.shape), what)
+    err = rel_error(got, numeric)
+    if err <= RTOL:
+        return None, got
+    return (f"{what} does not match the numerical gradient of your own forward "
+            f"(largest relative error {err:.2g})", hint, mismatch_details(got, numeric)), got
+
+
+def verdict_relu(inputs, output):
+    numeric = np.asarray(output["numeric"])
+    problem, got = _compare(output["analytic"], numeric, "ReLU.backward(x, grad_output)",
+                            "grad_input = grad_output * (input > 0): the derivative of max(x, 0).")
+    if problem is None:
+        return Result.passed()
+    message, hint, details = problem
+    codes = []
+    if np.allclose(got, inputs["g"]):
+        codes, message = ["relu-backward-not-masked"], message + ": it passes grad_output through unmasked."
+    return Result.failed(message, hint=hint, diagnosis=codes, **details)
+
+
+def verdict_dense(inputs, output):
+    b = len(inputs["x"])
+    parts = [("analytic_x", "numeric_x", "Dense.backward's grad_input",
+              "grad_input = grad_output @ W.T (with the weights before the step)."),
+             ("analytic_W", "numeric_W", "the weight step of Dense.backward (lr = 1)",
+              "dW = input.T @ grad_output: a sum over the batch, not a mean."),
+             ("analytic_b", "numeric_b", "the bias step of Dense.backward (lr = 1)",
+              "db = grad_output.sum(axis=0): a sum over the batch, not a mean.")]
+    for got_key, num_key, what, hint in parts:
+        numeric = np.asarray(output[num_key])
+        problem, got = _compare(output[got_key], numeric, what, hint)
+        if problem is None:
+            continue
+        message, hint, details = problem
+        s = scale_between(got, numeric)
+        codes = []
+        if not np.any(got):
+            codes = ["dense-params-not-updated"] if got_key != "analytic_x" else []
+            message += ": it is all zeros"
+        elif near(s, 1.0 / b):
+            codes = ["dense-bias-grad-mean" if got_key == "analytic_b" else "dense-grad-divided-by-batch"]
+            message += f": exactly 1/{b} (the batch size) of it"
+        elif near(s, -1.0):
+            codes = ["dense-update-sign"] if got_key != "analytic_x" else []
+            message += ": it has the opposite sign"
+        return Result.failed(message, hint=hint, diagnosis=codes, **details)
+    return Result.passed()
+
+
+def verdict_loss(inputs, output):
+    numeric = np.asarray(output["numeric"])
+    b = len(inputs["answers"])
+    problem, got = _compare(output["analytic"], numeric,
+                            "grad_softmax_crossentropy_with_logits(logits, answers)",
+                            "The gradient of the MEAN loss over the batch is (softmax - onehot) / batch.")
+    if problem is None:
+        return Result.passed()
+    message, hint, details = problem
+    codes = []
+    if near(scale_between(got, numeric), float(b)):
+        codes = ["loss-grad-not-divided-by-batch"]
+        message += f": exactly {b} (the batch size) times it"
+    return Result.failed(message, hint=hint, diagnosis=codes, **details)
+
+
+@nncheck.hookimpl
+def nncheck_checks(config):
+    return [
+        Check("relu.numerical_gradient", "ReLU's backward matches finite differences of its forward",
+              probe_relu, verdict_relu, relu_inputs, points=2, requires=("ReLU",), after=("relu.forward",)),
+        Check("dense.numerical_gradient", "Dense's gradients match finite differences of its forward",
+              probe_dense, verdict_dense, dense_inputs, points=3, requires=("Dense",),
+              after=("dense.forward",)),
+        Check("loss.numerical_gradient", "The loss gradient matches finite differences of the loss",
+              probe_loss, verdict_loss, loss_inputs, points=2,
+              requires=("softmax_crossentropy_with_logits", "grad_softmax_crossentropy_with_logits"),
+              after=("loss.value",)),
+    ]

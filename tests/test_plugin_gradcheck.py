@@ -1,0 +1,63 @@
+"""Numerical-gradient checks: the student's backward against finite differences
+of the student's own forward."""
+import pytest
+
+from conftest import by_id
+from nncheck.testing import mutate_reference
+
+IDS = ["relu.numerical_gradient", "dense.numerical_gradient", "loss.numerical_gradient"]
+
+
+def test_reference_passes(engine):
+    report = engine.grade("reference", only=IDS + ["relu.forward", "dense.forward", "loss.value"])
+    assert all(c.status == "passed" for c in report.checks), [(c.id, c.message) for c in report.checks]
+
+
+@pytest.mark.parametrize("file, old, new, check, code", [
+    ("layers.py", "return grad_output * (input > 0)", "return grad_output",
+     "relu.numerical_gradient", "relu-backward-not-masked"),
+    ("layers.py", "return np.dot(input.T, grad_output), grad_output.sum(axis=0)",
+     "return np.dot(input.T, grad_output) / len(input), grad_output.sum(axis=0)",
+     "dense.numerical_gradient", "dense-grad-divided-by-batch"),
+    ("layers.py", "return np.dot(input.T, grad_output), grad_output.sum(axis=0)",
+     "return np.dot(input.T, grad_output), grad_output.mean(axis=0)",
+     "dense.numerical_gradient", "dense-bias-grad-mean"),
+    ("layers.py", "self.weights = self.weights - self.learning_rate * grad_weights",
+     "self.weights = self.weights + self.learning_rate * grad_weights",
+     "dense.numerical_gradient", "dense-update-sign"),
+])
+def test_inconsistent_backward_is_caught_with_a_heatmap(engine, tmp_path, file, old, new, check, code):
+    path = mutate_reference(file, old, new).materialise(tmp_path)
+    rec = by_id(engine.grade(path, only=[check.split(".")[0]]))[check]
+    assert rec.status == "failed" and code in rec.diagnosis, rec.message
+    assert "numerical gradient" in rec.message
+    assert "rel_error_map" in rec.details
+
+
+def test_loss_grad_not_divided_by_batch(engine, tmp_path):
+    path = mutate_reference("loss.py", "(softmax - ones_for_answers) / logits.shape[0]",
+                            "(softmax - ones_for_answers)").materialise(tmp_path)
+    rec = by_id(engine.grade(path, only=["loss"]))["loss.numerical_gradient"]
+    assert rec.status == "failed" and "loss-grad-not-divided-by-batch" in rec.diagnosis
+
+
+def test_self_consistent_but_wrong_forward_passes_gradcheck_only(engine, write_py):
+    """A Dense without bias whose backward matches its own forward: forward fails,
+    the numerical-gradient check (self-consistency) does not pile on."""
+    source = '''
+import numpy as np
+class Dense:
+    def __init__(self, input_units, output_units, learning_rate=0.1):
+        self.learning_rate = learning_rate
+        self.weights = np.random.randn(input_units, output_units) * 0.01
+        self.biases = np.zeros(output_units)
+    def forward(self, input):
+        return input @ self.weights
+    def backward(self, input, grad_output):
+        grad_input = grad_output @ self.weights.T
+        self.weights = self.weights - self.learning_rate * input.T @ grad_output
+        return grad_input
+'''
+    checks = by_id(engine.grade(write_py(source), only=["dense.forward", "dense.numerical_gradient"]))
+    assert checks["dense.forward"].status == "failed"
+    assert checks["dense.numerical_gradient"].status == "skipped"  # after dense.forward

@@ -17,6 +17,7 @@ Example::
     "training.accuracy" = 0.03
     [plugins]
     disable = ["nncheck.plugins.dropout"]
+    enable = ["course_checks", "checks/tanh.py"]   # installed modules, or files next to this config
     [training]
     epochs = 3
     data = "mnist.npz"                     # full MNIST, relative to this file
@@ -51,6 +52,8 @@ class Config:
     aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
     tolerances: dict[str, float] = field(default_factory=dict)
     disable: list[str] = field(default_factory=list)
+    enable_modules: list[str] = field(default_factory=list)
+    enable_files: list[str] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # [plugin.NAME] tables for third-party plugins
 
@@ -113,11 +116,22 @@ def _apply_table(cfg: Config, key: str, table: dict, where: str) -> None:
             cfg.aliases[k] = v
     elif key == "plugins":
         for k, v in table.items():
-            if k != "disable":
-                raise _bad(where, f"plugins.{k}", "unknown key (known: disable)")
-            if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
-                raise _bad(where, "plugins.disable", "expected a list of plugin names")
-            cfg.disable = list(v)
+            if k not in ("disable", "enable"):
+                raise _bad(where, f"plugins.{k}", "unknown key (known: disable, enable)")
+            if not (isinstance(v, list) and all(isinstance(x, str) and x for x in v)):
+                raise _bad(where, f"plugins.{k}", "expected a list of plugin names")
+            if k == "disable":
+                cfg.disable = list(v)
+                continue
+            base = Path(where).parent if where != "config" else Path.cwd()
+            for item in v:
+                if item.endswith(".py"):
+                    path = (base / item).resolve()
+                    if not path.is_file():
+                        raise _bad(where, "plugins.enable", f"no plugin file {path}")
+                    cfg.enable_files.append(str(path))
+                else:
+                    cfg.enable_modules.append(item)
     elif key == "training":
         allowed = {"epochs": int, "n_train": int, "n_val": int, "batch_size": int, "data": str}
         for k, v in table.items():

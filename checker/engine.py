@@ -15,9 +15,10 @@ class Engine:
 
     def __init__(self, config: Config | None = None, plugin_files=(), entry_points: bool = True):
         self.config = config or Config()
-        self.plugin_files = [str(Path(p).resolve()) for p in plugin_files]
+        files = [*self.config.enable_files, *plugin_files]
+        self.plugin_files = list(dict.fromkeys(str(Path(p).resolve()) for p in files))
         self.pm = get_plugin_manager(self.plugin_files, disabled=self.config.disable,
-                                     entry_points=entry_points)
+                                     entry_points=entry_points, modules=self.config.enable_modules)
         self.checks = self.collect_checks()
         self.aliases = {}
         for mapping in self.pm.hook.nncheck_aliases(config=self.config):

@@ -58,11 +58,13 @@ def import_plugin_file(path: str | Path):
     return module
 
 
-def get_plugin_manager(plugin_files=(), disabled=(), entry_points: bool = True) -> pluggy.PluginManager:
+def get_plugin_manager(plugin_files=(), disabled=(), entry_points: bool = True,
+                       modules=()) -> pluggy.PluginManager:
     """Return a plugin manager with every hook spec and every plugin registered.
 
     :param plugin_files: paths of single-file plugins (``--plugin``).
     :param disabled: plugin names (module names or entry-point names) not to register.
+    :param modules: importable module names to register too (config ``plugins.enable``).
     """
     pm = pluggy.PluginManager("nncheck")
     pm.add_hookspecs(hookspecs)
@@ -74,6 +76,13 @@ def get_plugin_manager(plugin_files=(), disabled=(), entry_points: bool = True) 
         for name in disabled:
             pm.set_blocked(name)
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:
+            raise PluginError(f"plugin module {name!r} failed to import: {exc!r}") from exc
+        if not pm.is_registered(module):
+            pm.register(module, name=name)
     for path in plugin_files:
         module = import_plugin_file(path)
         if pm.is_registered(module):

@@ -55,7 +55,8 @@ def test_json_report_shape(tmp_path):
         assert set(c) >= {"id", "title", "section", "status", "score", "max_score",
                           "message", "hint", "diagnosis", "duration_s"}
     statuses = {c["id"]: c["status"] for c in report["checks"]}
-    assert statuses == {"relu.forward": "passed", "relu.backward": "failed"}
+    assert statuses == {"relu.forward": "passed", "relu.backward": "failed",
+                        "relu.numerical_gradient": "failed"}
 
 
 def test_output_file_and_exit_zero(tmp_path):
@@ -89,7 +90,7 @@ def test_real_subprocess_text_report_without_colour(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "nncheck", "submit", "reference", "--check", "relu"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "Score: 10/10" in proc.stdout
+    assert "Score: 12/12" in proc.stdout
     assert "\x1b[" not in proc.stdout  # not a terminal: no colour codes
 
 
@@ -98,3 +99,19 @@ def test_same_seed_same_report(tmp_path):
     b = json.loads(run("submit", "student_template", "--format", "json", "--seed", "3").output)
     strip = lambda r: [(c["id"], c["status"], c["score"], c["message"]) for c in r["checks"]]  # noqa: E731
     assert strip(a) == strip(b)
+
+
+def test_unreadable_submissions_get_one_clear_message(tmp_path):
+    """Invalid notebook JSON and a non-UTF-8 source: a report with one sentence, exit 1."""
+    bad_nb = tmp_path / "hw.ipynb"
+    bad_nb.write_text("{ this is not json")
+    binary = tmp_path / "hw.py"
+    binary.write_bytes("# café\nclass Dense:\n    pass\n".encode("latin-1"))
+    for path, words in ((bad_nb, "not a valid Jupyter notebook"), (binary, "not UTF-8")):
+        result = run("submit", str(path), "--format", "json")
+        assert result.exit_code == 1
+        report = json.loads(result.output)
+        assert report["load"]["ok"] is False and words in report["load"]["message"]
+        assert "Traceback" not in report["load"]["message"]
+        text = run("submit", str(path)).output
+        assert words in text and "Traceback" not in text

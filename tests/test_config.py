@@ -64,7 +64,9 @@ def test_pyproject_tool_table(tmp_path):
     ("[points]\nrelu = -1", "points.relu"),
     ("[sections]\noptions = 'all'", "sections.options"),
     ("[training]\nepochs = 0", "training.epochs"),
-    ("[plugins]\nenable = []", "plugins.enable"),
+    ("[plugins]\nenable = [3]", "plugins.enable"),
+    ("[plugins]\nenable = ['missing.py']", "plugins.enable"),
+    ("[plugins]\nonly = []", "plugins.only"),
 ])
 def test_bad_keys_name_the_key_and_the_file(tmp_path, text, key):
     path = write(tmp_path, text)
@@ -105,3 +107,32 @@ def test_alias_from_a_plugin_hook(tmp_path):
     report = json.loads(result.output)
     assert result.exit_code == 0, report
     assert report["load"]["aliased"] == {"ReLU": "Rectifier"}
+
+
+def test_plugins_enabled_from_the_config(tmp_path):
+    """plugins.enable: a file next to the config, and an importable module."""
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "extra.py").write_text(textwrap.dedent('''
+        import nncheck
+        from nncheck.model import Check, Result
+
+        def probe(ns, inputs):
+            return {"has": "Dense" in ns}
+
+        def verdict(inputs, output):
+            return Result.passed() if output["has"] else Result.failed("no Dense")
+
+        @nncheck.hookimpl
+        def nncheck_checks(config):
+            return [Check("extra.dense_defined", "Dense is defined", probe, verdict, points=1)]
+    '''))
+    path = write(tmp_path, '[plugins]\nenable = ["checks/extra.py", "nncheck.plugins.relu"]\n')
+    runner = CliRunner()
+    listed = runner.invoke(main, ["list-checks", "--config", str(path)])
+    assert "extra.dense_defined" in listed.output and listed.output.count("relu.forward") == 1
+    result = runner.invoke(main, ["submit", "reference", "--config", str(path), "--check", "extra",
+                                  "--format", "json"])
+    assert result.exit_code == 0, result.output
+    bad = write(tmp_path, '[plugins]\nenable = ["no_such_module_xyz"]\n', name="bad.toml")
+    failed = runner.invoke(main, ["list-checks", "--config", str(bad)])
+    assert failed.exit_code == 2 and "no_such_module_xyz" in failed.output

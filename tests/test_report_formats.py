@@ -503,24 +503,11 @@ def test_cli_formats(tmp_path, fmt):
     text = out.read_text(encoding="utf-8")
     if fmt == "html":
         assert_self_contained(text)
-        assert "10 / 10" in Page(text).text
+        assert "12 / 12" in Page(text).text
     elif fmt == "gradescope":
         validate_gradescope(json.loads(text))
     else:
-        assert ET.fromstring(text.encode()).get("tests") == "2"
-
-
-def test_render_time_is_small_next_to_grading(reports):
-    """Rendering (pictures included) costs a fraction of grading; printed for the record."""
-    rep = reports["reference"]
-    render_html(rep)                               # warm: imports matplotlib and jinja once
-    t0 = time.perf_counter()
-    source = render_html(rep)
-    render_s = time.perf_counter() - t0
-    ratio = render_s / reports["reference_s"]
-    print(f"\nHTML report of the reference: {len(source.encode()) / 1024:.0f} KiB, rendered in {render_s:.3f} s, "
-          f"graded in {reports['reference_s']:.1f} s (ratio {ratio:.3f})")
-    assert ratio < 0.5
+        assert ET.fromstring(text.encode()).get("tests") == "3"
 
 
 def test_a_plugin_adds_a_format_with_nncheck_report_formats(tmp_path):
@@ -547,4 +534,4 @@ def test_a_plugin_adds_a_format_with_nncheck_report_formats(tmp_path):
     result = CliRunner().invoke(main, ["submit", "reference", "--check", "relu", "--format", "oneline",
                                        "--plugin", str(plugin)])
     assert result.exit_code == 0
-    assert result.output == "reference,10,10\n"
+    assert result.output == "reference,12,12\n"

@@ -20,6 +20,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import functools
+
 import numpy as np
 
 __all__ = ["EMBEDDED", "DataError", "load_dataset", "read_idx", "preprocess"]
@@ -133,6 +135,24 @@ def _stratified_split(y, n_val, rng):
     return train_idx, val_idx
 
 
+@functools.lru_cache(maxsize=4)
+def _embedded_split(n_val: int, seed: int):
+    """The embedded digits, split: read and preprocessed once per process.
+
+    The grading worker calls this before it forks its probe children, so
+    they share the arrays instead of each decompressing the file again.
+    """
+    source = EMBEDDED
+    if not source.is_file():
+        raise DataError(f"The embedded dataset {source} is missing: reinstall nncheck.")
+    with np.load(source, allow_pickle=False) as data:
+        X, y = preprocess(data["images"], data["labels"])
+    if not 0 < n_val < len(y):
+        raise DataError(f"n_val must be between 1 and {len(y) - 1}, got {n_val}.")
+    train_idx, val_idx = _stratified_split(y, n_val, np.random.default_rng(seed))
+    return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+
+
 def load_dataset(path=None, n_val=1000, seed=0):
     """Load MNIST as ``(X_train [n, 784], y_train [n], X_val [n_val, 784], y_val [n_val])``.
 
@@ -143,15 +163,7 @@ def load_dataset(path=None, n_val=1000, seed=0):
     Raises ``DataError`` for a missing or unrecognised file.
     """
     if path is None:
-        source = EMBEDDED
-        if not source.is_file():
-            raise DataError(f"The embedded dataset {source} is missing: reinstall nncheck.")
-        with np.load(source, allow_pickle=False) as data:
-            X, y = preprocess(data["images"], data["labels"])
-        if not 0 < n_val < len(y):
-            raise DataError(f"n_val must be between 1 and {len(y) - 1}, got {n_val}.")
-        train_idx, val_idx = _stratified_split(y, n_val, np.random.default_rng(seed))
-        return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+        return tuple(a.copy() for a in _embedded_split(n_val, seed))
 
     path = Path(path).expanduser()
     if not path.exists():

@@ -198,6 +198,12 @@ class Worker:
                 obj = getattr(obj, part)
             self.probes[ref] = obj
             _OWN_FILES.add(getattr(sys.modules[modname], "__file__", "") or "")
+        data = sys.modules.get("nncheck.data")
+        if data is not None:  # probes train on MNIST: read it once, before forking children
+            try:
+                data.load_dataset()
+            except Exception:  # noqa: BLE001 - a probe that needs it will report the problem
+                pass
         # From here on, nothing of nncheck is importable: the probes keep what they use.
         for name in list(sys.modules):
             if name == "nncheck" or name.startswith("nncheck.") or name in msg.get("plugin_files", {}):

@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import nncheck.data
 from nncheck.config import Config
 from nncheck.engine import Engine
 from nncheck.loader import prepare
@@ -48,7 +49,10 @@ def cli_runs(path: Path, runs: int, only=()) -> tuple[list[float], dict]:
 
 
 def in_process(engine: Engine, path: Path) -> float:
-    """The baseline: the same load plan and probes, run right here (no isolation at all)."""
+    """The baseline: the same load plan and probes, run right here (no isolation at all).
+
+    Starts from a cold dataset cache, as every worker does."""
+    nncheck.data._embedded_split.cache_clear()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         plan = prepare(path, Path(scratch) / "sub")

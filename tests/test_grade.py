@@ -19,9 +19,10 @@ from click.testing import CliRunner
 
 from nncheck.class_summary import build_summary, render_summary_html
 from nncheck.cli import main
+from nncheck.archives import UnsafeArchive, safe_extract
 from nncheck.grading import (
-    CRASHED, LOAD_FAILED, OK, PENDING, TIMEOUT, UnsafeArchive, _cell, _descend, discover, grade_class,
-    grade_submission, make_bundle, pack, row_status, safe_extract, submission_digest,
+    CRASHED, LOAD_FAILED, OK, PENDING, TIMEOUT, _cell, _descend, discover, grade_class,
+    grade_submission, make_bundle, pack, row_status, submission_digest,
 )
 from nncheck.variants import REFERENCE_DIR
 
@@ -141,7 +142,8 @@ def test_gradebook_columns_and_values(graded):
     for s in ("dave", "erin"):
         assert book[s]["status"] == OK
         assert float(book[s]["dense.backward.params"]) == 0.0
-        assert float(book[s]["total"]) == float(book["alice"]["total"]) - 10
+        assert float(book[s]["dense.numerical_gradient"]) == 0.0
+        assert float(book[s]["total"]) == float(book["alice"]["total"]) - 10 - 3
     assert book["frank"]["status"] == TIMEOUT
     assert float(book["frank"]["relu.forward"]) == 0.0
     assert "relu.forward" in book["frank"]["message"]
@@ -183,7 +185,7 @@ def test_summary_lists_diagnoses_with_their_students(graded):
                                  "pending": 0}
     top = summary["diagnoses"][0]
     assert top["code"] == DIAG and top["count"] == 2 and top["students"] == ["dave", "erin"]
-    assert top["checks"] == ["dense.backward.params"]
+    assert top["checks"] == ["dense.backward.params", "dense.numerical_gradient"]
     problems = {p["student"]: p["status"] for p in summary["problems"]}
     assert problems == {"frank": TIMEOUT, "mallory": LOAD_FAILED}
     assert summary["slowest"][0]["student"] == "frank"
@@ -427,7 +429,7 @@ def test_shipped_submission_and_config_grade_like_local_files(tmp_path):
     assert local["submission"] == shipped["submission"] == "zoe"
     assert _essence(local) == _essence(shipped)
     assert {c["id"]: c["max_score"] for c in shipped["checks"]}["relu.forward"] == 7
-    assert [c["status"] for c in shipped["checks"]] == ["passed", "passed"]
+    assert [c["status"] for c in shipped["checks"]] == ["passed", "passed", "passed"]
 
 
 def test_row_status():

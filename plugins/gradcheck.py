@@ -2,7 +2,9 @@
 of the student's *own* forward, as the notebook's own tests do.
 
 These are self-consistency checks (they need no reference): a backward that
-does not differentiate its forward is wrong whatever the forward computes.
+does not differentiate its forward is wrong whatever the forward computes,
+and a right backward of a wrong forward passes here (the forward's own check
+fails instead), so one mistake is not counted twice.
 The finite differences run in the worker (they call the student's forward
 many times); the verdict compares the two gradients with the CS231n relative
 error (:mod:`nncheck.gradient_check`).
@@ -175,12 +177,10 @@ def verdict_loss(inputs, output):
 def nncheck_checks(config):
     return [
         Check("relu.numerical_gradient", "ReLU's backward matches finite differences of its forward",
-              probe_relu, verdict_relu, relu_inputs, points=2, requires=("ReLU",), after=("relu.forward",)),
+              probe_relu, verdict_relu, relu_inputs, points=2, requires=("ReLU",)),
         Check("dense.numerical_gradient", "Dense's gradients match finite differences of its forward",
-              probe_dense, verdict_dense, dense_inputs, points=3, requires=("Dense",),
-              after=("dense.forward",)),
+              probe_dense, verdict_dense, dense_inputs, points=3, requires=("Dense",)),
         Check("loss.numerical_gradient", "The loss gradient matches finite differences of the loss",
               probe_loss, verdict_loss, loss_inputs, points=2,
-              requires=("softmax_crossentropy_with_logits", "grad_softmax_crossentropy_with_logits"),
-              after=("loss.value",)),
+              requires=("softmax_crossentropy_with_logits", "grad_softmax_crossentropy_with_logits")),
     ]

@@ -73,7 +73,8 @@ class _Progress:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to this file instead of standard output.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
-              help="Seconds each check may run  [default: 10, or the config's]")
+              help="Seconds each check may run; checks that train a network get proportionally "
+                   "more  [default: 10, or the config's]")
 @click.option("--memory", type=click.IntRange(min=16), default=None,
               help="MB of memory the submission may use  [default: 1024, or the config's]")
 @click.option("--seed", type=int, default=0, show_default=True,

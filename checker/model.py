@@ -110,8 +110,9 @@ class Check:
         A missing name fails a ``core`` check and skips an option/bonus one.
     :param after: ids of checks that must pass first; if one did not pass,
         this check is skipped ("prerequisite missing").
-    :param timeout: seconds for the probe; ``None`` means the run's
-        ``--timeout``.
+    :param timeout: seconds for the probe under the default ``--timeout``
+        (10 s), scaled in proportion by another ``--timeout``; ``None``
+        means the run's ``--timeout`` itself.
     """
 
     id: str

@@ -25,6 +25,7 @@ from nncheck import __version__, wire
 from nncheck.loader import Plan, SubmissionError, prepare
 from nncheck.model import Check, CheckRecord, Fail, Report, Result, Status
 
+DEFAULT_TIMEOUT = 10.0  # seconds per check unless --timeout says otherwise
 GRACE_S = 5.0          # the worker's own answer may lag its timeout by this much
 MAX_RESTARTS = 3
 TOKEN_VAR = "NNCHECK_WORKER_TOKEN"
@@ -36,7 +37,7 @@ class WorkerGone(Exception):
 
 @dataclass
 class Limits:
-    timeout: float = 10.0       # seconds per check (probe)
+    timeout: float = DEFAULT_TIMEOUT  # seconds per check (probe)
     load_timeout: float = 30.0  # seconds to load the submission
     memory_mb: int = 1024       # memory the submission may use on top of the worker's own
     user: str = "auto"          # run student code as this user when root ("auto": nobody, if it can)
@@ -334,7 +335,10 @@ class Session:
         except Exception as exc:  # the grader's side failed (bad data path, a plugin bug)
             return rec(Result.error(f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
                                     hint="This is not your mistake: tell your instructor."))
-        timeout = check.timeout or self.limits.timeout
+        # A check's own timeout (a training run's, say) is for the default --timeout;
+        # a different --timeout scales it in proportion.
+        timeout = (check.timeout * self.limits.timeout / DEFAULT_TIMEOUT if check.timeout
+                   else self.limits.timeout)
         try:
             self.worker.send({"op": "probe", "ref": check.probe_ref, "inputs": inputs,
                               "timeout": timeout, "seed": self.seed})

@@ -434,7 +434,7 @@ def nncheck_checks(config):
         Check("l2.experiment", "L2 keeps weights smaller and does not widen the train/validation gap (MNIST)",
               probe_experiment, lambda i, o: verdict_experiment(i, o, slack),
               lambda rng: exp_inputs(rng, epochs, alpha), section="options", points=8,
-              requires=("L2Dense",), timeout=60,
+              requires=("L2Dense",), timeout=20,
               hint="An over-sized network on few digits overfits; the L2 penalty should shrink its weights."),
     ]
 

@@ -1083,7 +1083,7 @@ def nncheck_checks(config):
                   hint="grad_input = grad_output @ self.weights.T, computed before the update."),
             Check(f"{family}.experiment", f"{name} trains faster than plain SGD on MNIST",
                   probe_experiment, verdict_experiment_for(family, config), experiment_inputs(family),
-                  section="options", points=5, requires=req, after=(f"{family}.trajectory",), timeout=60,
+                  section="options", points=5, requires=req, after=(f"{family}.trajectory",), timeout=20,
                   hint=f"A correct {name} layer should reach a lower loss than SGD in the same number of steps."),
         ]
     return checks

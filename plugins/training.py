@@ -486,7 +486,7 @@ def nncheck_checks(config):
               probe_accuracy, make_verdict(margin), functools.partial(_make_inputs, settings),
               section="core", points=20,
               requires=("Dense", "ReLU", "train", "iterate_minibatches", "predict"),
-              timeout=30.0,
+              timeout=20.0,
               hint="Train a 784-100-200-10 network with your Dense, ReLU, train and iterate_minibatches; "
                    "it should learn like the reference."),
     ]

@@ -403,7 +403,7 @@ def nncheck_checks(config):
         Check("xavier.experiment", "Xavier init beats randn*0.01 on a 5-layer network (MNIST)",
               probe_experiment, lambda i, o: verdict_experiment(i, o, margin),
               lambda rng: exp_inputs(rng, epochs), section="options", points=6,
-              requires=("XavierDense",), after=("xavier.forward_backward",), timeout=60,
+              requires=("XavierDense",), after=("xavier.forward_backward",), timeout=20,
               hint="With randn*0.01 a deep ReLU network's signal vanishes; Xavier keeps it."),
     ]
 

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from nncheck.variants import REFERENCE_DIR
+
 from conftest import by_id
 
 GOOD_RELU = """
@@ -230,3 +232,19 @@ def test_option_hidden_by_a_syntax_error_is_not_called_unattempted(engine, write
     report = engine.grade(write_py(source), only=["batchnorm"])
     assert report.checks and all(c.status == "error" for c in report.checks)
     assert "appears in your submission" in report.checks[0].message
+
+
+def test_long_checks_scale_with_timeout(engine, tmp_path):
+    """--timeout scales a check's own longer timeout: with --timeout 0.5 a hanging
+    train() costs the training check 1 s (its 20 s * 0.5 / 10), not 20 s."""
+    from nncheck.testing import mutate_reference
+
+    src = (REFERENCE_DIR / "network.py").read_text()
+    old = "def train(network, X, y):"
+    assert src.count(old) == 1
+    hang = mutate_reference("network.py", old, old + "\n    while True:\n        pass")
+    t0 = time.monotonic()
+    report = engine.grade(hang.materialise(tmp_path), only=["training"], timeout=0.5)
+    rec = report.checks[0]
+    assert rec.status == "timeout" and "within 1 s" in rec.message, rec.message
+    assert time.monotonic() - t0 < 15

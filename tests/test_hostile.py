@@ -248,3 +248,17 @@ def test_long_checks_scale_with_timeout(engine, tmp_path):
     rec = report.checks[0]
     assert rec.status == "timeout" and "within 1 s" in rec.message, rec.message
     assert time.monotonic() - t0 < 15
+
+
+def test_after_two_timeouts_later_checks_get_less_time(engine, write_py):
+    """One hanging ReLU.forward costs every ReLU check: the first two wait the full
+    timeout, the rest a fifth of it (at least 2 s), and the message says so."""
+    source = GOOD_RELU.replace("return np.maximum(input, 0)", "while True: pass").replace("{backward}", "pass")
+    t0 = time.monotonic()
+    report = engine.grade(write_py(source), only=["relu"], timeout=3.0)
+    elapsed = time.monotonic() - t0
+    statuses = [(c.id, str(c.status)) for c in report.checks]
+    assert [s for _, s in statuses] == ["timeout", "timeout", "timeout"], statuses
+    assert "shortened" in report.checks[2].message and "within 2 s" in report.checks[2].message
+    assert "shortened" not in report.checks[0].message
+    assert elapsed < 3 + 3 + 2 + 10

@@ -17,19 +17,7 @@ def numerical_gradient(f, x, h=1e-5):
     Returns:
         array shaped like ``x``: ``(f(x + h e_i) - f(x - h e_i)) / (2h)``.
     """
-    grad = np.zeros(x.shape, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fplus = float(f(x))
-        x[ix] = old - h
-        fminus = float(f(x))
-        x[ix] = old
-        grad[ix] = (fplus - fminus) / (2 * h)
-        it.iternext()
-    return grad
+    return numerical_gradient_array(lambda v: np.float64(f(v)), x, np.float64(1.0), h)
 
 
 def numerical_gradient_array(f, x, df, h=1e-5):

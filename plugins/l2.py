@@ -424,8 +424,6 @@ def verdict_experiment(inputs, output, slack=GAP_SLACK):
 def nncheck_checks(config):
     rtol = config.tolerance("l2.grad", 1e-6)
     slack = config.tolerance("l2.experiment", GAP_SLACK)
-    epochs = int(config.training.get("l2_epochs", EXP_EPOCHS))
-    alpha = float(config.training.get("l2_alpha", EXP_ALPHA))
     return [
         Check("l2.grad", "L2Dense adds 2*alpha*W to the weight gradient, not to the biases, undivided",
               probe_grad, lambda i, o: verdict_grad(i, o, rtol), grad_inputs, section="options", points=12,
@@ -433,7 +431,7 @@ def nncheck_checks(config):
               hint="dW = x.T @ grad_output + 2 * alpha * W; db = grad_output.sum(axis=0)."),
         Check("l2.experiment", "L2 keeps weights smaller and does not widen the train/validation gap (MNIST)",
               probe_experiment, lambda i, o: verdict_experiment(i, o, slack),
-              lambda rng: exp_inputs(rng, epochs, alpha), section="options", points=8,
+              exp_inputs, section="options", points=8,
               requires=("L2Dense",), timeout=20,
               hint="An over-sized network on few digits overfits; the L2 penalty should shrink its weights."),
     ]

@@ -27,8 +27,6 @@ about 1 s; the reference run is cached across submissions.
 """
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import math
 from pathlib import Path
@@ -299,55 +297,6 @@ def _curves(run: dict, y: np.ndarray, yv: np.ndarray) -> dict:
     return {"train_loss": loss, "train_accuracy": train_acc, "val_accuracy": val_acc}
 
 
-_BLAS_SYMBOLS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
-                 "scipy_openblas_set_num_threads", "openblas_set_num_threads64_")
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_setters():
-    """``(get, set)`` for the number of OpenBLAS threads of this process, or ``None``."""
-    try:
-        with open("/proc/self/maps") as f:
-            libs = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line})
-    except OSError:
-        return None
-    for lib in libs:
-        try:
-            handle = ctypes.CDLL(lib)
-        except OSError:
-            continue
-        for name in _BLAS_SYMBOLS:
-            setter = getattr(handle, name, None)
-            getter = getattr(handle, name.replace("set_", "get_"), None)
-            if setter is not None and getter is not None:
-                setter.argtypes, setter.restype = [ctypes.c_int], None
-                getter.argtypes, getter.restype = [], ctypes.c_int
-                return getter, setter
-    return None
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Run the reference as the worker runs students: with one BLAS thread (best effort).
-
-    The matrices are small, so threads gain nothing, and on a busy machine a
-    multi-threaded OpenBLAS was measured 4x slower (1.6 s instead of 0.4 s).
-    One thread also makes the reference's arithmetic identical to a student's
-    run of the same code in the worker.
-    """
-    blas = _blas_setters()
-    if blas is None:
-        yield
-        return
-    get, set_ = blas
-    before = get()
-    set_(1)
-    try:
-        yield
-    finally:
-        set_(before)
-
-
 @functools.lru_cache(maxsize=8)
 def _reference_run(data: str, n_train_requested: int, n_val: int, batch_size: int, epochs: int,
                    learning_rate: float, sizes: tuple, init_seed: int) -> dict:
@@ -357,7 +306,7 @@ def _reference_run(data: str, n_train_requested: int, n_val: int, batch_size: in
     weights, biases, perms = _initial_state(init_seed, sizes, n_train, epochs)
     inputs = {"sizes": list(sizes), "learning_rate": learning_rate, "batch_size": batch_size,
               "weights": weights, "biases": biases, "perms": perms}
-    with _one_blas_thread(), np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # one BLAS thread, like the worker: set in nncheck/__init__
         run = _run(REF_NS, inputs, X, y, Xv)
     return _curves(run, y, yv)
 

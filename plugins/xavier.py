@@ -390,7 +390,6 @@ def nncheck_checks(config):
     z = config.tolerance("xavier.init", Z)
     fb_rtol = config.tolerance("xavier.forward_backward", 1e-6)
     margin = config.tolerance("xavier.experiment", EXP_MARGIN)
-    epochs = int(config.training.get("xavier_epochs", EXP_EPOCHS))
     return [
         Check("xavier.init", "XavierDense draws weights with variance 2/(in+out), mean 0, zero biases",
               probe_init, lambda i, o: verdict_init(i, o, z), init_inputs, section="options", points=10,
@@ -402,7 +401,7 @@ def nncheck_checks(config):
               hint="Subclass Dense and change only the initialisation."),
         Check("xavier.experiment", "Xavier init beats randn*0.01 on a 5-layer network (MNIST)",
               probe_experiment, lambda i, o: verdict_experiment(i, o, margin),
-              lambda rng: exp_inputs(rng, epochs), section="options", points=6,
+              exp_inputs, section="options", points=6,
               requires=("XavierDense",), after=("xavier.forward_backward",), timeout=20,
               hint="With randn*0.01 a deep ReLU network's signal vanishes; Xavier keeps it."),
     ]

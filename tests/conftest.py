@@ -8,6 +8,29 @@ from nncheck.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 
+# What hand-written test submissions start from: NumPy and the notebook's identity Layer.
+LAYER_BASE = """
+import numpy as np
+
+class Layer:
+    def forward(self, input):
+        return input
+    def backward(self, input, grad_output):
+        return grad_output
+"""
+
+
+def relu_source(forward_body: str = "return np.maximum(input, 0)",
+                backward_body: str = "return grad_output * (input > 0)", top: str = "") -> str:
+    """A one-file submission with a ReLU whose method bodies (indented 8) are given."""
+    return top + LAYER_BASE + f"""
+class ReLU(Layer):
+    def forward(self, input):
+        {forward_body}
+    def backward(self, input, grad_output):
+        {backward_body}
+"""
+
 
 @pytest.fixture(scope="session")
 def engine():

@@ -14,6 +14,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from conftest import relu_source
+
 import pytest
 from click.testing import CliRunner
 
@@ -32,22 +34,7 @@ FAMILIES = ("relu", "dense", "loss")
 CHECK_ARGS = [a for f in FAMILIES for a in ("--check", f)]
 DIAG = "dense-grad-divided-by-batch"
 
-HANGING_RELU = '''
-import numpy as np
-
-class Layer:
-    def forward(self, input):
-        return input
-    def backward(self, input, grad_output):
-        return grad_output
-
-class ReLU(Layer):
-    def forward(self, input):
-        while True:
-            pass
-    def backward(self, input, grad_output):
-        return grad_output * (input > 0)
-'''
+HANGING_RELU = relu_source(forward_body="while True:\n            pass")
 
 
 def _variants(engine):

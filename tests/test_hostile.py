@@ -11,28 +11,11 @@ import pytest
 
 from nncheck.variants import REFERENCE_DIR
 
-from conftest import by_id
-
-GOOD_RELU = """
-import numpy as np
-
-class Layer:
-    def forward(self, input):
-        return input
-    def backward(self, input, grad_output):
-        return grad_output
-
-class ReLU(Layer):
-    def forward(self, input):
-        return np.maximum(input, 0)
-    def backward(self, input, grad_output):
-        {backward}
-        return grad_output * (input > 0)
-"""
-
+from conftest import by_id, relu_source
 
 def relu_with(backward_body: str, top: str = "") -> str:
-    return top + GOOD_RELU.replace("{backward}", backward_body)
+    """A correct ReLU whose backward first runs ``backward_body``."""
+    return relu_source(backward_body=backward_body + "\n        return grad_output * (input > 0)", top=top)
 
 
 def grade(engine, path, **kw):
@@ -253,7 +236,7 @@ def test_long_checks_scale_with_timeout(engine, tmp_path):
 def test_after_two_timeouts_later_checks_get_less_time(engine, write_py):
     """One hanging ReLU.forward costs every ReLU check: the first two wait the full
     timeout, the rest a fifth of it (at least 2 s), and the message says so."""
-    source = GOOD_RELU.replace("return np.maximum(input, 0)", "while True: pass").replace("{backward}", "pass")
+    source = relu_source(forward_body="while True: pass")
     t0 = time.monotonic()
     report = engine.grade(write_py(source), only=["relu"], timeout=3.0)
     elapsed = time.monotonic() - t0

@@ -6,18 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import by_id
+from conftest import LAYER_BASE, by_id
 from nncheck.variants import correct
 
-DENSE = textwrap.dedent("""
-    import numpy as np
-
-    class Layer:
-        def forward(self, input):
-            return input
-        def backward(self, input, grad_output):
-            return grad_output
-
+DENSE = LAYER_BASE + textwrap.dedent("""
     class Dense(Layer):
         def __init__(self, input_units, output_units, learning_rate=0.1):
             self.learning_rate = learning_rate

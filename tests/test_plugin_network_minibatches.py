@@ -7,6 +7,7 @@ from nncheck.gradient_check import numerical_gradient_array, rel_error
 from nncheck.model import Status
 from nncheck.plugins import minibatches as mb_plugin
 from nncheck.plugins import network as net_plugin
+from nncheck.plugins.network import probes as net_probes
 
 from conftest import REPO, by_id
 
@@ -69,16 +70,16 @@ def test_fake_layers_backward_is_their_gradient():
     inputs = net_plugin.network_inputs(np.random.default_rng(5))
     x = inputs["X"]
     for spec in inputs["layers"]:
-        out = net_plugin.layer_forward(spec, x)
+        out = net_probes.layer_forward(spec, x)
         g = np.random.default_rng(1).normal(size=out.shape)
-        num = numerical_gradient_array(lambda v: net_plugin.layer_forward(spec, v), x.copy(), g)
-        assert rel_error(net_plugin.layer_backward(spec, x, g), num) < 1e-6
+        num = numerical_gradient_array(lambda v: net_probes.layer_forward(spec, v), x.copy(), g)
+        assert rel_error(net_probes.layer_backward(spec, x, g), num) < 1e-6
         x = out
 
 
 def test_fake_layers_never_raise():
     log = []
-    layer = net_plugin.RecordingLayer(0, {"kind": "affine", "W": np.ones((3, 2)), "b": np.zeros(2)}, log)
+    layer = net_probes.RecordingLayer(0, {"kind": "affine", "W": np.ones((3, 2)), "b": np.zeros(2)}, log)
     assert layer.forward(np.ones((4, 5))).shape == (4, 2)
     assert layer.backward("oops", np.ones((4, 7))).shape == (4, 3)
     assert [c["ok"] for c in log] == [False, False]

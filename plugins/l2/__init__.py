@@ -36,82 +36,14 @@ from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, require_finite
 from nncheck.probes import GraderReLU, array_or_description, train_step
+from nncheck.plugins.l2.probes import (  # noqa: F401 - the worker-side half
+    probe_experiment,
+    probe_grad,
+)
 
 # --------------------------------------------------------------------------
 # Probe helpers (run in the worker; plain NumPy only)
 # --------------------------------------------------------------------------
-LR_NAMES = ("learning_rate", "lr", "eta", "learning_rate_", "learningrate", "step_size")
-COEF_NAMES = ("alpha", "reg", "lambda_", "lambd", "lamb", "lam", "lmbda", "lmbd", "l2", "l2_reg",
-              "l2_lambda", "l2_alpha", "reg_lambda", "lambda_reg", "reg_strength", "reg_coef",
-              "reg_param", "regularization", "regularisation", "weight_decay", "penalty", "alpha_reg")
-COEF_PARTS = ("reg", "alpha", "lamb", "lmb", "l2", "decay", "penal")
-_ARG_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-
-
-def _looks_like_coef(name):
-    low = name.lower()
-    return low not in LR_NAMES and (low in COEF_NAMES or any(part in low for part in COEF_PARTS))
-
-
-def _construct(cls, n_in, n_out, lr, coef):
-    """Build ``cls(n_in, n_out, <lr>, <coefficient>)`` whatever the keywords are called.
-
-    Returns ``(layer or None, how)``: ``how`` says under which names the
-    learning rate and the coefficient were passed (``None`` if not found).
-    """
-    try:
-        params = list(inspect.signature(cls).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    lr_p = next((p for p in params if p.name.lower() in LR_NAMES and p.kind in _ARG_KINDS), None)
-    coef_p = next((p for p in params if p.name.lower() in COEF_NAMES and p.kind in _ARG_KINDS
-                   and p is not lr_p), None)
-    if coef_p is None:
-        coef_p = next((p for p in params if _looks_like_coef(p.name) and p.kind in _ARG_KINDS
-                       and p is not lr_p), None)
-    extra = [p for p in params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][2:]
-    if lr_p is None and extra and extra[0] is not coef_p:
-        lr_p = extra[0]  # (in, out, rate, ...) whatever the rate is called
-    if coef_p is None:
-        rest = [p for p in extra if p is not lr_p]
-        coef_p = rest[0] if rest else None  # (in, out, rate, coefficient)
-    how = {"learning_rate": None, "coefficient": None, "class": getattr(cls, "__name__", "?"),
-           "parameters": [p.name for p in params]}
-    kwargs = {}
-    if lr_p is not None:
-        kwargs[lr_p.name] = lr
-        how["learning_rate"] = lr_p.name
-    if coef_p is not None:
-        kwargs[coef_p.name] = coef
-        how["coefficient"] = coef_p.name
-    layer = None
-    if coef_p is None and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        for name in ("alpha", "reg"):  # def __init__(self, *args, **kwargs): try the two usual names
-            try:
-                layer = cls(n_in, n_out, **kwargs, **{name: coef})
-            except TypeError:
-                continue
-            how["coefficient"] = name
-            break
-    if layer is None:
-        layer = cls(n_in, n_out, **kwargs)
-    if how["learning_rate"] is None:
-        for name in ("learning_rate", "lr"):
-            if isinstance(getattr(layer, name, None), (int, float)):
-                setattr(layer, name, lr)
-                how["learning_rate"] = f"attribute {name}"
-                break
-    if how["coefficient"] is None:
-        try:
-            attributes = list(vars(layer).items())
-        except TypeError:  # __slots__
-            attributes = []
-        for name, value in attributes:
-            if _looks_like_coef(name) and isinstance(value, (int, float)) and not isinstance(value, bool):
-                setattr(layer, name, coef)
-                how["coefficient"] = f"attribute {name}"
-                break
-    return layer, how
 
 
 # --------------------------------------------------------------------------
@@ -123,19 +55,6 @@ def grad_inputs(rng):
     return {"x": rng.normal(size=(b, n_in)), "grad_output": rng.normal(size=(b, n_out)) / b,
             "W": rng.normal(size=(n_in, n_out)) * 0.5, "b": rng.normal(size=n_out),
             "lr": float(rng.uniform(0.02, 0.08)), "alpha": float(rng.uniform(0.2, 0.5))}
-
-
-def probe_grad(ns, inputs):
-    W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
-    layer, how = _construct(ns["L2Dense"], W.shape[0], W.shape[1], float(inputs["lr"]), float(inputs["alpha"]))
-    if how["coefficient"] is None:
-        return {"how": how}
-    layer.weights = W.copy()
-    layer.biases = b.copy()
-    out = layer.forward(x.copy())
-    grad_input = layer.backward(x.copy(), g.copy())
-    return {"how": how, "out": array_or_description(out), "grad_input": array_or_description(grad_input),
-            "W_after": array_or_description(layer.weights), "b_after": array_or_description(layer.biases)}
 
 
 def _fit2(obs, a, b):
@@ -327,50 +246,6 @@ def exp_inputs(rng, epochs=EXP_EPOCHS, alpha=EXP_ALPHA):
             "perms": np.stack([rng.permutation(EXP_TRAIN) for _ in range(epochs)]),
             "init_seed": int(rng.integers(2 ** 31)), "sizes": list(EXP_SIZES), "batch": EXP_BATCH,
             "lr": EXP_LR, "alpha": float(alpha)}
-
-
-def _accuracy(layers, X, y):
-    out = X
-    for layer in layers:
-        out = np.asarray(layer.forward(out), dtype=float)
-    if not np.all(np.isfinite(out)):
-        return 0.0
-    return float(np.mean(out.argmax(axis=1) == y))
-
-
-def probe_experiment(ns, inputs):
-    X_train, y_train, X_val, y_val = load_dataset()
-    idx = inputs["train_idx"]
-    X, y = X_train[idx], y_train[idx]
-    sizes, lr, batch = inputs["sizes"], float(inputs["lr"]), int(inputs["batch"])
-    cls = ns["L2Dense"]
-    result = {}
-    for arm, coef in (("l2", float(inputs["alpha"])), ("none", 0.0)):
-        init = np.random.default_rng(inputs["init_seed"])  # the same initial weights in both arms
-        layers, dense = [], []
-        for i in range(len(sizes) - 1):
-            layer, how = _construct(cls, sizes[i], sizes[i + 1], lr, coef)
-            if how["coefficient"] is None:
-                return {"how": how}
-            layer.weights = init.standard_normal((sizes[i], sizes[i + 1])) * 0.01
-            layer.biases = np.zeros(sizes[i + 1])
-            layers.append(layer)
-            dense.append(layer)
-            if i < len(sizes) - 2:
-                layers.append(GraderReLU())
-        train_acc, val_acc, norm, loss = [], [], [], []
-        for perm in inputs["perms"]:
-            losses = []
-            for start in range(0, len(perm), batch):
-                rows = perm[start:start + batch]
-                losses.append(train_step(layers, X[rows], y[rows]))
-            train_acc.append(_accuracy(layers, X, y))
-            val_acc.append(_accuracy(layers, X_val, y_val))
-            norm.append(float(np.sqrt(sum(np.sum(np.asarray(d.weights, dtype=float) ** 2) for d in dense))))
-            loss.append(float(np.mean(losses)))
-        result[arm] = {"train_acc": train_acc, "val_acc": val_acc, "weight_norm": norm, "loss": loss}
-    result["how"] = how
-    return result
 
 
 def verdict_experiment(inputs, output, slack=GAP_SLACK):

@@ -27,52 +27,15 @@ from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import GraderReLU, array_or_description, train_step
+from nncheck.plugins.xavier.probes import (  # noqa: F401 - the worker-side half
+    probe_experiment,
+    probe_forward_backward,
+    probe_init,
+)
 
 # --------------------------------------------------------------------------
 # Shared probe helpers (run in the worker; plain NumPy only)
 # --------------------------------------------------------------------------
-LR_NAMES = ("learning_rate", "lr", "eta", "learning_rate_", "learningrate", "step_size")
-
-
-def _make(cls, n_in, n_out, lr=None):
-    """Construct ``cls(n_in, n_out[, learning rate])``; return ``(layer, how the rate was passed)``."""
-    if lr is None:
-        return cls(n_in, n_out), "default"
-    try:
-        params = list(inspect.signature(cls).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    named = next((p for p in params if p.name.lower() in LR_NAMES), None)
-    if named is not None and named.kind is not inspect.Parameter.POSITIONAL_ONLY:
-        return cls(n_in, n_out, **{named.name: lr}), f"keyword {named.name}"
-    positional = [p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                                  inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= 3 or any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
-        return cls(n_in, n_out, lr), "third positional argument"
-    layer = cls(n_in, n_out)
-    for name in ("learning_rate", "lr"):
-        if hasattr(layer, name):
-            setattr(layer, name, lr)
-            return layer, f"attribute {name}"
-    return layer, "not passed"
-
-
-def _train_and_track(layers, X, y, Xv, yv, perms, batch):
-    """Train ``layers`` with the grader's loop; return per-epoch train loss, val accuracy, last predictions."""
-    losses, val_acc = [], []
-    pred = None
-    for perm in perms:
-        batch_losses = []
-        for start in range(0, len(perm), batch):
-            idx = perm[start:start + batch]
-            batch_losses.append(train_step(layers, X[idx], y[idx]))
-        out = Xv
-        for layer in layers:
-            out = np.asarray(layer.forward(out), dtype=float)
-        pred = out.argmax(axis=1) if np.all(np.isfinite(out)) else np.full(len(yv), -1)
-        losses.append(float(np.mean(batch_losses)))
-        val_acc.append(float(np.mean(pred == yv)))
-    return losses, val_acc, pred
 
 
 # --------------------------------------------------------------------------
@@ -89,16 +52,6 @@ def init_inputs(rng):
     a = (int(rng.integers(560, 641)), int(rng.integers(32, 49)))
     b = (int(rng.integers(24, 37)), int(rng.integers(450, 561)))
     return {"shapes": [list(a)] * LAYERS_PER_SHAPE + [list(b)] * LAYERS_PER_SHAPE}
-
-
-def probe_init(ns, inputs):
-    cls = ns["XavierDense"]
-    weights, biases = [], []
-    for n_in, n_out in inputs["shapes"]:
-        layer = cls(int(n_in), int(n_out))
-        weights.append(array_or_description(getattr(layer, "weights", None)))
-        biases.append(array_or_description(getattr(layer, "biases", None)))
-    return {"weights": weights, "biases": biases}
 
 
 def _candidates(n_in, n_out):
@@ -250,17 +203,6 @@ def fb_inputs(rng):
             "lr": float(rng.uniform(0.05, 0.3))}
 
 
-def probe_forward_backward(ns, inputs):
-    W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
-    layer, how = _make(ns["XavierDense"], W.shape[0], W.shape[1], float(inputs["lr"]))
-    layer.weights = W.copy()
-    layer.biases = b.copy()
-    out = layer.forward(x.copy())
-    grad_input = layer.backward(x.copy(), g.copy())
-    return {"out": array_or_description(out), "grad_input": array_or_description(grad_input), "W_after": array_or_description(layer.weights),
-            "b_after": array_or_description(layer.biases), "lr_passed_as": how}
-
-
 def verdict_forward_backward(inputs, output, rtol=1e-6):
     W, b, x, g, lr = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"], inputs["lr"]
     batch = len(x)
@@ -321,34 +263,6 @@ def exp_inputs(rng, epochs=EXP_EPOCHS):
     return {"train_idx": rng.permutation(4000)[:EXP_TRAIN],
             "perms": np.stack([rng.permutation(EXP_TRAIN) for _ in range(epochs)]),
             "init_seed": int(rng.integers(2 ** 31)), "sizes": list(SIZES), "batch": EXP_BATCH, "lr": EXP_LR}
-
-
-def probe_experiment(ns, inputs):
-    X_train, y_train, X_val, y_val = load_dataset()
-    idx = inputs["train_idx"]
-    X, y = X_train[idx], y_train[idx]
-    perms = [np.asarray(p) for p in inputs["perms"]]
-    sizes, lr, batch = inputs["sizes"], float(inputs["lr"]), int(inputs["batch"])
-    cls = ns["XavierDense"]
-    init_rng = np.random.default_rng(inputs["init_seed"])
-
-    def network(small):
-        layers = []
-        for i in range(len(sizes) - 1):
-            dense, _ = _make(cls, sizes[i], sizes[i + 1], lr)
-            if small:  # the default Dense initialisation, drawn by the grader
-                dense.weights = init_rng.standard_normal((sizes[i], sizes[i + 1])) * 0.01
-                dense.biases = np.zeros(sizes[i + 1])
-            layers.append(dense)
-            if i < len(sizes) - 2:
-                layers.append(GraderReLU())
-        return layers
-
-    xav_loss, xav_acc, _ = _train_and_track(network(False), X, y, X_val, y_val, perms, batch)
-    base_loss, base_acc, base_pred = _train_and_track(network(True), X, y, X_val, y_val, perms, batch)
-    counts = np.bincount(base_pred[base_pred >= 0], minlength=10) if np.any(base_pred >= 0) else np.zeros(10)
-    return {"xavier_val_acc": xav_acc, "baseline_val_acc": base_acc, "xavier_loss": xav_loss,
-            "baseline_loss": base_loss, "baseline_top_class_share": float(counts.max() / len(y_val))}
 
 
 def verdict_experiment(inputs, output, margin=EXP_MARGIN):

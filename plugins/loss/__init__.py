@@ -25,6 +25,10 @@ from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
 from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import as_float_array
+from nncheck.plugins.loss.probes import (  # noqa: F401 - the worker-side half
+    probe_grad,
+    probe_value,
+)
 
 # Relative to the largest expected entry (see _close). A stable and a naive (un-shifted)
 # float64 implementation agree to ~1e-14 on these logits; 1e-7 also forgives float32
@@ -36,15 +40,6 @@ GRAD_RTOL = 1e-6
 # ---------------------------------------------------------------------------
 # worker side
 # ---------------------------------------------------------------------------
-
-def probe_value(ns, inputs):
-    fn = ns["softmax_crossentropy_with_logits"]
-    return {"loss": as_float_array(fn(inputs["logits"].copy(), inputs["answers"].copy()))}
-
-
-def probe_grad(ns, inputs):
-    fn = ns["grad_softmax_crossentropy_with_logits"]
-    return {"grad": as_float_array(fn(inputs["logits"].copy(), inputs["answers"].copy()))}
 
 
 # ---------------------------------------------------------------------------

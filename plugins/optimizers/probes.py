@@ -1,0 +1,238 @@
+"""optimizers: the worker-side half of the family (runs in the sandbox).
+
+Probes call the student's code and return plain data; they import only
+NumPy, the standard library and nncheck's worker-side helpers, never a
+reference or a verdict.
+"""
+import inspect
+import math
+import numpy as np
+from nncheck.data import load_dataset
+
+
+# Names a student's __init__ may give each hyperparameter, tried in this order.
+HYPER_ALIASES = {
+    "learning_rate": ("learning_rate", "lr", "eta", "learningrate", "learning_rate_", "step_size", "lr_rate"),
+    "momentum": ("momentum", "mu", "beta", "gamma", "rho", "momentum_rate", "alpha", "m"),
+    "decay": ("decay", "decay_rate", "rho", "beta", "gamma", "alpha", "beta2", "decay_factor", "rms_decay"),
+    "epsilon": ("epsilon", "eps", "epsilon_", "delta"),
+    "beta1": ("beta1", "beta_1", "b1", "beta_one", "betta1", "momentum"),
+    "beta2": ("beta2", "beta_2", "b2", "beta_two", "betta2", "decay", "rho"),
+}
+
+
+# ==========================================================================
+# Probe side (runs in the worker against the student's namespace)
+# ==========================================================================
+_KW = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _plain(value):
+    """What the student gave, as a float array if it is one, else a string describing it."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu":
+        return np.array(value, dtype=float)
+    try:
+        return np.array(value, dtype=float)
+    except Exception:  # a student's odd value: describe it instead
+        return f"<{type(value).__name__}: {str(value)[:80]}>"
+
+
+def _construct(cls, n_in, n_out, hyper):
+    """``cls(n_in, n_out, ...)`` with each hyperparameter passed under the student's own name.
+
+    Returns ``(layer, info)``; ``info`` says how each hyperparameter was given
+    (``passed_as``: keyword used; ``set_attribute``: no such keyword, so the
+    attribute was overwritten after construction; ``missing``: neither), the
+    signature's defaults and the layer's numeric attributes.
+    """
+    info = {"signature": "", "passed_as": {}, "set_attribute": {}, "missing": [], "defaults": {},
+            "attributes_before": {}}
+    kwargs = {}
+    try:
+        params = inspect.signature(cls).parameters
+        info["signature"] = str(inspect.signature(cls))[:300]
+    except (TypeError, ValueError):
+        params = None
+    if params is None:
+        kwargs = dict(hyper)
+        info["passed_as"] = {k: k for k in hyper}
+    else:
+        positional = [n for n, p in params.items()
+                      if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        units = set(positional[:2])
+        keywords = [n for n, p in params.items() if p.kind in _KW and n not in units]
+        var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        for canon, value in hyper.items():
+            name = next((a for a in HYPER_ALIASES[canon] if a in keywords and a not in kwargs), None)
+            if name is None:
+                name = next((n for n in keywords if n.lower() in HYPER_ALIASES[canon] and n not in kwargs), None)
+            if name is not None:
+                kwargs[name] = value
+                info["passed_as"][canon] = name
+                if _number(params[name].default):
+                    info["defaults"][canon] = float(params[name].default)
+            elif var_kw:
+                kwargs[canon] = value
+                info["passed_as"][canon] = canon + " (**kwargs)"
+    try:
+        layer = cls(n_in, n_out, **kwargs)
+    except TypeError:
+        if not kwargs:
+            raise
+        layer = cls(n_in, n_out)
+        info["fallback"] = "the constructor refused the keywords " + ", ".join(kwargs) + "; built with defaults"
+        info["passed_as"] = {}
+    for canon, value in hyper.items():
+        if canon in info["passed_as"]:
+            continue
+        attrs = getattr(layer, "__dict__", {})
+        name = next((a for a in HYPER_ALIASES[canon] if a in attrs and _number(attrs[a])), None)
+        if name is not None:
+            info["attributes_before"][canon] = float(attrs[name])
+            setattr(layer, name, value)
+            info["set_attribute"][canon] = name
+        else:
+            info["missing"].append(canon)
+    return layer, info
+
+
+def _scalars(layer, limit=20):
+    out = {}
+    for name, value in list(getattr(layer, "__dict__", {}).items())[:200]:
+        if _number(value):
+            out[str(name)] = float(value)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def _state_arrays(layer, shape, limit=8):
+    """The layer's array attributes shaped like ``shape`` (velocities, caches), except the parameters."""
+    out = {}
+    for name, value in list(getattr(layer, "__dict__", {}).items())[:200]:
+        if name in ("weights", "biases") or not isinstance(value, np.ndarray):
+            continue
+        if value.shape == tuple(shape) and value.dtype.kind in "fiu":
+            out[str(name)] = np.array(value, dtype=float)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def probe_trajectory(ns, inputs):
+    """Construct the option layer, set W and b, then forward/backward through every step."""
+    cls = ns[inputs["class"]]
+    W0, b0 = inputs["W0"], inputs["b0"]
+    layer, info = _construct(cls, W0.shape[0], W0.shape[1], dict(inputs["hyper"]))
+    info["attributes"] = _scalars(layer)
+    layer.weights = W0.copy()
+    layer.biases = b0.copy()
+    weights, biases, grad_inputs, states = [], [], [], {}
+    for x, g in zip(inputs["xs"], inputs["gs"]):
+        x = x.copy()
+        layer.forward(x.copy())
+        grad_inputs.append(_plain(layer.backward(x, g.copy())))
+        weights.append(_plain(layer.weights))
+        biases.append(_plain(layer.biases))
+        for name, arr in _state_arrays(layer, W0.shape).items():
+            states.setdefault(name, []).append(arr)
+    return {"weights": weights, "biases": biases, "grad_inputs": grad_inputs,
+            "states": {k: v for k, v in states.items() if len(v) == len(weights)}, "info": info}
+
+
+# -- experiment (the grader's own tiny training loop; plain NumPy) ---------
+def _xent(logits, y):
+    z = logits - logits.max(axis=1, keepdims=True)
+    return np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]
+
+
+def _xent_grad(logits, y):
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1.0
+    return p / len(y)
+
+
+class _GraderSGDDense:
+    """The SGD arm when the student's ``Dense`` is missing or fails: ``x @ W + b``, ``W -= lr * x.T @ g``."""
+
+    def __init__(self, input_units, output_units, learning_rate=0.1):
+        self.learning_rate = learning_rate
+        self.weights = np.zeros((input_units, output_units))
+        self.biases = np.zeros(output_units)
+
+    def forward(self, input):
+        return input @ self.weights + self.biases
+
+    def backward(self, input, grad_output):
+        grad_input = grad_output @ self.weights.T
+        self.weights = self.weights - self.learning_rate * (input.T @ grad_output)
+        self.biases = self.biases - self.learning_rate * grad_output.sum(axis=0)
+        return grad_input
+
+
+def _train(make, inputs, X, y):
+    """784-64-10 ReLU network of ``make(n_in, n_out)`` layers; returns per-step losses and the final loss."""
+    l1, l2 = make(784, 64), make(64, 10)
+    l1.weights, l1.biases = inputs["W1"].copy(), np.zeros(64)
+    l2.weights, l2.biases = inputs["W2"].copy(), np.zeros(10)
+    losses = []
+    for idx in inputs["batches"]:
+        xb, yb = X[idx], y[idx]
+        h = np.asarray(l1.forward(xb.copy()), dtype=float)
+        a = np.maximum(h, 0.0)
+        logits = np.asarray(l2.forward(a.copy()), dtype=float)
+        losses.append(float(_xent(logits, yb).mean()))
+        if not math.isfinite(losses[-1]):
+            break
+        g = _xent_grad(logits, yb)
+        ga = np.asarray(l2.backward(a.copy(), g), dtype=float)
+        l1.backward(xb.copy(), ga * (h > 0))
+    Xe, ye = X[inputs["eval"]], y[inputs["eval"]]
+    logits = np.asarray(l2.forward(np.maximum(np.asarray(l1.forward(Xe.copy()), dtype=float), 0.0)), dtype=float)
+    return {"losses": losses, "final": float(_xent(logits, ye).mean())}
+
+
+def probe_experiment(ns, inputs):
+    """Train the same network with the student's optimizer and with SGD; return the curves."""
+    X, y, _, _ = load_dataset()
+    idx_ok = lambda a: np.asarray(a) % len(X)  # noqa: E731  (the embedded subset has 4000 training rows)
+    inputs = dict(inputs, batches=idx_ok(inputs["batches"]), eval=idx_ok(inputs["eval"]))
+    out = {}
+    cls = ns[inputs["class"]]
+    infos = {}
+
+    def option_maker(hyper, key):
+        def make(n_in, n_out):
+            layer, info = _construct(cls, n_in, n_out, dict(hyper))
+            infos[key] = info
+            return layer
+        return make
+
+    out["option"] = _train(option_maker(inputs["hyper"], "option"), inputs, X, y)
+    if "hyper_ema" in inputs:
+        out["option_ema"] = _train(option_maker(inputs["hyper_ema"], "option_ema"), inputs, X, y)
+    sgd_arm = "grader"
+    if "Dense" in ns and isinstance(ns["Dense"], type):
+        try:
+            sgd = _train(lambda i, o: _construct(ns["Dense"], i, o, {"learning_rate": inputs["sgd_lr"]})[0],
+                         inputs, X, y)
+            if math.isfinite(sgd["final"]):
+                sgd_arm = "student"
+        except Exception as exc:  # the student's Dense is broken: use the grader's SGD layer
+            sgd_arm = f"grader (your Dense raised {type(exc).__name__})"
+    if not sgd_arm.startswith("student"):
+        sgd = _train(lambda i, o: _GraderSGDDense(i, o, inputs["sgd_lr"]), inputs, X, y)
+    out["sgd"] = sgd
+    out["sgd_arm"] = sgd_arm
+    out["info"] = infos.get("option", {})
+    if "traj" in inputs:
+        out["traj"] = probe_trajectory(ns, inputs["traj"])
+    return out

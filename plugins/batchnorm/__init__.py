@@ -25,6 +25,7 @@ import inspect
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
@@ -441,7 +442,7 @@ def nncheck_checks(config):
         return config.tolerance(check_id, default)
 
     common = dict(section="bonus", requires=("BatchNorm",))
-    return [
+    return guard([
         Check("batchnorm.train_forward", "BatchNorm normalises with the batch statistics in training",
               probe_train, functools.partial(verdict_train, rtol=tol("batchnorm.train_forward", 1e-4)),
               train_inputs, points=3, **common,
@@ -458,7 +459,7 @@ def nncheck_checks(config):
               probe_eval, functools.partial(verdict_eval, rtol=tol("batchnorm.eval", 1e-4)),
               eval_inputs, points=3, **common,
               hint="if not self.training: normalise with running_mean and running_var."),
-    ]
+    ])
 
 
 @nncheck.hookimpl

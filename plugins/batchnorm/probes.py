@@ -6,6 +6,7 @@ reference or a verdict.
 """
 import inspect
 import numpy as np
+from nncheck.probes import call_backward, call_forward, construct, mode_flags, reports_conventions
 
 
 NAMES = {"learning_rate": ("learning_rate", "lr", "eta", "step_size", "learning_rate_"),
@@ -47,7 +48,7 @@ def _make(cls, units, settings):
         if name is not None:
             kwargs[name] = value
         used[key] = name
-    layer = cls(units, **kwargs)
+    layer = construct(cls, "BatchNorm(units)", units, **kwargs)
     effective = {}
     for key, value in settings.items():
         if used[key] is not None:
@@ -58,43 +59,55 @@ def _make(cls, units, settings):
     return layer, {"effective": effective, "keywords": used}
 
 
+def _forward(layer, x, training):
+    """``layer.forward(x)``, with ``training=`` too when the student's forward takes such a flag."""
+    return call_forward(layer, x, **mode_flags(layer.forward, training))
+
+
+def _backward(layer, x, g, training):
+    return call_backward(layer, x, g, **mode_flags(layer.backward, training))
+
+
 def _settings(inputs):
     return {k: inputs[k] for k in ("learning_rate", "momentum", "epsilon")}
 
 
+@reports_conventions
 def probe_train(ns, inputs):
     layer, info = _make(ns["BatchNorm"], len(inputs["gamma"]), _settings(inputs))
     info["running_mean0"] = _arr(getattr(layer, "running_mean", None))
     info["running_var0"] = _arr(getattr(layer, "running_var", None))
     layer.gamma = inputs["gamma"].copy()
     layer.beta = inputs["beta"].copy()
-    info["out"] = _arr(layer.forward(inputs["x"].copy()))
+    info["out"] = _arr(_forward(layer, inputs["x"].copy(), True))
     return info
 
 
+@reports_conventions
 def probe_backward(ns, inputs):
     layer, info = _make(ns["BatchNorm"], len(inputs["gamma"]), _settings(inputs))
     layer.gamma = inputs["gamma"].copy()
     layer.beta = inputs["beta"].copy()
     x = inputs["x"]
-    layer.forward(x.copy())
+    _forward(layer, x.copy(), True)
     info["gamma_before"] = _arr(layer.gamma)
     info["beta_before"] = _arr(layer.beta)
-    info["grad_input"] = _arr(layer.backward(x.copy(), inputs["grad_output"].copy()))
+    info["grad_input"] = _arr(_backward(layer, x.copy(), inputs["grad_output"].copy(), True))
     info["gamma_after"] = _arr(layer.gamma)
     info["beta_after"] = _arr(layer.beta)
     return info
 
 
+@reports_conventions
 def probe_running(ns, inputs):
     layer, info = _make(ns["BatchNorm"], len(inputs["gamma"]), _settings(inputs))
     info["mean0"] = _arr(getattr(layer, "running_mean", None))
     info["var0"] = _arr(getattr(layer, "running_var", None))
     means, variances = [], []
     for x in inputs["xs"]:
-        layer.forward(x.copy())
+        _forward(layer, x.copy(), True)
         try:  # a layer that updates its statistics in backward is fine too; zero grad keeps gamma/beta
-            layer.backward(x.copy(), np.zeros_like(x))
+            _backward(layer, x.copy(), np.zeros_like(x), True)
         except Exception:  # noqa: BLE001 - backward is judged by batchnorm.backward, not here
             pass
         means.append(_arr(getattr(layer, "running_mean", None)))
@@ -103,16 +116,17 @@ def probe_running(ns, inputs):
     return info
 
 
+@reports_conventions
 def probe_eval(ns, inputs):
     layer, info = _make(ns["BatchNorm"], len(inputs["gamma"]), _settings(inputs))
     layer.gamma = inputs["gamma"].copy()
     layer.beta = inputs["beta"].copy()
     for x in inputs["xs_train"]:  # training steps first, as in real use
-        layer.forward(x.copy())
+        _forward(layer, x.copy(), True)
     info["running_mean"] = _arr(getattr(layer, "running_mean", None))
     info["running_var"] = _arr(getattr(layer, "running_var", None))
     layer.training = False
-    info["out"] = _arr(layer.forward(inputs["x"].copy()))
+    info["out"] = _arr(_forward(layer, inputs["x"].copy(), False))
     info["running_mean_after"] = _arr(getattr(layer, "running_mean", None))
     info["running_var_after"] = _arr(getattr(layer, "running_var", None))
     return info

@@ -29,6 +29,7 @@ import functools
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
@@ -347,7 +348,7 @@ def verdict_backward_params(inputs, output, rtol=PARAMS_RTOL):
 @nncheck.hookimpl
 def nncheck_checks(config):
     tol = config.tolerance
-    return [
+    return guard([
         Check("dense.init", "Dense starts with small zero-mean random weights and zero biases",
               probe_init, verdict_init, init_inputs, points=5, requires=("Dense",),
               hint=_INIT_HINT),
@@ -361,7 +362,7 @@ def nncheck_checks(config):
         Check("dense.backward.params", "Dense updates W and b by SGD", probe_backward,
               functools.partial(verdict_backward_params, rtol=tol("dense.backward.params", PARAMS_RTOL)),
               backward_params_inputs, points=10, requires=("Dense",), hint=_PARAMS_HINT),
-    ]
+    ])
 
 
 _L = "layers.py"

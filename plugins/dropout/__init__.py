@@ -28,6 +28,7 @@ import inspect
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
 from nncheck.plugins.dropout.probes import (  # noqa: F401 - the worker-side half
@@ -291,7 +292,7 @@ def verdict_eval(inputs, output):
 
 @nncheck.hookimpl
 def nncheck_checks(config):
-    return [
+    return guard([
         Check("dropout.train_forward", "Dropout drops units with probability p and rescales the rest by 1/(1-p)",
               probe_train, verdict_train, train_inputs, section="bonus", points=4, requires=("Dropout",),
               hint="In training: mask = np.random.rand(*input.shape) >= p; return input * mask / (1 - p)."),
@@ -302,7 +303,7 @@ def nncheck_checks(config):
         Check("dropout.eval", "Dropout is the identity when training is False",
               probe_eval, verdict_eval, eval_inputs, section="bonus", points=3, requires=("Dropout",),
               hint="if not self.training: return input (and grad_output in backward)."),
-    ]
+    ])
 
 
 @nncheck.hookimpl

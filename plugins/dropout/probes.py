@@ -6,6 +6,9 @@ reference or a verdict.
 """
 import inspect
 import numpy as np
+from nncheck.probes import call_backward, call_forward, construct, mode_flags, reports_conventions
+
+CONTRACT = "Dropout(p)"
 
 
 def _arr(x):
@@ -39,32 +42,44 @@ def _first_param(cls):
     return params[0].name if params else None
 
 
+def _forward(layer, x, training):
+    """``layer.forward(x)``, with ``training=`` too when the student's forward takes such a flag."""
+    return call_forward(layer, x, **mode_flags(layer.forward, training))
+
+
+def _backward(layer, x, g, training):
+    return call_backward(layer, x, g, **mode_flags(layer.backward, training))
+
+
+@reports_conventions
 def probe_train(ns, inputs):
     cls = ns["Dropout"]
     res = {"param": _first_param(cls)}
     for key in ("low", "high"):
-        layer = cls(inputs[f"p_{key}"])
+        layer = construct(cls, CONTRACT, inputs[f"p_{key}"])
         res[f"training_{key}"] = _training_attr(layer)
-        res[f"out_{key}"] = _arr(layer.forward(inputs["x"].copy()))
-        res[f"again_{key}"] = _arr(layer.forward(inputs["x"].copy()))  # a fresh mask each forward
+        res[f"out_{key}"] = _arr(_forward(layer, inputs["x"].copy(), True))
+        res[f"again_{key}"] = _arr(_forward(layer, inputs["x"].copy(), True))  # a fresh mask each forward
     return res
 
 
+@reports_conventions
 def probe_backward(ns, inputs):
-    layer = ns["Dropout"](inputs["p"])
+    layer = construct(ns["Dropout"], CONTRACT, inputs["p"])
     x = inputs["x"]
-    first = _arr(layer.forward(x.copy()))
-    last = _arr(layer.forward(x.copy()))
-    grad_input = _arr(layer.backward(x.copy(), inputs["grad_output"].copy()))
+    first = _arr(_forward(layer, x.copy(), True))
+    last = _arr(_forward(layer, x.copy(), True))
+    grad_input = _arr(_backward(layer, x.copy(), inputs["grad_output"].copy(), True))
     return {"first": first, "last": last, "grad_input": grad_input}
 
 
+@reports_conventions
 def probe_eval(ns, inputs):
-    layer = ns["Dropout"](inputs["p"])
+    layer = construct(ns["Dropout"], CONTRACT, inputs["p"])
     res = {"training_initial": _training_attr(layer)}
-    layer.forward(inputs["x_train"].copy())  # a training step first, as in real use
+    _forward(layer, inputs["x_train"].copy(), True)  # a training step first, as in real use
     layer.training = False
     x = inputs["x"]
-    res["out"] = _arr(layer.forward(x.copy()))
-    res["grad_input"] = _arr(layer.backward(x.copy(), inputs["grad_output"].copy()))
+    res["out"] = _arr(_forward(layer, x.copy(), False))
+    res["grad_input"] = _arr(_backward(layer, x.copy(), inputs["grad_output"].copy(), False))
     return res

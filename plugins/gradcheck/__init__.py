@@ -19,6 +19,7 @@ is still far below every mistake (ratios like 1/b, -1, or O(1) errors).
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck.gradient_check import numerical_gradient, numerical_gradient_array, rel_error
 from nncheck.model import Check, Result
 from nncheck.probes import as_float_array
@@ -128,7 +129,7 @@ def verdict_loss(inputs, output):
 
 @nncheck.hookimpl
 def nncheck_checks(config):
-    return [
+    return guard([
         Check("relu.numerical_gradient", "ReLU's backward matches finite differences of its forward",
               probe_relu, verdict_relu, relu_inputs, points=2, requires=("ReLU",)),
         Check("dense.numerical_gradient", "Dense's gradients match finite differences of its forward",
@@ -136,4 +137,4 @@ def nncheck_checks(config):
         Check("loss.numerical_gradient", "The loss gradient matches finite differences of the loss",
               probe_loss, verdict_loss, loss_inputs, points=2,
               requires=("softmax_crossentropy_with_logits", "grad_softmax_crossentropy_with_logits")),
-    ]
+    ])

@@ -31,6 +31,7 @@ import inspect
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
@@ -299,7 +300,7 @@ def verdict_experiment(inputs, output, slack=GAP_SLACK):
 def nncheck_checks(config):
     rtol = config.tolerance("l2.grad", 1e-6)
     slack = config.tolerance("l2.experiment", GAP_SLACK)
-    return [
+    return guard([
         Check("l2.grad", "L2Dense adds 2*alpha*W to the weight gradient, not to the biases, undivided",
               probe_grad, lambda i, o: verdict_grad(i, o, rtol), grad_inputs, section="options", points=12,
               requires=("L2Dense",),
@@ -309,7 +310,7 @@ def nncheck_checks(config):
               exp_inputs, section="options", points=8,
               requires=("L2Dense",), timeout=20,
               hint="An over-sized network on few digits overfits; the L2 penalty should shrink its weights."),
-    ]
+    ])
 
 
 NOTEBOOK_DENSE_REG = '''\

@@ -7,7 +7,10 @@ reference or a verdict.
 import inspect
 import numpy as np
 from nncheck.data import load_dataset
-from nncheck.probes import GraderReLU, array_or_description, train_step
+from nncheck.probes import (GraderReLU, array_or_description, call_backward, call_forward, construct,
+                            reports_conventions, train_step)
+
+CONTRACT = "L2Dense(input_units, output_units, learning_rate, alpha)"
 
 
 LR_NAMES = ("learning_rate", "lr", "eta", "learning_rate_", "learningrate", "step_size")
@@ -22,6 +25,10 @@ COEF_PARTS = ("reg", "alpha", "lamb", "lmb", "l2", "decay", "penal")
 
 
 _ARG_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def _looks_like_coef(name):
@@ -45,7 +52,9 @@ def _construct(cls, n_in, n_out, lr, coef):
     if coef_p is None:
         coef_p = next((p for p in params if _looks_like_coef(p.name) and p.kind in _ARG_KINDS
                        and p is not lr_p), None)
+    # unnamed, only parameters that can hold a number: not a flag, an optimizer name or an init scheme
     extra = [p for p in params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][2:]
+    extra = [p for p in extra if p.default is inspect.Parameter.empty or _is_number(p.default)]
     if lr_p is None and extra and extra[0] is not coef_p:
         lr_p = extra[0]  # (in, out, rate, ...) whatever the rate is called
     if coef_p is None:
@@ -70,7 +79,7 @@ def _construct(cls, n_in, n_out, lr, coef):
             how["coefficient"] = name
             break
     if layer is None:
-        layer = cls(n_in, n_out, **kwargs)
+        layer = construct(cls, CONTRACT, n_in, n_out, **kwargs)
     if how["learning_rate"] is None:
         for name in ("learning_rate", "lr"):
             if isinstance(getattr(layer, name, None), (int, float)):
@@ -90,6 +99,7 @@ def _construct(cls, n_in, n_out, lr, coef):
     return layer, how
 
 
+@reports_conventions
 def probe_grad(ns, inputs):
     W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
     layer, how = _construct(ns["L2Dense"], W.shape[0], W.shape[1], float(inputs["lr"]), float(inputs["alpha"]))
@@ -97,8 +107,8 @@ def probe_grad(ns, inputs):
         return {"how": how}
     layer.weights = W.copy()
     layer.biases = b.copy()
-    out = layer.forward(x.copy())
-    grad_input = layer.backward(x.copy(), g.copy())
+    out = call_forward(layer, x.copy())
+    grad_input = call_backward(layer, x.copy(), g.copy())
     return {"how": how, "out": array_or_description(out), "grad_input": array_or_description(grad_input),
             "W_after": array_or_description(layer.weights), "b_after": array_or_description(layer.biases)}
 
@@ -106,12 +116,13 @@ def probe_grad(ns, inputs):
 def _accuracy(layers, X, y):
     out = X
     for layer in layers:
-        out = np.asarray(layer.forward(out), dtype=float)
+        out = np.asarray(call_forward(layer, out), dtype=float)
     if not np.all(np.isfinite(out)):
         return 0.0
     return float(np.mean(out.argmax(axis=1) == y))
 
 
+@reports_conventions
 def probe_experiment(ns, inputs):
     X_train, y_train, X_val, y_val = load_dataset()
     idx = inputs["train_idx"]

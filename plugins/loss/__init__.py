@@ -20,6 +20,7 @@ import functools
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
@@ -175,14 +176,14 @@ def verdict_grad(inputs, output, rtol=GRAD_RTOL):
 @nncheck.hookimpl
 def nncheck_checks(config):
     tol = config.tolerance
-    return [
+    return guard([
         Check("loss.value", "softmax_crossentropy_with_logits returns one loss per sample",
               probe_value, functools.partial(verdict_value, rtol=tol("loss.value", VALUE_RTOL)),
               value_inputs, points=5, requires=("softmax_crossentropy_with_logits",), hint=_VALUE_HINT),
         Check("loss.grad", "grad_softmax_crossentropy_with_logits is (softmax - onehot) / b",
               probe_grad, functools.partial(verdict_grad, rtol=tol("loss.grad", GRAD_RTOL)),
               grad_inputs, points=5, requires=("grad_softmax_crossentropy_with_logits",), hint=_GRAD_HINT),
-    ]
+    ])
 
 
 _F = "loss.py"

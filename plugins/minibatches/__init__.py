@@ -16,6 +16,7 @@ and ``tqdm_utils.tqdm_notebook_failsafe`` is provided by the worker's shims.
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
 from nncheck.plugins.minibatches.probes import (  # noqa: F401 - the worker-side half
@@ -267,7 +268,7 @@ _REQ = ("iterate_minibatches",)
 
 @nncheck.hookimpl
 def nncheck_checks(config):
-    return [
+    return guard([
         Check("minibatches.pairing", "iterate_minibatches keeps every input with its own label",
               probe_minibatches, verdict_pairing, pairing_inputs, points=3, requires=_REQ,
               hint="Index inputs and targets with the same indices."),
@@ -280,7 +281,7 @@ def nncheck_checks(config):
         Check("minibatches.shuffling", "with shuffle, iterate_minibatches draws a fresh permutation each pass",
               probe_minibatches, verdict_shuffling, shuffling_inputs, points=2, requires=_REQ,
               hint="indices = np.random.permutation(len(inputs)) on every call."),
-    ]
+    ])
 
 
 _INDICES = "indices = np.random.permutation(n) if shuffle else np.arange(n)"

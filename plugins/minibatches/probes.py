@@ -5,6 +5,9 @@ NumPy, the standard library and nncheck's worker-side helpers, never a
 reference or a verdict.
 """
 import numpy as np
+from nncheck.probes import call_as_assignment, reports_conventions
+
+CONTRACT = "iterate_minibatches(inputs, targets, batchsize, shuffle)"
 
 
 def _arr(value):
@@ -25,7 +28,7 @@ def _batch(item):
 
 def _one_pass(fn, run):
     X, y = run["X"].copy(), run["y"].copy()
-    gen = fn(X, y, int(run["batchsize"]), bool(run["shuffle"]))
+    gen = call_as_assignment(fn, "iterate_minibatches", CONTRACT, X, y, int(run["batchsize"]), bool(run["shuffle"]))
     if gen is None:
         return {"error": "returned None instead of a generator"}
     try:
@@ -42,6 +45,7 @@ def _one_pass(fn, run):
     return {"batches": batches, "truncated": truncated}
 
 
+@reports_conventions
 def probe_minibatches(ns, inputs):
     fn = ns["iterate_minibatches"]
     return {"runs": [[_one_pass(fn, run) for _ in range(int(run["passes"]))] for run in inputs["runs"]]}

@@ -22,6 +22,7 @@ with zeros, so the verdict sees the whole walk and can name the mistake.
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
@@ -441,7 +442,7 @@ def _judge_train(inputs, output, loss_rtol):
 
 @nncheck.hookimpl
 def nncheck_checks(config):
-    return [
+    return guard([
         Check("network.forward", "forward returns every layer's output, each fed the previous one",
               probe_forward, verdict_forward, network_inputs, points=5, requires=("forward",),
               hint="activations[i] = network[i].forward(activations[i-1]), starting from X; return the list."),
@@ -452,7 +453,7 @@ def nncheck_checks(config):
               probe_train, make_verdict_train(config), network_inputs, points=10, requires=("train",),
               hint="forward, loss gradient, then grad_output = network[i].backward(layer_inputs[i], grad_output) "
                    "for i from the last layer to the first; return the mean loss."),
-    ]
+    ])
 
 
 _TRAIN_LOOP = """    for i in reversed(range(len(network))):

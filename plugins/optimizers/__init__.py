@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
@@ -865,7 +866,7 @@ def nncheck_checks(config):
                   section="options", points=5, requires=req, after=(f"{family}.trajectory",), timeout=20,
                   hint=f"A correct {name} layer should reach a lower loss than SGD in the same number of steps."),
         ]
-    return checks
+    return guard(checks)
 
 
 _MOM_STEP = """        self.velocity_weights = self.momentum * self.velocity_weights - self.learning_rate * grad_weights

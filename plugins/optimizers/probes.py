@@ -8,6 +8,7 @@ import inspect
 import math
 import numpy as np
 from nncheck.data import load_dataset
+from nncheck.probes import call_backward, call_forward, construct, reports_conventions
 
 
 # Names a student's __init__ may give each hyperparameter, tried in this order.
@@ -80,12 +81,13 @@ def _construct(cls, n_in, n_out, hyper):
             elif var_kw:
                 kwargs[canon] = value
                 info["passed_as"][canon] = canon + " (**kwargs)"
+    contract = f"{getattr(cls, '__name__', 'Dense')}(input_units, output_units)"
     try:
-        layer = cls(n_in, n_out, **kwargs)
+        layer = cls(n_in, n_out, **kwargs) if kwargs else construct(cls, contract, n_in, n_out)
     except TypeError:
         if not kwargs:
             raise
-        layer = cls(n_in, n_out)
+        layer = construct(cls, contract, n_in, n_out)  # a sentence if it cannot be built this way either
         info["fallback"] = "the constructor refused the keywords " + ", ".join(kwargs) + "; built with defaults"
         info["passed_as"] = {}
     for canon, value in hyper.items():
@@ -125,6 +127,7 @@ def _state_arrays(layer, shape, limit=8):
     return out
 
 
+@reports_conventions
 def probe_trajectory(ns, inputs):
     """Construct the option layer, set W and b, then forward/backward through every step."""
     cls = ns[inputs["class"]]
@@ -136,8 +139,8 @@ def probe_trajectory(ns, inputs):
     weights, biases, grad_inputs, states = [], [], [], {}
     for x, g in zip(inputs["xs"], inputs["gs"]):
         x = x.copy()
-        layer.forward(x.copy())
-        grad_inputs.append(_plain(layer.backward(x, g.copy())))
+        call_forward(layer, x.copy())
+        grad_inputs.append(_plain(call_backward(layer, x, g.copy())))
         weights.append(_plain(layer.weights))
         biases.append(_plain(layer.biases))
         for name, arr in _state_arrays(layer, W0.shape).items():
@@ -186,20 +189,22 @@ def _train(make, inputs, X, y):
     losses = []
     for idx in inputs["batches"]:
         xb, yb = X[idx], y[idx]
-        h = np.asarray(l1.forward(xb.copy()), dtype=float)
+        h = np.asarray(call_forward(l1, xb.copy()), dtype=float)
         a = np.maximum(h, 0.0)
-        logits = np.asarray(l2.forward(a.copy()), dtype=float)
+        logits = np.asarray(call_forward(l2, a.copy()), dtype=float)
         losses.append(float(_xent(logits, yb).mean()))
         if not math.isfinite(losses[-1]):
             break
         g = _xent_grad(logits, yb)
-        ga = np.asarray(l2.backward(a.copy(), g), dtype=float)
-        l1.backward(xb.copy(), ga * (h > 0))
+        ga = np.asarray(call_backward(l2, a.copy(), g), dtype=float)
+        call_backward(l1, xb.copy(), ga * (h > 0))
     Xe, ye = X[inputs["eval"]], y[inputs["eval"]]
-    logits = np.asarray(l2.forward(np.maximum(np.asarray(l1.forward(Xe.copy()), dtype=float), 0.0)), dtype=float)
+    hidden = np.maximum(np.asarray(call_forward(l1, Xe.copy()), dtype=float), 0.0)
+    logits = np.asarray(call_forward(l2, hidden), dtype=float)
     return {"losses": losses, "final": float(_xent(logits, ye).mean())}
 
 
+@reports_conventions
 def probe_experiment(ns, inputs):
     """Train the same network with the student's optimizer and with SGD; return the curves."""
     X, y, _, _ = load_dataset()

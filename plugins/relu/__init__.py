@@ -6,6 +6,7 @@ backward.
 """
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Result
 from nncheck.verdicts import check_array, as_array, allclose
@@ -53,14 +54,14 @@ def verdict_backward(inputs, output):
 
 @nncheck.hookimpl
 def nncheck_checks(config):
-    return [
+    return guard([
         Check("relu.forward", "ReLU computes max(x, 0)", probe_forward, verdict_forward,
               relu_inputs, points=5, requires=("ReLU",),
               hint="ReLU.forward should return np.maximum(input, 0)."),
         Check("relu.backward", "ReLU passes gradients only where the input was positive",
               probe_backward, verdict_backward, relu_inputs, points=5, requires=("ReLU",),
               hint="ReLU.backward should return grad_output * (input > 0)."),
-    ]
+    ])
 
 
 @nncheck.hookimpl

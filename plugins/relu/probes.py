@@ -4,16 +4,18 @@ Probes call the student's code and return plain data; they import only
 NumPy, the standard library and nncheck's worker-side helpers, never a
 reference or a verdict.
 """
+from nncheck.probes import call_backward, call_forward, construct, reports_conventions
 
 
-
+@reports_conventions
 def probe_forward(ns, inputs):
-    layer = ns["ReLU"]()
-    return {"out": layer.forward(inputs["x"].copy())}
+    layer = construct(ns["ReLU"], "ReLU()")
+    return {"out": call_forward(layer, inputs["x"].copy())}
 
 
+@reports_conventions
 def probe_backward(ns, inputs):
-    layer = ns["ReLU"]()
+    layer = construct(ns["ReLU"], "ReLU()")
     x = inputs["x"].copy()
-    layer.forward(x)
-    return {"grad_input": layer.backward(x, inputs["grad_output"].copy())}
+    call_forward(layer, x)
+    return {"grad_input": call_backward(layer, x, inputs["grad_output"].copy())}

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 # Imported at the top on purpose: the worker imports this module before it
 # blocks every nncheck import, and the probe needs load_dataset there.
 import nncheck.data as nndata
@@ -316,7 +317,7 @@ def make_verdict(margin: float):
 def nncheck_checks(config):
     settings = _settings(config)
     margin = config.tolerance(CHECK_ID, DEFAULT_MARGIN)
-    return [
+    return guard([
         Check(CHECK_ID, "Your network trains to the reference's accuracy on MNIST",
               probe_accuracy, make_verdict(margin), functools.partial(_make_inputs, settings),
               section="core", points=20,
@@ -324,7 +325,7 @@ def nncheck_checks(config):
               timeout=20.0,
               hint="Train a 784-100-200-10 network with your Dense, ReLU, train and iterate_minibatches; "
                    "it should learn like the reference."),
-    ]
+    ])
 
 
 @nncheck.hookimpl

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 import numpy as np
 import nncheck.data as nndata
+from nncheck.probes import call_as_assignment, construct, reports_conventions
 
 
 SPLIT_SEED = 0               # seed of load_dataset's train/validation split (embedded data)
@@ -68,7 +69,7 @@ def _run(ns, inputs, X, y, Xv) -> dict:
     network, default_lrs = [], []
     for i in range(len(sizes) - 1):
         n_in, n_out = sizes[i], sizes[i + 1]
-        layer = Dense(n_in, n_out)
+        layer = construct(Dense, "Dense(input_units, output_units)", n_in, n_out)
         w0 = getattr(layer, "weights", None)
         if not isinstance(w0, np.ndarray) or tuple(w0.shape) != (n_in, n_out):
             got = ("no attribute `weights`" if w0 is None else
@@ -90,7 +91,7 @@ def _run(ns, inputs, X, y, Xv) -> dict:
             default_lrs.append(None)
         network.append(layer)
         if i < len(sizes) - 2:
-            network.append(ReLU())
+            network.append(construct(ReLU, "ReLU()"))
 
     bs = int(inputs["batch_size"])
     losses, readable, samples, finite, train_pred, val_pred = [], [], [], [], [], []
@@ -99,7 +100,9 @@ def _run(ns, inputs, X, y, Xv) -> dict:
         perm = np.asarray(perm)
         Xp, yp = X[perm], y[perm]
         batch_losses, n_seen = [], 0
-        for n_batches, batch in enumerate(iterate_minibatches(Xp, yp, bs, shuffle=False)):
+        batches = call_as_assignment(iterate_minibatches, "iterate_minibatches",
+                                     "iterate_minibatches(inputs, targets, batchsize, shuffle)", Xp, yp, bs, False)
+        for n_batches, batch in enumerate(batches):
             if n_batches >= max_batches:
                 return {"batch_problem": f"iterate_minibatches yielded more than {max_batches} batches "
                                          f"of size {bs} for {len(X)} samples: it does not stop after one pass"}
@@ -108,20 +111,22 @@ def _run(ns, inputs, X, y, Xv) -> dict:
             except (TypeError, ValueError):
                 return {"batch_problem": "iterate_minibatches yielded something that is not an (x, y) pair "
                                          f"({type(batch).__name__})"}
-            batch_losses.append(_as_loss(train(network, xb, yb)))
+            batch_losses.append(_as_loss(call_as_assignment(train, "train", "train(network, X, y)",
+                                                            network, xb, yb)))
             n_seen += int(np.shape(xb)[0]) if np.ndim(xb) else 0
         losses.append([math.nan if v is None else v for v in batch_losses])
         readable.append([v is not None for v in batch_losses])
         samples.append(n_seen)
         finite.append(_finite_params(network))
-        train_pred.append(_sendable(predict(network, X.copy())))
-        val_pred.append(_sendable(predict(network, Xv.copy())))
+        train_pred.append(_sendable(call_as_assignment(predict, "predict", "predict(network, X)", network, X.copy())))
+        val_pred.append(_sendable(call_as_assignment(predict, "predict", "predict(network, X)", network, Xv.copy())))
     return {"losses": [np.array(v, dtype=np.float64) for v in losses],
             "loss_readable": [np.array(v, dtype=bool) for v in readable],
             "samples": samples, "params_finite": finite, "default_learning_rates": default_lrs,
             "train_pred": train_pred, "val_pred": val_pred}
 
 
+@reports_conventions
 def probe_accuracy(ns, inputs):
     if inputs.get("data_error"):
         return {"data_error": inputs["data_error"]}

@@ -22,6 +22,7 @@ import inspect
 import numpy as np
 
 import nncheck
+from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
@@ -304,7 +305,7 @@ def nncheck_checks(config):
     z = config.tolerance("xavier.init", Z)
     fb_rtol = config.tolerance("xavier.forward_backward", 1e-6)
     margin = config.tolerance("xavier.experiment", EXP_MARGIN)
-    return [
+    return guard([
         Check("xavier.init", "XavierDense draws weights with variance 2/(in+out), mean 0, zero biases",
               probe_init, lambda i, o: verdict_init(i, o, z), init_inputs, section="options", points=10,
               requires=("XavierDense",),
@@ -318,7 +319,7 @@ def nncheck_checks(config):
               exp_inputs, section="options", points=6,
               requires=("XavierDense",), after=("xavier.forward_backward",), timeout=20,
               hint="With randn*0.01 a deep ReLU network's signal vanishes; Xavier keeps it."),
-    ]
+    ])
 
 
 @nncheck.hookimpl

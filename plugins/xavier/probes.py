@@ -4,36 +4,15 @@ Probes call the student's code and return plain data; they import only
 NumPy, the standard library and nncheck's worker-side helpers, never a
 reference or a verdict.
 """
-import inspect
 import numpy as np
 from nncheck.data import load_dataset
-from nncheck.probes import GraderReLU, array_or_description, train_step
-
-
-LR_NAMES = ("learning_rate", "lr", "eta", "learning_rate_", "learningrate", "step_size")
+from nncheck.probes import (GraderReLU, array_or_description, call_backward, call_forward, make_dense,
+                            reports_conventions, train_step)
 
 
 def _make(cls, n_in, n_out, lr=None):
     """Construct ``cls(n_in, n_out[, learning rate])``; return ``(layer, how the rate was passed)``."""
-    if lr is None:
-        return cls(n_in, n_out), "default"
-    try:
-        params = list(inspect.signature(cls).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    named = next((p for p in params if p.name.lower() in LR_NAMES), None)
-    if named is not None and named.kind is not inspect.Parameter.POSITIONAL_ONLY:
-        return cls(n_in, n_out, **{named.name: lr}), f"keyword {named.name}"
-    positional = [p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
-                                                  inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= 3 or any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
-        return cls(n_in, n_out, lr), "third positional argument"
-    layer = cls(n_in, n_out)
-    for name in ("learning_rate", "lr"):
-        if hasattr(layer, name):
-            setattr(layer, name, lr)
-            return layer, f"attribute {name}"
-    return layer, "not passed"
+    return make_dense(cls, "XavierDense", n_in, n_out, lr)
 
 
 def _train_and_track(layers, X, y, Xv, yv, perms, batch):
@@ -47,34 +26,37 @@ def _train_and_track(layers, X, y, Xv, yv, perms, batch):
             batch_losses.append(train_step(layers, X[idx], y[idx]))
         out = Xv
         for layer in layers:
-            out = np.asarray(layer.forward(out), dtype=float)
+            out = np.asarray(call_forward(layer, out), dtype=float)
         pred = out.argmax(axis=1) if np.all(np.isfinite(out)) else np.full(len(yv), -1)
         losses.append(float(np.mean(batch_losses)))
         val_acc.append(float(np.mean(pred == yv)))
     return losses, val_acc, pred
 
 
+@reports_conventions
 def probe_init(ns, inputs):
     cls = ns["XavierDense"]
     weights, biases = [], []
     for n_in, n_out in inputs["shapes"]:
-        layer = cls(int(n_in), int(n_out))
+        layer, _ = _make(cls, int(n_in), int(n_out))
         weights.append(array_or_description(getattr(layer, "weights", None)))
         biases.append(array_or_description(getattr(layer, "biases", None)))
     return {"weights": weights, "biases": biases}
 
 
+@reports_conventions
 def probe_forward_backward(ns, inputs):
     W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
     layer, how = _make(ns["XavierDense"], W.shape[0], W.shape[1], float(inputs["lr"]))
     layer.weights = W.copy()
     layer.biases = b.copy()
-    out = layer.forward(x.copy())
-    grad_input = layer.backward(x.copy(), g.copy())
+    out = call_forward(layer, x.copy())
+    grad_input = call_backward(layer, x.copy(), g.copy())
     return {"out": array_or_description(out), "grad_input": array_or_description(grad_input), "W_after": array_or_description(layer.weights),
             "b_after": array_or_description(layer.biases), "lr_passed_as": how}
 
 
+@reports_conventions
 def probe_experiment(ns, inputs):
     X_train, y_train, X_val, y_val = load_dataset()
     idx = inputs["train_idx"]

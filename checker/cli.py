@@ -12,16 +12,22 @@ from nncheck.config import ConfigError, load_config
 from nncheck.plugin_manager import PluginError
 
 
-def _engine(config_path, plugin_files, data=None):
+def _engine(config_path, plugin_files, data=None, isolation=None):
     from nncheck.engine import Engine
 
     try:
         config = load_config(config_path)
         if data:
             config.training["data"] = str(Path(data).resolve())
-        return Engine(config, plugin_files)
-    except (ConfigError, PluginError) as exc:
+        return Engine(config, plugin_files, isolation=isolation)
+    except (ConfigError, PluginError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def isolation_option(help_text: str):
+    from nncheck.sandbox import CHOICES
+
+    return click.option("--isolation", type=click.Choice(CHOICES), default=None, help=help_text)
 
 
 config_option = click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
@@ -85,14 +91,23 @@ class _Progress:
                    "files  [default: the embedded 5,000-digit subset]")
 @config_option
 @plugin_option
+@isolation_option("Where the submission runs: the bubblewrap sandbox, a separate process as user "
+                  "'nobody', or a plain separate process. auto takes the best available and the "
+                  "report says which (see `nncheck doctor`)  [default: auto]")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
-def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, plugin_files, quiet):
+def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, plugin_files, isolation, quiet):
     """Grade one submission: a .py file, a folder of .py files, or a notebook.
 
     Exit status: 0 every check passed, 1 a check failed (or the submission
     could not be loaded), 2 the command was misused.
     """
-    engine = _engine(config_path, plugin_files, data)
+    from nncheck.sandbox import IsolationError
+
+    engine = _engine(config_path, plugin_files, data, isolation)
+    try:
+        engine.isolation  # noqa: B018 - resolve it now: a layer that cannot be had is misuse
+    except IsolationError as exc:
+        raise click.UsageError(str(exc)) from None
     if fmt not in engine.formats:
         raise click.UsageError(f"unknown format {fmt!r} (choose from {', '.join(sorted(engine.formats))})")
     unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
@@ -112,6 +127,22 @@ def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, pl
     else:
         click.echo(text, nl=False)
     sys.exit(report.exit_code())
+
+
+@main.command()
+def doctor():
+    """Show which isolation layers this machine offers, and how to get the sandbox.
+
+    nncheck runs student code in a bubblewrap sandbox when it can (Linux with
+    bubblewrap installed and user namespaces allowed), else as user 'nobody'
+    when run as root, else in a plain separate process. Exit status 0 when the
+    sandbox is available, 1 when it is not.
+    """
+    from nncheck.sandbox import bubblewrap_problem, doctor_lines
+
+    for line in doctor_lines():
+        click.echo(line)
+    sys.exit(0 if bubblewrap_problem() is None else 1)
 
 
 @main.command("list-checks")

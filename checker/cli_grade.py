@@ -12,15 +12,39 @@ from pathlib import Path
 import click
 
 
-def _engine(config_path, plugin_files):
+def _engine(config_path, plugin_files, isolation):
     from nncheck.config import ConfigError, load_config
     from nncheck.engine import Engine
     from nncheck.plugin_manager import PluginError
 
     try:
-        return Engine(load_config(config_path), plugin_files)
-    except (ConfigError, PluginError) as exc:
+        return Engine(load_config(config_path), plugin_files, isolation=isolation)
+    except (ConfigError, PluginError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _class_isolation(requested: str | None) -> str:
+    """The isolation a class is graded under: the sandbox unless told otherwise.
+
+    Every student is a possible attacker of the others, so without bubblewrap
+    ``grade`` refuses unless ``--isolation user`` or ``process`` says to go on.
+    """
+    from nncheck.sandbox import INSTALL_HINT, IsolationError, bubblewrap_problem, choose
+
+    if requested in (None, "auto", "bubblewrap"):
+        problem = bubblewrap_problem()
+        if problem:
+            raise click.UsageError(
+                f"refusing to grade a class without the sandbox: {problem}. Either {INSTALL_HINT}, or "
+                "accept weaker isolation with --isolation process (or --isolation user when root): "
+                "then a submission can read and change what this user can, including classmates' "
+                "work and reports. `nncheck doctor` tells more.")
+        return "bubblewrap"
+    try:
+        choose(requested)
+    except IsolationError as exc:
+        raise click.UsageError(str(exc)) from None
+    return requested
 
 
 @click.command()
@@ -45,9 +69,12 @@ def _engine(config_path, plugin_files):
               help="A single-file plugin to load (repeatable).")
 @click.option("--html/--no-html", "html_reports", default=True, show_default=True,
               help="Write reports/<student>.html too (about half a second of work per student).")
+@click.option("--isolation", type=click.Choice(("auto", "bubblewrap", "user", "process")), default=None,
+              help="Where submissions run. Default: the bubblewrap sandbox, and grading refuses to "
+                   "start without it; 'user' or 'process' accept weaker isolation (see `nncheck doctor`).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed, config_path,
-          plugin_files, html_reports, quiet):
+          plugin_files, html_reports, isolation, quiet):
     """Grade every submission in SUBMISSIONS, one student per entry.
 
     An entry is a .py file, a notebook, a folder of .py files or a .zip of
@@ -61,7 +88,10 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
     """
     from nncheck.grading import DaskExecutor, Progress, grade_class
 
-    engine = _engine(config_path, plugin_files)
+    from nncheck.sandbox import ISOLATION_VAR
+
+    isolation = _class_isolation(isolation)
+    engine = _engine(config_path, plugin_files, isolation)
     unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
     if unknown:
         raise click.UsageError(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
@@ -75,6 +105,8 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
         except Exception as exc:  # noqa: BLE001 - any connection problem is the user's to fix
             raise click.UsageError(f"cannot use the Dask scheduler {scheduler}: {exc}") from None
     progress = Progress(0, enabled=not quiet)
+    before = os.environ.get(ISOLATION_VAR)
+    os.environ[ISOLATION_VAR] = isolation  # the pool's processes build their engines from it
     try:
         result = grade_class(src, dest, executor=executor, jobs=jobs or os.cpu_count(),
                              config_path=config_path, plugin_files=plugin_files, seed=seed,
@@ -87,6 +119,10 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
         click.echo(f"interrupted; finished reports are in {dest}", err=True)
         sys.exit(130)
     finally:
+        if before is None:
+            os.environ.pop(ISOLATION_VAR, None)
+        else:
+            os.environ[ISOLATION_VAR] = before
         if executor is not None:
             executor.close()
     c = result.summary["counts"]

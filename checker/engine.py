@@ -1,25 +1,35 @@
 """Glue for the commands: collect checks from plugins and grade one submission."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from nncheck.config import Config
 from nncheck.model import SECTIONS, Check, Report
-from nncheck.plugin_manager import file_module_name, get_plugin_manager
-from nncheck.runner import Limits, Session
+from nncheck.plugin_manager import get_plugin_manager
+from nncheck.runner import Limits, Session, probe_modules
+from nncheck.sandbox import ISOLATION_VAR, Isolation, choose
 from nncheck.scoring import score_report
 
 
 class Engine:
     """A plugin manager, a config and the checks they produce, ready to grade submissions."""
 
-    def __init__(self, config: Config | None = None, plugin_files=(), entry_points: bool = True):
+    def __init__(self, config: Config | None = None, plugin_files=(), entry_points: bool = True,
+                 isolation: str | None = None):
+        """:param isolation: ``auto`` (the best layer available) or a layer to insist on
+        (:data:`nncheck.sandbox.CHOICES`); resolved on the first grade. ``None``:
+        ``$NNCHECK_ISOLATION`` if set (how ``nncheck grade`` tells its pool
+        processes), else ``auto``."""
         self.config = config or Config()
+        self.isolation_choice = isolation or os.environ.get(ISOLATION_VAR) or "auto"
+        self._isolation: Isolation | None = None
         files = [*self.config.enable_files, *plugin_files]
         self.plugin_files = list(dict.fromkeys(str(Path(p).resolve()) for p in files))
         self.pm = get_plugin_manager(self.plugin_files, disabled=self.config.disable,
                                      entry_points=entry_points, modules=self.config.enable_modules)
         self.checks = self.collect_checks()
+        probe_modules(self.checks)  # a probe beside its verdict is refused now, not mid-run
         self.aliases = {}
         for mapping in self.pm.hook.nncheck_aliases(config=self.config):
             self.aliases.update(mapping or {})
@@ -50,7 +60,14 @@ class Engine:
         checks = [c for c in self.checks if not only or any(c.id == o or c.family == o for o in only)]
         limits = Limits(timeout=timeout or self.config.timeout, load_timeout=self.config.load_timeout,
                         memory_mb=memory or self.config.memory)
-        files = {file_module_name(Path(p)): p for p in self.plugin_files}
         session = Session(path, checks, seed=seed, limits=limits, aliases=self.aliases,
-                          plugin_files=files, heading=self.config.heading, progress=progress)
+                          heading=self.config.heading, progress=progress, isolation=self.isolation,
+                          data_paths=[self.config.training.get("data")])
         return score_report(session.run(), self.config)
+
+    @property
+    def isolation(self) -> Isolation:
+        """The isolation layer every submission graded by this engine runs under."""
+        if self._isolation is None:
+            self._isolation = choose(self.isolation_choice)
+        return self._isolation

@@ -189,6 +189,7 @@ class Report:
     sections: dict[str, dict[str, float]] = field(default_factory=dict)
     score: float = 0.0
     max_score: float = 0.0
+    isolation: dict[str, str] = field(default_factory=dict)  # {"layer", "summary"}: nncheck.sandbox
 
     def exit_code(self) -> int:
         """The one place that decides ``nncheck submit``'s exit status."""

@@ -40,11 +40,17 @@ def file_module_name(path: Path) -> str:
 
 
 def import_plugin_file(path: str | Path):
-    """Import a single-file plugin under :func:`file_module_name`."""
+    """Import a plugin file under :func:`file_module_name`.
+
+    Its folder goes on ``sys.path`` (at the end), so the file can import the
+    module beside it that holds its probes (``from leaky_probes import ...``).
+    """
     path = Path(path).resolve()
     name = file_module_name(path)
     if name in sys.modules:
         return sys.modules[name]
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise PluginError(f"cannot import plugin file {path}")

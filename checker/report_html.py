@@ -352,6 +352,7 @@ def html_model(d: dict) -> dict:
         "version": str(d.get("nncheck_version", "")), "seed": d.get("seed", 0),
         "duration": fmt_num(float(d.get("duration_s", 0) or 0), 3),
         "exit_code": d.get("exit_code", 0),
+        "isolation": dict(d.get("isolation") or {}),
         "sections": sections, "checks": checks,
         "counts": [(STATUS_LABELS[s], counts[s], s) for s in order if s in counts],
         "fix_first": fix_first(checks), "all_passed": bool(checks) and not any(c["bad"] for c in checks),

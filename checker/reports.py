@@ -29,7 +29,7 @@ def report_dict(report: Report) -> dict:
         "submission": report.submission, "score": report.score, "max_score": report.max_score,
         "sections": report.sections, "checks": checks, "load": to_jsonable(report.load),
         "seed": report.seed, "duration_s": report.duration_s, "nncheck_version": report.version,
-        "exit_code": report.exit_code(),
+        "exit_code": report.exit_code(), "isolation": dict(report.isolation),
     }
 
 
@@ -47,7 +47,8 @@ def report_from_dict(d: dict) -> Report:
     return Report(submission=d.get("submission", ""), checks=checks, load=d.get("load") or {},
                   seed=d.get("seed", 0), duration_s=d.get("duration_s", 0.0),
                   version=d.get("nncheck_version", ""), sections=d.get("sections") or {},
-                  score=d.get("score", 0.0), max_score=d.get("max_score", 0.0))
+                  score=d.get("score", 0.0), max_score=d.get("max_score", 0.0),
+                  isolation=d.get("isolation") or {})
 
 
 def render_json(report: Report, config=None) -> str:
@@ -73,6 +74,11 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
 
     d = report_dict(report)
     lines = [f"nncheck {d['nncheck_version']} — {d['submission']}"]
+    iso = d.get("isolation") or {}
+    if iso:
+        warn = iso.get("layer") != "bubblewrap"
+        lines.append(paint(("WARNING: " if warn else "") + f"isolation: {iso.get('summary', iso.get('layer'))}",
+                           "timeout" if warn else "skipped"))
     load = d["load"]
     if not load.get("ok", True):
         lines.append(paint(f"Could not load the submission: {load.get('message')}", "error"))

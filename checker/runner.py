@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nncheck import __version__, wire
+from nncheck import __version__, sandbox, wire
 from nncheck.loader import Plan, SubmissionError, prepare
 from nncheck.model import Check, CheckRecord, Fail, Report, Result, Status
 
@@ -41,40 +41,6 @@ class Limits:
     timeout: float = DEFAULT_TIMEOUT  # seconds per check (probe)
     load_timeout: float = 30.0  # seconds to load the submission
     memory_mb: int = 1024       # memory the submission may use on top of the worker's own
-    user: str = "auto"          # run student code as this user when root ("auto": nobody, if it can)
-
-
-def _python_readable_by_others() -> bool:
-    """Can an unprivileged user run this Python? (Not when it lives under a 0700 /root.)"""
-    import sysconfig
-
-    for top in {sys.executable, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"],
-                str(Path(__file__).parent)}:
-        p = Path(top).resolve()
-        for d in [p, *p.parents]:
-            try:
-                mode = d.stat().st_mode
-            except OSError:
-                return False
-            if d.is_dir() and not mode & 0o001:
-                return False
-    return True
-
-
-def drop_target(user: str) -> tuple[int, int] | None:
-    """``(uid, gid)`` the worker switches to, or ``None`` to stay who we are."""
-    if os.geteuid() != 0 or user == "none":
-        return None
-    import pwd
-
-    name = "nobody" if user == "auto" else user
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        return None
-    if user == "auto" and not _python_readable_by_others():
-        return None
-    return entry.pw_uid, entry.pw_gid
 
 
 def _become_subreaper() -> None:
@@ -86,15 +52,20 @@ def _become_subreaper() -> None:
         pass
 
 
-def _worker_env(token: str, home: str) -> dict:
-    keep = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "SYSTEMROOT")
+def _worker_env(home: str, token: str | None = None) -> dict:
+    """The worker's whole environment: a short allow-list of ours plus nncheck's settings."""
+    keep = sandbox.ENV_ALLOW + (("PATH", "SYSTEMROOT") if token else ())
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update({
         "HOME": home, "TMPDIR": home,
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
-        "PYTHONIOENCODING": "utf-8", TOKEN_VAR: token,
+        "PYTHONIOENCODING": "utf-8",
     })
+    if token:
+        env[TOKEN_VAR] = token
+    else:
+        env["PATH"] = "/usr/bin:/bin"
     return env
 
 
@@ -132,20 +103,34 @@ def _kill_strays(token: str) -> int:
 
 
 class WorkerHandle:
-    """One worker process and the pipes to it."""
+    """One worker process and the pipes to it.
 
-    def __init__(self, workdir: Path, log_path: Path):
+    In the sandbox (``view`` given) the worker runs under bubblewrap, which
+    ends every process of the sandbox when the worker ends. Outside it, the
+    worker carries a random token in its environment, by which the processes
+    it leaves behind are found and killed.
+    """
+
+    def __init__(self, workdir: Path, log_path: Path, view: Path | None = None,
+                 data_files: dict | None = None):
         _become_subreaper()
-        self.token = secrets.token_hex(8)
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         self.log = open(log_path, "wb")
+        fds = [str(req_r), str(rep_w)]
+        if view is not None:
+            self.token = None
+            argv = sandbox.bwrap_command(
+                sandbox.bwrap_binary(), view=view, data_files=data_files,
+                env=_worker_env("/tmp"), argv=[*sandbox.worker_argv(), *fds])
+            env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
+        else:
+            self.token = secrets.token_hex(8)
+            argv = [sys.executable, "-I", "-m", "nncheck.worker", *fds]
+            env, cwd = _worker_env(str(workdir), self.token), workdir
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "nncheck.worker", str(req_r), str(rep_w)],
-            pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
-            env=_worker_env(self.token, str(workdir)),
-        )
+            argv, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=self.log,
+            stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True, env=env)
         os.close(req_r)
         os.close(rep_w)
 
@@ -192,7 +177,8 @@ class WorkerHandle:
             except OSError:
                 pass
         self.log.close()
-        _kill_strays(self.token)
+        if self.token:
+            _kill_strays(self.token)
 
 
 @dataclass
@@ -220,19 +206,59 @@ class LoadInfo:
         }
 
 
+def probe_modules(checks: list[Check]) -> dict[str, str]:
+    """``{module name: file}`` of the modules holding the checks' probes.
+
+    These are the only plugin code the worker loads (and the sandbox sees), so
+    a probe must not live in the module of its own verdict.
+    """
+    modules = {}
+    for check in checks:
+        name = check.probe.__module__
+        if name == check.verdict.__module__:
+            raise ValueError(
+                f"check {check.id}: its probe lives in {name}, the module of its verdict; put probes "
+                "in a module of their own (the worker side, e.g. probes.py), see docs/plugins.md")
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if not file or not file.endswith(".py"):
+            raise ValueError(f"check {check.id}: its probe module {name} has no .py file to load")
+        modules[name] = file
+    return modules
+
+
+def _submission_files(folder: Path) -> dict:
+    """The scratch copy's files as ``{relative path: bytes as a uint8 array}``, for the sandbox."""
+    import numpy as np
+
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            files[path.relative_to(folder).as_posix()] = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+    return files
+
+
 class Session:
-    """Grade one submission: ``Session(path, checks, ...).run() -> Report``."""
+    """Grade one submission: ``Session(path, checks, ...).run() -> Report``.
+
+    :param isolation: where the submission runs (:func:`nncheck.sandbox.choose`);
+        the best available layer when ``None``.
+    :param data_paths: data files or folders probes read besides nncheck's embedded
+        MNIST (``--data``); the sandbox sees them read-only at the same path.
+    """
 
     def __init__(self, path: str | Path, checks: list[Check], *, seed: int = 0,
                  limits: Limits | None = None, aliases: dict | None = None,
-                 plugin_files: dict | None = None, heading: str | None = "Peer-reviewed assignment",
-                 progress=None):
+                 heading: str | None = "Peer-reviewed assignment", progress=None,
+                 isolation: sandbox.Isolation | None = None, data_paths=()):
         self.path = str(path)
         self.checks = checks
         self.seed = seed
         self.limits = limits or Limits()
         self.aliases = aliases or {}
-        self.plugin_files = plugin_files or {}
+        self.probe_modules = probe_modules(checks)
+        self.isolation = isolation
+        self.data_paths = [str(Path(p).resolve()) for p in data_paths if p]
         self.heading = heading
         self.progress = progress or (lambda event, **kw: None)
         self.worker: WorkerHandle | None = None
@@ -251,19 +277,37 @@ class Session:
 
     def _spawn(self) -> None:
         """Start a worker process (it imports NumPy and the probes while we go on)."""
-        self.worker = WorkerHandle(self.workdir, self.tmp / f"worker{self.restarts}.log")
+        log = self.tmp / f"worker{self.restarts}.log"
+        if not self.isolation.sandboxed:
+            self.worker = WorkerHandle(self.workdir, log)
+            return
+        if not (self.tmp / "view").exists():
+            from nncheck.data import EMBEDDED
+
+            self.inside = sandbox.stage_view(self.tmp / "view", self.probe_modules)
+            (self.tmp / "view" / "nncheck" / "data" / EMBEDDED.name).touch()  # its mount point
+            self.data_files = {str(EMBEDDED): f"{sandbox.VIEW}/nncheck/data/{EMBEDDED.name}",
+                               **{p: p for p in self.data_paths if os.path.exists(p)}}
+        self.worker = WorkerHandle(self.workdir, log, view=self.tmp / "view", data_files=self.data_files)
+
+    def _init_message(self) -> dict:
+        msg = {"op": "init", "plan": self.plan.to_json(), "seed": self.seed,
+               "probes": sorted({c.probe_ref for c in self.checks}),
+               "memory_mb": self.limits.memory_mb, "aliases": self.aliases}
+        if self.isolation.sandboxed:  # the worker writes the files into its own tmpfs
+            msg.update(probe_modules=self.inside, root=sandbox.SCRATCH, outdir="/tmp",
+                       files=_submission_files(self.workdir), nproc=sandbox.NPROC)
+        else:
+            msg.update(probe_modules=self.probe_modules, outdir=str(self.outdir),
+                       drop_to=self.isolation.user)
+        return msg
 
     def _start(self) -> LoadInfo:
         t0 = time.perf_counter()
         if self.worker is None:
             self._spawn()
-        self.worker.send({
-            "op": "init", "plan": self.plan.to_json(), "seed": self.seed,
-            "probes": sorted({c.probe_ref for c in self.checks}),
-            "plugin_files": self.plugin_files, "memory_mb": self.limits.memory_mb,
-            "aliases": self.aliases, "outdir": str(self.outdir), "drop_to": self.drop_to,
-        })
         try:
+            self.worker.send(self._init_message())
             reply = self.worker.receive(self.limits.load_timeout + GRACE_S)
         except WorkerGone as exc:
             log = self._worker_log()
@@ -436,7 +480,8 @@ class Session:
         self.workdir.mkdir()
         self.outdir = self.tmp / "out"
         self.outdir.mkdir()
-        self.drop_to = drop_target(self.limits.user)
+        if self.isolation is None:
+            self.isolation = sandbox.choose("auto")
         records: list[CheckRecord] = []
         try:
             self._spawn()  # start-up overlaps with copying and parsing the submission
@@ -446,8 +491,8 @@ class Session:
                 self._stop()
                 load = LoadInfo(False, str(exc))
             else:
-                if self.drop_to:
-                    self._hand_over(self.drop_to)
+                if self.isolation.user:
+                    self._hand_over(self.isolation.user)
                 self.progress("load", total=len(self.checks))
                 load = self._start()
             done: dict[str, CheckRecord] = {}
@@ -464,4 +509,5 @@ class Session:
             self._stop()
             shutil.rmtree(self.tmp, ignore_errors=True)
         return Report(submission=self.path, checks=records, load=load.to_json(), seed=self.seed,
-                      duration_s=round(time.perf_counter() - t0, 4), version=__version__)
+                      duration_s=round(time.perf_counter() - t0, 4), version=__version__,
+                      isolation=self.isolation.to_json())

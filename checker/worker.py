@@ -152,7 +152,9 @@ def _vm_bytes() -> int:
     return 0
 
 
-def _set_limits(memory_mb: int) -> None:
+def _set_limits(memory_mb: int, nproc: int = 0) -> None:
+    if nproc > 0:  # counted per user; in the sandbox that user is the sandbox's own
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     if memory_mb > 0:
         limit = _vm_bytes() + memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -186,18 +188,21 @@ class Worker:
 
     # -- init -------------------------------------------------------------
     def init(self, msg: dict) -> None:
-        for path_name, path in msg.get("plugin_files", {}).items():
-            spec = importlib.util.spec_from_file_location(path_name, path)
+        # Probe modules are loaded from their files, by name, without importing the
+        # packages around them: a plugin package's __init__ (its checks, verdicts and
+        # references) never runs here, sandbox or not.
+        for modname, path in msg.get("probe_modules", {}).items():
+            spec = importlib.util.spec_from_file_location(modname, path)
             module = importlib.util.module_from_spec(spec)
-            sys.modules[path_name] = module
+            sys.modules[modname] = module
             spec.loader.exec_module(module)
+            _OWN_FILES.add(path)
         for ref in msg["probes"]:
             modname, qualname = ref.split(":")
-            obj = importlib.import_module(modname)
+            obj = sys.modules[modname]
             for part in qualname.split("."):
                 obj = getattr(obj, part)
             self.probes[ref] = obj
-            _OWN_FILES.add(getattr(sys.modules[modname], "__file__", "") or "")
         data = sys.modules.get("nncheck.data")
         if data is not None:  # probes train on MNIST: read it once, before forking children
             try:
@@ -206,7 +211,7 @@ class Worker:
                 pass
         # From here on, nothing of nncheck is importable: the probes keep what they use.
         for name in list(sys.modules):
-            if name == "nncheck" or name.startswith("nncheck.") or name in msg.get("plugin_files", {}):
+            if name == "nncheck" or name.startswith("nncheck.") or name in msg.get("probe_modules", {}):
                 del sys.modules[name]
         sys.meta_path.insert(0, _BlockNNCheck())
 
@@ -214,10 +219,16 @@ class Worker:
         warnings: list[dict] = []
         sys.meta_path.insert(1, _SubmissionFinder(plan, warnings))
         sys.path[:] = [p for p in sys.path if p not in ("", ".")]
-        os.chdir(plan.root)
+        root = msg.get("root") or plan.root
+        for rel, data in (msg.get("files") or {}).items():  # the sandbox's scratch copy
+            path = os.path.join(root, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(np.asarray(data, dtype=np.uint8).tobytes())
+        os.chdir(root)
         self.outdir = msg.get("outdir") or self.outdir
         _drop_privileges(msg.get("drop_to"))
-        _set_limits(int(msg.get("memory_mb", 0)))
+        _set_limits(int(msg.get("memory_mb", 0)), int(msg.get("nproc", 0)))
         out_path = os.path.join(self.outdir, "load.txt")
         saved = os.dup(1), os.dup(2)
         _redirect_output(out_path)

@@ -112,12 +112,14 @@ def test_alias_from_a_plugin_hook(tmp_path):
 def test_plugins_enabled_from_the_config(tmp_path):
     """plugins.enable: a file next to the config, and an importable module."""
     (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "extra_config_probes.py").write_text(textwrap.dedent('''
+        def probe(ns, inputs):
+            return {"has": "Dense" in ns}
+    '''))
     (tmp_path / "checks" / "extra.py").write_text(textwrap.dedent('''
         import nncheck
         from nncheck.model import Check, Result
-
-        def probe(ns, inputs):
-            return {"has": "Dense" in ns}
+        from extra_config_probes import probe
 
         def verdict(inputs, output):
             return Result.passed() if output["has"] else Result.failed("no Dense")

@@ -191,7 +191,8 @@ def test_killing_the_parent_at_import_spares_the_grader(engine, write_py):
 def test_worker_drops_to_an_unprivileged_user(write_py, tmp_path):
     """Forced here with user='nobody' (auto mode only drops when Python is readable by
     others; on this machine it lives under a 0700 /root, see drop_target)."""
-    from nncheck.runner import Limits, Session
+    from nncheck.runner import Session
+    from nncheck.sandbox import Isolation
     from nncheck.plugins import relu
 
     import tempfile
@@ -203,7 +204,7 @@ def test_worker_drops_to_an_unprivileged_user(write_py, tmp_path):
             f"        try:\n            open('/root/nncheck-pwned', 'w')\n"
             f"        except OSError as e:\n            open({str(proof / 'denied')!r}, 'w').write(type(e).__name__)")
     checks = relu.nncheck_checks(config=None)
-    report = Session(write_py(relu_with(body)), checks, limits=Limits(user="nobody")).run()
+    report = Session(write_py(relu_with(body)), checks, isolation=Isolation("user", "forced for the test", user=(65534, 65534))).run()
     assert (proof / "uid").read_text() == "65534"
     assert (proof / "denied").read_text() == "PermissionError"
     assert not os.path.exists("/root/nncheck-pwned")

@@ -20,13 +20,19 @@ EXAMPLE = REPO / "examples" / "nncheck-leakyrelu"
 
 HOOKS = [name for name, fn in vars(hookspecs).items() if name.startswith("nncheck_") and callable(fn)]
 
+PROBES_FILE = textwrap.dedent('''
+    """The worker side of the one-off check: runs in the sandbox, returns plain data."""
+
+    def probe(ns, inputs):
+        return {"lr": float(ns["Dense"](3, 2, learning_rate=0.25).learning_rate)}
+''')
+
 PLUGIN_FILE = textwrap.dedent('''
     """A one-off instructor check: Dense keeps its learning_rate attribute."""
     import nncheck
     from nncheck.model import Check, Result
 
-    def probe(ns, inputs):
-        return {"lr": float(ns["Dense"](3, 2, learning_rate=0.25).learning_rate)}
+    from custom_lr_probes import probe
 
     def verdict(inputs, output):
         if output["lr"] == 0.25:
@@ -58,6 +64,7 @@ def test_every_hook_is_exercised_by_a_test(hook):
 def test_plugin_file_adds_a_check(tmp_path):
     plugin = tmp_path / "my_checks.py"
     plugin.write_text(PLUGIN_FILE)
+    (plugin.parent / "custom_lr_probes.py").write_text(PROBES_FILE)
     runner = CliRunner()
     listed = runner.invoke(main, ["list-checks", "--plugin", str(plugin)])
     assert "custom.lr" in listed.output

@@ -42,6 +42,7 @@ from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
 from nncheck.plugins.training.probes import (  # noqa: F401 - the worker-side half
+    EMBEDDED,
     _load,
     _run,
     probe_accuracy,
@@ -76,7 +77,7 @@ def _settings(config) -> dict:
         if v <= 0:
             s[k] = DEFAULTS[k]
     data = training.get("data")
-    s["data"] = str(Path(data).expanduser().resolve()) if data else str(nndata.EMBEDDED)
+    s["data"] = str(Path(data).expanduser().resolve()) if data else EMBEDDED
     return s
 
 

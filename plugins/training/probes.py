@@ -15,9 +15,13 @@ from nncheck.probes import call_as_assignment, construct, reports_conventions
 SPLIT_SEED = 0               # seed of load_dataset's train/validation split (embedded data)
 
 
+EMBEDDED = "embedded"  # the ``data`` input naming nncheck's own subset, wherever it lives
+
+
 def _load(data: str, n_val: int):
-    """``(X_train, y_train, X_val, y_val)`` as ``nncheck.data.load_dataset`` gives them."""
-    if Path(data) == nndata.EMBEDDED:
+    """``(X_train, y_train, X_val, y_val)`` as ``nncheck.data.load_dataset`` gives them
+    (``data`` is :data:`EMBEDDED` or the path of a full MNIST)."""
+    if data == EMBEDDED:
         return nndata.load_dataset(n_val=n_val, seed=SPLIT_SEED)
     return nndata.load_dataset(data, n_val=n_val)
 

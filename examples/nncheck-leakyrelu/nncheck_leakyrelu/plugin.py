@@ -1,7 +1,10 @@
 """nncheck checks for ``LeakyReLU(slope)``: forward values and backward gradient.
 
-Registered through the ``nncheck`` entry-point group (see pyproject.toml), so
-``pip install nncheck-leakyrelu`` is all an instructor needs.
+The grader side: inputs, verdicts against this package's own reference, and
+the hooks. The probe lives in :mod:`nncheck_leakyrelu.probes`, the only module
+of this package the sandbox sees. Registered through the ``nncheck``
+entry-point group (see pyproject.toml), so ``pip install nncheck-leakyrelu``
+is all an instructor needs.
 """
 import numpy as np
 
@@ -10,6 +13,7 @@ from nncheck.model import Check, Result
 from nncheck.variants import Variant
 from nncheck.verdicts import check_array
 
+from nncheck_leakyrelu.probes import probe
 from nncheck_leakyrelu.reference import LeakyReLU
 
 
@@ -17,13 +21,6 @@ def make_inputs(rng):
     b, n = int(rng.integers(3, 9)), int(rng.integers(4, 12))
     return {"x": rng.normal(size=(b, n)), "grad_output": rng.normal(size=(b, n)),
             "slope": float(rng.uniform(0.05, 0.3))}
-
-
-def probe(ns, inputs):
-    layer = ns["LeakyReLU"](slope=inputs["slope"])
-    x = inputs["x"].copy()
-    out = layer.forward(x)
-    return {"out": out, "grad_input": layer.backward(x, inputs["grad_output"].copy())}
 
 
 def verdict_forward(inputs, output):

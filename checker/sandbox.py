@@ -301,6 +301,8 @@ def bwrap_command(binary: str, *, view: Path, argv: list[str],
     for key, value in (env or {}).items():
         args += ["--setenv", key, value]
     args += _system_mounts()
+    # the private /tmp first: what follows may live under the host's /tmp (a venv, --data)
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     roots = python_roots()
     for root in roots:
         args += ["--ro-bind", root, root]
@@ -314,9 +316,7 @@ def bwrap_command(binary: str, *, view: Path, argv: list[str],
                 args += ["--tmpfs", path, "--remount-ro", path]
             elif os.path.exists(path):
                 args += ["--ro-bind", str(empty), path]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-             "--ro-bind", str(view), VIEW]
+    args += ["--ro-bind", str(view), VIEW]
     for host, inside in (data_files or {}).items():
         args += ["--ro-bind", host, inside]
     args += ["--size", str(SCRATCH_BYTES), "--tmpfs", SCRATCH, "--chdir", SCRATCH, "--", *argv]

@@ -107,17 +107,35 @@ def test_entry_point_plugin_in_a_fresh_virtualenv(tmp_path):
     nncheck = venv / "bin" / "nncheck"
     shown = subprocess.run([str(nncheck), "plugins"], capture_output=True, text=True, cwd=tmp_path, check=True)
     assert "entry point (nncheck-leakyrelu 0.1.0)" in shown.stdout
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    secrets = [f"{site}/nncheck/reference/layers.py", f"{site}/nncheck_leakyrelu/reference.py",
+               f"{site}/nncheck_leakyrelu/plugin.py", f"{site}/nncheck/plugins/dense/__init__.py"]
+    assert all(os.path.exists(p) for p in secrets)  # a regular install: the references sit in site-packages
     submission = tmp_path / "leaky.py"
     submission.write_text("import numpy as np\nclass LeakyReLU:\n    def __init__(self, slope=0.01):\n"
                           "        self.slope = slope\n    def forward(self, x):\n"
                           "        return np.where(x > 0, x, self.slope * x)\n"
-                          "    def backward(self, x, g):\n        return g * (x > 0)\n")
+                          "    def backward(self, x, g):\n        return g * (x > 0)\n"
+                          "def _peek(paths):\n    seen = []\n    for p in paths:\n        try:\n"
+                          "            seen.append(p + ':' + str(len(open(p).read())))\n"
+                          "        except OSError as e:\n            pass\n    return seen\n"
+                          f"_seen = print('SEEN', _peek({secrets!r}))\n")
     proc = subprocess.run([str(nncheck), "submit", str(submission), "--check", "leakyrelu", "--format", "json"],
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     import json
-    statuses = {c["id"]: c["status"] for c in json.loads(proc.stdout)["checks"]}
+    report = json.loads(proc.stdout)
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
     assert statuses == {"leakyrelu.forward": "passed", "leakyrelu.backward": "failed"}
+    if shutil.which("bwrap"):  # the installed packages' references are covered inside the sandbox
+        assert report["isolation"]["layer"] == "bubblewrap"
+        assert "SEEN []" in report["load"]["output"], report["load"]["output"]
+    # selftest holds the installed example to the built-in bar: its mutant is caught, its variant passes
+    selftest = subprocess.run([str(nncheck), "selftest", "--variant", "leakyrelu"], capture_output=True,
+                              text=True, cwd=tmp_path)
+    assert selftest.returncode == 0, selftest.stdout + selftest.stderr
+    assert "leakyrelu-good" in selftest.stdout and "leakyrelu-relu-backward" in selftest.stdout
     # the installed copy of nncheck is the one that ran, not this checkout
     where = subprocess.run([str(py), "-c", "import nncheck; print(nncheck.__file__)"], capture_output=True,
                            text=True, cwd=tmp_path, check=True).stdout

@@ -112,19 +112,23 @@ class WorkerHandle:
     """
 
     def __init__(self, workdir: Path, log_path: Path, view: Path | None = None,
-                 data_files: dict | None = None):
-        _become_subreaper()
+                 data_files: dict | None = None, memory_mb: int = 0):
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         self.log = open(log_path, "wb")
         fds = [str(req_r), str(rep_w)]
+        self.cgroup = None
         if view is not None:
             self.token = None
             argv = sandbox.bwrap_command(
                 sandbox.bwrap_binary(), view=view, data_files=data_files,
                 env=_worker_env("/tmp"), argv=[*sandbox.worker_argv(), *fds])
+            self.cgroup = sandbox.Cgroup.create(f"nncheck-{secrets.token_hex(8)}", memory_mb)
+            if self.cgroup is not None:
+                argv = self.cgroup.enter(argv)
             env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
         else:
+            _become_subreaper()  # the sandbox's PID namespace needs no help; a plain process does
             self.token = secrets.token_hex(8)
             argv = [sys.executable, "-I", "-m", "nncheck.worker", *fds]
             env, cwd = _worker_env(str(workdir), self.token), workdir
@@ -179,6 +183,8 @@ class WorkerHandle:
         self.log.close()
         if self.token:
             _kill_strays(self.token)
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
 @dataclass
@@ -288,7 +294,8 @@ class Session:
             (self.tmp / "view" / "nncheck" / "data" / EMBEDDED.name).touch()  # its mount point
             self.data_files = {str(EMBEDDED): f"{sandbox.VIEW}/nncheck/data/{EMBEDDED.name}",
                                **{p: p for p in self.data_paths if os.path.exists(p)}}
-        self.worker = WorkerHandle(self.workdir, log, view=self.tmp / "view", data_files=self.data_files)
+        self.worker = WorkerHandle(self.workdir, log, view=self.tmp / "view", data_files=self.data_files,
+                                   memory_mb=self.limits.memory_mb)
 
     def _init_message(self) -> dict:
         msg = {"op": "init", "plan": self.plan.to_json(), "seed": self.seed,

@@ -138,8 +138,8 @@ def _plan(sig, names, args, kwargs):
     the student gave to something else while keeping a parameter of the
     contract's own name elsewhere (``iterate_minibatches(inputs, targets,
     batchsize, seed=None, shuffle=False)``), or that has no positional slot
-    but a keyword (``*, shuffle=False`` or ``**kwargs``): from there on, by the
-    contract's names.
+    but a parameter of its name (``*args, shuffle=False`` or ``*, shuffle=False``)
+    or ``**kwargs`` without ``*args``: from there on, by the contract's names.
     """
     if sig is None or not args:
         return args, kwargs
@@ -154,10 +154,10 @@ def _plan(sig, names, args, kwargs):
         if name is None:
             break
         if i < len(positional):
-            if positional[i].name != name and name in by_name and by_name[name] is not positional[i]:
+            if positional[i].name != name and name in by_name:
                 k = i
                 break
-        elif not var_pos and (name in by_name or var_kw):
+        elif name in by_name or (var_kw and not var_pos):  # keyword-only, or **kwargs only
             k = i
             break
     if k == len(args):
@@ -293,10 +293,19 @@ def make_dense(cls, canonical: str, n_in: int, n_out: int, lr=None):
     if named is not None:
         return construct(cls, contract, n_in, n_out, **{named.name: lr}), f"keyword {named.name}"
     positional = [p for p in params if p.kind in _POSITIONAL]
-    if sig is None or len(positional) >= 3 or any(p.kind is _P.VAR_POSITIONAL for p in params):
+    var_pos = any(p.kind is _P.VAR_POSITIONAL for p in params)
+    var_kw = any(p.kind is _P.VAR_KEYWORD for p in params)
+    if var_kw and len(positional) < 3:
+        # ``__init__(self, *args, **kwargs)`` handing everything to Dense: the assignment's
+        # learning_rate=... is the call that works whatever Dense does with it
+        try:
+            return construct(cls, contract, n_in, n_out, learning_rate=lr), "keyword learning_rate (**kwargs)"
+        except TypeError:
+            if not var_pos:
+                raise
         return construct(cls, contract, n_in, n_out, lr), "third positional argument"
-    if any(p.kind is _P.VAR_KEYWORD for p in params):
-        return construct(cls, contract, n_in, n_out, learning_rate=lr), "keyword learning_rate (**kwargs)"
+    if sig is None or len(positional) >= 3 or var_pos:
+        return construct(cls, contract, n_in, n_out, lr), "third positional argument"
     layer = construct(cls, f"{canonical}(input_units, output_units)", n_in, n_out)
     for name in ("learning_rate", "lr"):
         if hasattr(layer, name):

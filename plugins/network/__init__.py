@@ -25,6 +25,7 @@ import nncheck
 from nncheck.conventions import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
+from nncheck.convention_variants import fixtures as convention_fixtures
 from nncheck.variants import correct, mutant
 from nncheck.verdicts import mismatch_details, scale_between
 from nncheck.plugins.network.probes import (  # noqa: F401 - the worker-side half
@@ -467,7 +468,9 @@ _FORWARD_LOOP = """    for layer in network:
 
 @nncheck.hookimpl
 def nncheck_selftest_variants(config):
-    return [
+    # the calling-convention fixtures (issue 13) ride with the network family, where the grader
+    # hands student code its own stand-ins; each is graded on every check
+    return convention_fixtures() + [
         mutant("train-forward-order", "network", "backprop-wrong-order", "network.py",
                "for i in reversed(range(len(network))):", "for i in range(len(network)):",
                "backward called from the first layer to the last"),

@@ -92,8 +92,7 @@ BACKWARD = "layer.backward(input, grad_output)"
 LR_NAMES = ("learning_rate", "lr", "eta", "learning_rate_", "learningrate", "step_size", "lr_rate")
 
 #: Names of a boolean "training mode" parameter of ``forward``/``backward`` (compared lower-case).
-TRAINING_FLAGS = ("training", "train", "is_training", "is_train", "train_mode", "training_mode",
-                  "trainable_mode")
+TRAINING_FLAGS = ("training", "train", "is_training", "is_train", "train_mode", "training_mode")
 
 _P = inspect.Parameter
 _POSITIONAL = (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
@@ -117,10 +116,15 @@ def signature_of(fn):
 
 def _contract_names(contract: str) -> list[str]:
     """``"train(network, X, y)"`` -> ``["network", "X", "y"]`` (defaults dropped)."""
+    return [name for name, _ in _contract_params(contract)]
+
+
+def _contract_params(contract: str) -> list[tuple[str, bool]]:
+    """``"f(a, b, shuffle=False)"`` -> ``[("a", False), ("b", False), ("shuffle", True)]``: name, optional."""
     if "(" not in contract:
         return []
     inside = contract[contract.index("(") + 1:contract.rindex(")")]
-    return [part.split("=")[0].strip() for part in inside.split(",") if part.strip()]
+    return [(part.split("=")[0].strip(), "=" in part) for part in inside.split(",") if part.strip()]
 
 
 def _binds(sig, args, kwargs) -> bool:
@@ -131,39 +135,41 @@ def _binds(sig, args, kwargs) -> bool:
     return True
 
 
-def _plan(sig, names, args, kwargs):
+def _plan(sig, contract, args, kwargs):
     """How to pass the contract's positional ``args`` to ``sig``: ``(positional, keywords)``.
 
-    Positionally, as the assignment does, up to the first argument whose slot
-    the student gave to something else while keeping a parameter of the
-    contract's own name elsewhere (``iterate_minibatches(inputs, targets,
-    batchsize, seed=None, shuffle=False)``), or that has no positional slot
-    but a parameter of its name (``*args, shuffle=False`` or ``*, shuffle=False``)
-    or ``**kwargs`` without ``*args``: from there on, by the contract's names.
+    Positionally, as the assignment does, up to the first argument that has no
+    positional slot but a parameter of its name (``*, shuffle=False``, ``*args,
+    shuffle=False``) or ``**kwargs`` without ``*args``, or an optional argument
+    of the contract (``shuffle=False``, ``p=0.5``: the notebook passes those by
+    name) whose slot the student gave to an extra parameter while keeping one
+    of the contract's name (``iterate_minibatches(inputs, targets, batchsize,
+    seed=None, shuffle=False)``): from there on, by the contract's names. A
+    required argument with a slot always goes by position, whatever the slot
+    is called, as the assignment's own calls do.
     """
     if sig is None or not args:
         return args, kwargs
+    spec = _contract_params(contract)
     params = list(sig.parameters.values())
     positional = [p for p in params if p.kind in _POSITIONAL]
     var_pos = any(p.kind is _P.VAR_POSITIONAL for p in params)
     var_kw = any(p.kind is _P.VAR_KEYWORD for p in params)
     by_name = {p.name: p for p in params if p.kind in _KEYWORD}
     k = len(args)
-    for i in range(len(args)):
-        name = names[i] if i < len(names) else None
-        if name is None:
-            break
+    for i in range(min(len(args), len(spec))):
+        name, optional = spec[i]
         if i < len(positional):
-            if positional[i].name != name and name in by_name:
+            if optional and positional[i].name != name and name in by_name:
                 k = i
                 break
         elif name in by_name or (var_kw and not var_pos):  # keyword-only, or **kwargs only
             k = i
             break
-    if k == len(args):
+    if k >= min(len(args), len(spec)):
         return args, kwargs
-    moved = {names[i]: args[i] for i in range(k, len(args))}
-    if set(moved) & set(kwargs) or not all(n in by_name or var_kw for n in moved):
+    moved = {spec[i][0]: args[i] for i in range(k, len(args)) if i < len(spec)}
+    if len(moved) != len(args) - k or set(moved) & set(kwargs) or not all(n in by_name or var_kw for n in moved):
         return args, kwargs
     planned = (tuple(args[:k]), {**kwargs, **moved})
     return planned if _binds(sig, *planned) else (args, kwargs)
@@ -185,7 +191,7 @@ def convention_problem(fn, name: str, contract: str, args=(), kwargs=None) -> st
     sig = signature_of(fn)
     if sig is None:
         return None
-    args, kwargs = _plan(sig, _contract_names(contract), tuple(args), kwargs)
+    args, kwargs = _plan(sig, contract, tuple(args), kwargs)
     if _binds(sig, args, kwargs):
         return None
     params = list(sig.parameters.values())
@@ -223,7 +229,7 @@ def call_as_assignment(fn, name: str, contract: str, *args, **kwargs):
     propagates unchanged.
     """
     sig = signature_of(fn)
-    pos, kw = _plan(sig, _contract_names(contract), args, kwargs)
+    pos, kw = _plan(sig, contract, args, kwargs)
     try:
         return fn(*pos, **kw)
     except TypeError:
@@ -286,7 +292,7 @@ def make_dense(cls, canonical: str, n_in: int, n_out: int, lr=None):
     """
     if lr is None:
         return construct(cls, f"{canonical}(input_units, output_units)", n_in, n_out), "default"
-    contract = f"{canonical}(input_units, output_units, learning_rate)"
+    contract = f"{canonical}(input_units, output_units, learning_rate=...)"
     sig = signature_of(cls)
     params = list(sig.parameters.values()) if sig is not None else []
     named = next((p for p in params if p.name.lower() in LR_NAMES and p.kind in _KEYWORD), None)

@@ -31,7 +31,7 @@ from nncheck.selftest import collect_variants
 from conftest import by_id
 
 TRAIN = "train(network, X, y)"
-MINIBATCHES = "iterate_minibatches(inputs, targets, batchsize, shuffle)"
+MINIBATCHES = "iterate_minibatches(inputs, targets, batchsize, shuffle=False)"
 
 
 # --------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def test_no_room_for_an_argument_the_assignment_passes():
         call_as_assignment(iterate_minibatches, "iterate_minibatches", MINIBATCHES, [1], [2], 1, False)
     assert str(info.value).startswith("`iterate_minibatches` has no parameter for `shuffle`, which the "
                                       "assignment's `iterate_minibatches(inputs, targets, batchsize, "
-                                      "shuffle)` passes")
+                                      "shuffle=False)` passes")
 
 
 @pytest.mark.parametrize("signature, flag", [
@@ -86,6 +86,15 @@ def test_iterate_minibatches_signatures_students_write(signature, flag):
     ns = {}
     exec(f"def f({signature}):\n    return {flag}\n", ns)
     assert call_as_assignment(ns["f"], "iterate_minibatches", MINIBATCHES, [1], [2], 1, True) is True
+
+
+def test_required_arguments_go_by_position_whatever_the_names():
+    """The assignment calls train(network, X, y) positionally: a signature that swaps the names is
+    called positionally too, not rescued by name."""
+    def train(network, y, X):
+        return X
+
+    assert call_as_assignment(train, "train", TRAIN, "n", "x", "y") == "y"
 
 
 def test_a_type_error_inside_the_students_code_is_not_a_convention_problem():

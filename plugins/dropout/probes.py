@@ -8,7 +8,7 @@ import inspect
 import numpy as np
 from nncheck.probes import call_backward, call_forward, construct, mode_flags, reports_conventions
 
-CONTRACT = "Dropout(p)"
+CONTRACT = "Dropout(p=0.5)"
 
 
 def _arr(x):

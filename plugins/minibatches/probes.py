@@ -7,7 +7,7 @@ reference or a verdict.
 import numpy as np
 from nncheck.probes import call_as_assignment, reports_conventions
 
-CONTRACT = "iterate_minibatches(inputs, targets, batchsize, shuffle)"
+CONTRACT = "iterate_minibatches(inputs, targets, batchsize, shuffle=False)"
 
 
 def _arr(value):

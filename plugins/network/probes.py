@@ -74,20 +74,20 @@ class RecordingLayer:
 
     _arg_names = ARG_NAMES  # the student's names for (input[, grad_output]), when mirrored
 
-    def __init__(self, index, spec, log):
-        self.index = index
-        self.spec = spec
-        self.log = log
+    def __init__(self, index, spec, log):  # attribute names a student's Layer will not use
+        self._nncheck_index = index
+        self._nncheck_spec = spec
+        self._nncheck_log = log
 
     def _out_width(self, input):
-        if self.spec["kind"] == "affine":
-            return self.spec["W"].shape[1]
+        if self._nncheck_spec["kind"] == "affine":
+            return self._nncheck_spec["W"].shape[1]
         shape = np.shape(input) if not isinstance(input, str) else ()
         return shape[1] if len(shape) == 2 else 1
 
     def _in_width(self, grad_output):
-        if self.spec["kind"] == "affine":
-            return self.spec["W"].shape[0]
+        if self._nncheck_spec["kind"] == "affine":
+            return self._nncheck_spec["W"].shape[0]
         shape = np.shape(grad_output) if not isinstance(grad_output, str) else ()
         return shape[1] if len(shape) == 2 else 1
 
@@ -121,40 +121,40 @@ class RecordingLayer:
 
     def forward(self, *args, **kwargs):
         (input,), extra = self._split("forward", args, kwargs)
-        entry = {"op": "forward", "layer": self.index, "input": _record(input)}
+        entry = {"op": "forward", "layer": self._nncheck_index, "input": _record(input)}
         if extra:
             entry["extra"] = extra
         try:
-            out = layer_forward(self.spec, input)
+            out = layer_forward(self._nncheck_spec, input)
             entry["ok"] = True
         except Exception:
             out = np.zeros((_rows(input), self._out_width(input)))
             entry["ok"] = False
-        self.log.append(entry)
+        self._nncheck_log.append(entry)
         return np.array(out, dtype=np.float64)
 
     def backward(self, *args, **kwargs):
         (input, grad_output), extra = self._split("backward", args, kwargs)
-        entry = {"op": "backward", "layer": self.index, "input": _record(input),
+        entry = {"op": "backward", "layer": self._nncheck_index, "input": _record(input),
                  "grad_output": _record(grad_output)}
         if extra:
             entry["extra"] = extra
         try:
-            out = layer_backward(self.spec, input, grad_output)
+            out = layer_backward(self._nncheck_spec, input, grad_output)
             entry["ok"] = True
         except Exception:
             out = np.zeros((_rows(grad_output), self._in_width(grad_output)))
             entry["ok"] = False
         out = np.array(out, dtype=np.float64)
         entry["returned"] = out.copy()
-        self.log.append(entry)
+        self._nncheck_log.append(entry)
         return out
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     def __repr__(self):
-        return f"RecordingLayer({self.index}, {self.spec['kind']})"
+        return f"RecordingLayer({self._nncheck_index}, {self._nncheck_spec['kind']})"
 
 
 def _student_names(sig, op):
@@ -214,7 +214,7 @@ def _make_layer(cls, index, spec, log):
             pass
         for name in ("forward", "backward", "__call__"):
             layer.__dict__.pop(name, None)  # never shadow the recording methods
-        layer.index, layer.spec, layer.log = index, spec, log
+        layer._nncheck_index, layer._nncheck_spec, layer._nncheck_log = index, spec, log
     return layer
 
 

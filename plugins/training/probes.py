@@ -105,7 +105,7 @@ def _run(ns, inputs, X, y, Xv) -> dict:
         Xp, yp = X[perm], y[perm]
         batch_losses, n_seen = [], 0
         batches = call_as_assignment(iterate_minibatches, "iterate_minibatches",
-                                     "iterate_minibatches(inputs, targets, batchsize, shuffle)", Xp, yp, bs, False)
+                                     "iterate_minibatches(inputs, targets, batchsize, shuffle=False)", Xp, yp, bs, False)
         for n_batches, batch in enumerate(batches):
             if n_batches >= max_batches:
                 return {"batch_problem": f"iterate_minibatches yielded more than {max_batches} batches "

@@ -118,10 +118,18 @@ class WorkerHandle:
         self.log = open(log_path, "wb")
         fds = [str(req_r), str(rep_w)]
         self.cgroup = None
+        keep = [req_r, rep_w]
         if view is not None:
             self.token = None
+            seccomp_fd = None
+            program = sandbox.seccomp_filter()
+            if program is not None:
+                seccomp_fd = os.open(view.parent / "seccomp.bpf", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.write(seccomp_fd, program)
+                os.lseek(seccomp_fd, 0, os.SEEK_SET)
+                keep.append(seccomp_fd)
             argv = sandbox.bwrap_command(
-                sandbox.bwrap_binary(), view=view, data_files=data_files,
+                sandbox.bwrap_binary(), view=view, data_files=data_files, seccomp_fd=seccomp_fd,
                 env=_worker_env("/tmp"), argv=[*sandbox.worker_argv(), *fds])
             self.cgroup = sandbox.Cgroup.create(f"nncheck-{secrets.token_hex(8)}", memory_mb)
             if self.cgroup is not None:
@@ -133,10 +141,10 @@ class WorkerHandle:
             argv = [sys.executable, "-I", "-m", "nncheck.worker", *fds]
             env, cwd = _worker_env(str(workdir), self.token), workdir
         self.proc = subprocess.Popen(
-            argv, pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, stdout=self.log,
+            argv, pass_fds=keep, stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True, env=env)
-        os.close(req_r)
-        os.close(rep_w)
+        for fd in keep:
+            os.close(fd)
 
     def send(self, obj) -> None:
         try:
@@ -302,7 +310,7 @@ class Session:
                "probes": sorted({c.probe_ref for c in self.checks}),
                "memory_mb": self.limits.memory_mb, "aliases": self.aliases}
         if self.isolation.sandboxed:  # the worker writes the files into its own tmpfs
-            msg.update(probe_modules=self.inside, root=sandbox.SCRATCH, outdir="/tmp",
+            msg.update(probe_modules=self.inside, root=sandbox.SCRATCH, outdir=sandbox.OUTPUT,
                        files=_submission_files(self.workdir), nproc=sandbox.NPROC)
         else:
             msg.update(probe_modules=self.probe_modules, outdir=str(self.outdir),

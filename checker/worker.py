@@ -126,8 +126,7 @@ def _run_unit(unit, filename, globals_, warnings) -> None:
 # Output capture and limits
 # --------------------------------------------------------------------------
 def _redirect_output(path: str) -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -161,6 +160,25 @@ def _set_limits(memory_mb: int, nproc: int = 0) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _flush() -> None:
+    """Flush our stdout/stderr; a submission that filled the disk must not crash the worker."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _not_dumpable() -> None:
+    """No other process (a probe child included) may ptrace us or read our /proc/<pid>/mem."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
 
 
 def _drop_privileges(ids) -> None:
@@ -228,6 +246,7 @@ class Worker:
         os.chdir(root)
         self.outdir = msg.get("outdir") or self.outdir
         _drop_privileges(msg.get("drop_to"))
+        _not_dumpable()
         _set_limits(int(msg.get("memory_mb", 0)), int(msg.get("nproc", 0)))
         out_path = os.path.join(self.outdir, "load.txt")
         saved = os.dup(1), os.dup(2)
@@ -242,8 +261,7 @@ class Worker:
                 warnings.append({"label": name, "line": 0, "error": _describe(exc),
                                  "type": type(exc).__name__, "traceback": _student_traceback(exc)})
         load_s = time.perf_counter() - t0
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         self.ns = self._namespace(plan, modules, msg.get("aliases", {}))
@@ -316,8 +334,7 @@ class Worker:
                         "not_implemented": isinstance(exc, NotImplementedError),
                         "memory": isinstance(exc, MemoryError),
                         "traceback": _student_traceback(exc)})
-                sys.stdout.flush()
-                sys.stderr.flush()
+                _flush()
                 view = memoryview(len(data).to_bytes(8, "big") + data)
                 while view:
                     view = view[os.write(w, view):]
@@ -412,7 +429,10 @@ def _sentinel() -> None:
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     req_fd, rep_fd = int(argv[0]), int(argv[1])
-    _sentinel()
+    # Ctrl-C is for the grading process; a submission's SIGINT must not end the worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getpid() != 1:  # in the sandbox the worker is PID 1, which nothing inside can kill
+        _sentinel()
     worker = Worker(req_fd, rep_fd)
     try:
         worker.serve()

@@ -221,9 +221,10 @@ def convention_problem(fn, name: str, contract: str, args=(), kwargs=None) -> st
 def call_as_assignment(fn, name: str, contract: str, *args, **kwargs):
     """``fn(*args, **kwargs)``, as the assignment's ``contract`` call passes them.
 
-    The arguments go positionally, except where the student's signature puts a
-    parameter of the contract's own name elsewhere or makes it keyword-only
-    (then by that name). Extra parameters with defaults get their defaults. If
+    The arguments go positionally, except an argument the student's signature
+    has no positional slot for, or an optional one whose slot went to an extra
+    parameter: those go by the contract's name (see :func:`_plan`). Extra
+    parameters with defaults get their defaults. If
     the call cannot even bind to ``fn``'s signature, :class:`ConventionError`
     says so in one sentence; a TypeError raised inside the student's code
     propagates unchanged.

@@ -75,7 +75,7 @@ class _Progress:
 @main.command()
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--format", "fmt", default="text", show_default=True,
-              help="Report format: text, json, html, gradescope, junit (plugins may add more).")
+              help="Report format: text, json, html, gradescope, prairielearn, junit (plugins may add more).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to this file instead of standard output.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
@@ -94,8 +94,13 @@ class _Progress:
 @isolation_option("Where the submission runs: the bubblewrap sandbox, a separate process as user "
                   "'nobody', or a plain separate process. auto takes the best available and the "
                   "report says which (see `nncheck doctor`)  [default: auto]")
+@click.option("--audience", type=click.Choice(("instructor", "student")), default="instructor", show_default=True,
+              help="student: leave out the checks the config's [visibility] does not make visible and trim "
+                   "feedback to its [feedback] level (text, json, html, junit; the gradescope and "
+                   "prairielearn formats carry both in their own fields).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
-def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, plugin_files, isolation, quiet):
+def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, plugin_files, isolation, audience,
+           quiet):
     """Grade one submission: a .py file, a folder of .py files, or a notebook.
 
     Exit status: 0 every check passed, 1 a check failed (or the submission
@@ -113,8 +118,16 @@ def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, pl
     unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
     if unknown:
         raise click.UsageError(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
+    from nncheck.feedback import PLATFORM_FORMATS, check_keys, for_student
+
+    try:
+        check_keys(engine.config, engine.checks)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     progress = _Progress(not quiet and fmt == "text" and sys.stderr.isatty())
     report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only, progress=progress)
+    if audience == "student" and fmt not in PLATFORM_FORMATS:
+        report = for_student(report, engine.config)
     render = engine.formats[fmt]
     if fmt == "text":
         from nncheck.reports import use_colour
@@ -221,3 +234,5 @@ def selftest(fmt, jobs, names, seed, config_path, plugin_files):
 
 from nncheck.cli_grade import grade as _grade  # noqa: E402
 main.add_command(_grade)
+from nncheck.cli_autograder import autograder as _autograder  # noqa: E402
+main.add_command(_autograder)

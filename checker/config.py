@@ -21,6 +21,10 @@ Example::
     [training]
     epochs = 3
     data = "mnist.npz"                     # full MNIST, relative to this file
+    [feedback]                             # per check id, family or section: full | message | score
+    core = "message"                       # message only: no hint, no diagnosis, no expected values
+    [visibility]                           # visible | hidden | after_due_date | after_published
+    "dense.backward.params" = "after_due_date"
 
 Unknown keys are errors (naming the key and the file), so a typo never
 silently changes a grade.
@@ -56,6 +60,8 @@ class Config:
     enable_files: list[str] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # [plugin.NAME] tables for third-party plugins
+    feedback: dict[str, str] = field(default_factory=dict)    # key -> full | message | score
+    visibility: dict[str, str] = field(default_factory=dict)  # key -> visible | hidden | ...
 
     def tolerance(self, check_id: str, default: float) -> float:
         return float(self.tolerances.get(check_id, default))
@@ -66,10 +72,32 @@ class Config:
         family = check_id.split(".", 1)[0]
         return float(self.points.get(family, default))
 
+    def feedback_for(self, check_id: str, section: str = "") -> str:
+        """How much feedback a student sees for the check: ``full``, ``message`` or ``score``
+        (:mod:`nncheck.feedback`); keyed by check id, else family, else section."""
+        return _by_id_family_section(self.feedback, check_id, section, "full")
+
+    def visibility_for(self, check_id: str, section: str = "") -> str:
+        """When a student sees the check: ``visible``, ``hidden``, ``after_due_date`` or
+        ``after_published``; keyed by check id, else family, else section."""
+        return _by_id_family_section(self.visibility, check_id, section, "visible")
+
+
+FEEDBACK_LEVELS = ("full", "message", "score")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+def _by_id_family_section(table: dict[str, str], check_id: str, section: str, default: str) -> str:
+    for key in (check_id, check_id.split(".", 1)[0], section):
+        if key and key in table:
+            return table[key]
+    return default
+
 
 _SCALARS = {"heading": (str, type(None)), "timeout": (int, float), "load_timeout": (int, float),
             "memory": (int,)}
-_TABLES = {"points", "sections", "aliases", "tolerances", "plugins", "training", "plugin"}
+_TABLES = {"points", "sections", "aliases", "tolerances", "plugins", "training", "plugin", "feedback",
+           "visibility"}
 _SECTION_RULES = {"options": {"best", "sum", "off"}, "bonus": {"add", "off"}}
 
 
@@ -148,6 +176,12 @@ def _apply_table(cfg: Config, key: str, table: dict, where: str) -> None:
         cfg.training.update(table)
     elif key == "plugin":
         cfg.extra.update(table)
+    elif key in ("feedback", "visibility"):
+        allowed = FEEDBACK_LEVELS if key == "feedback" else VISIBILITIES
+        for k, v in table.items():
+            if v not in allowed:
+                raise _bad(where, f"{key}.{k}", f"expected one of {', '.join(allowed)}, got {v!r}")
+        getattr(cfg, key).update(table)
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -15,17 +15,27 @@ runs ``nncheck submit /autograder/submission --format gradescope --output
   carry ``max_score`` 0 so the tests add up to what counts.
 * Every text is ``output_format: "text"``: messages quote the submission's
   own strings, and Gradescope renders ``html``/``simple_format`` as HTML.
+* The config's ``[visibility]`` goes into each test's ``visibility``
+  (Gradescope shows instructors every test; students see a test when its
+  visibility says so; while an ``after_due_date``/``after_published`` test
+  is hidden, so is the student's total). Its ``[feedback]`` level trims the
+  test's ``output`` (:mod:`nncheck.feedback`) and is named in
+  ``extra_data.feedback``. When any test is not visible, the top-level
+  output leaves out the per-section points, which would give it away.
 """
 from __future__ import annotations
 
 import json
 import math
 
+from nncheck.feedback import level_of, trim_check, visibility_of
 from nncheck.model import SECTIONS
 from nncheck.reports import report_dict
 
 OUTPUT_CAP = 3000          # characters of printed output per test
 TRACEBACK_CAP = 4000
+LOAD_OUTPUT_CAP = 2000     # characters of what loading printed, in the top-level output
+SCORE_ONLY = "Your instructor shows only the score of this check."
 
 
 def _cap(text: str, n: int) -> str:
@@ -73,13 +83,16 @@ def _test_output(c: dict, counted: bool) -> str:
     return "\n".join(lines).strip()
 
 
-def _top_output(d: dict) -> str:
+def _top_output(d: dict, all_visible: bool = True) -> str:
     lines = [f"nncheck {d['nncheck_version']}: score {_num(d['score']):g}/{_num(d['max_score']):g} "
              f"(seed {d['seed']})."]
-    for name in SECTIONS:
-        s = d["sections"].get(name)
-        if s and (s.get("max_score") or s.get("score") or s.get("attempted")):
-            lines.append(f"  {name}: {_num(s['score']):g}/{_num(s['max_score']):g}")
+    if all_visible:
+        for name in SECTIONS:
+            s = d["sections"].get(name)
+            if s and (s.get("max_score") or s.get("score") or s.get("attempted")):
+                lines.append(f"  {name}: {_num(s['score']):g}/{_num(s['max_score']):g}")
+    else:
+        lines.append("Some checks are shown after the due date, after grades are published, or not at all.")
     load = d.get("load") or {}
     if not load.get("ok", True):
         lines.append(f"Your submission could not be loaded: {load.get('message', '')}")
@@ -92,16 +105,24 @@ def _top_output(d: dict) -> str:
     for s in (load.get("set_aside") or [])[:10]:
         if isinstance(s, dict):
             lines.append(f"Note: {s.get('name', '')} in {s.get('label', '')} set aside: {s.get('reason', '')}")
+    if load.get("output"):
+        lines += ["", "What your code printed while loading:", _cap(str(load["output"]).rstrip(), LOAD_OUTPUT_CAP)]
     return "\n".join(lines)
 
 
-def gradescope_dict(d: dict) -> dict:
-    """The results.json document for a :func:`report_dict`."""
+def gradescope_dict(d: dict, config=None) -> dict:
+    """The results.json document for a :func:`report_dict`; ``config`` gives each check's
+    visibility and feedback level (everything visible and in full without one)."""
     tests = []
     per_section: dict[str, int] = {}
     section_no = {s: i + 1 for i, s in enumerate(SECTIONS)}
+    all_visible = True
     for c in d["checks"]:
         sec = c["section"]
+        visibility = visibility_of(config, c["id"], sec)
+        level = level_of(config, c["id"], sec)
+        all_visible = all_visible and visibility == "visible"
+        c = trim_check(c, level)
         per_section[sec] = per_section.get(sec, 0) + 1
         info = d["sections"].get(sec, {})
         counted = sec == "core" or c["id"].split(".", 1)[0] in info.get("counted", [])
@@ -115,11 +136,13 @@ def gradescope_dict(d: dict) -> dict:
             "score": _num(c["score"]) if counted else 0.0,
             "max_score": _num(c["max_score"]) if counted else 0.0,
             "status": "passed" if c["status"] == "passed" else "failed",
-            "output": _test_output(c, counted),
+            "output": _test_output(c, counted) if level != "score" else
+            "\n".join([SCORE_ONLY, _test_output(c, counted)]).strip(),
             "output_format": "text",
             "tags": list(dict.fromkeys(str(t) for t in tags)),
-            "visibility": "visible",
-            "extra_data": {"id": c["id"], "nncheck_status": c["status"], "duration_s": c["duration_s"]},
+            "visibility": visibility,
+            "extra_data": {"id": c["id"], "nncheck_status": c["status"], "duration_s": c["duration_s"],
+                           "feedback": level},
         })
     load = d.get("load") or {}
     if not load.get("ok", True):
@@ -132,7 +155,7 @@ def gradescope_dict(d: dict) -> dict:
     return {
         "score": _num(d["score"]),
         "execution_time": int(math.ceil(_num(d["duration_s"]))),
-        "output": _top_output(d),
+        "output": _top_output(d, all_visible),
         "output_format": "text",
         "test_output_format": "text",
         "test_name_format": "text",
@@ -140,12 +163,12 @@ def gradescope_dict(d: dict) -> dict:
         "stdout_visibility": "hidden",
         "extra_data": {"nncheck_version": d["nncheck_version"], "seed": d["seed"],
                        "max_score": _num(d["max_score"]), "exit_code": d["exit_code"],
-                       "sections": {k: {"score": _num(v.get("score")), "max_score": _num(v.get("max_score"))}
-                                    for k, v in d["sections"].items()}},
+                       **({"sections": {k: {"score": _num(v.get("score")), "max_score": _num(v.get("max_score"))}
+                                        for k, v in d["sections"].items()}} if all_visible else {})},
         "tests": tests,
     }
 
 
 def render_gradescope(report, config=None) -> str:
     """The ``--format gradescope`` renderer."""
-    return json.dumps(gradescope_dict(report_dict(report)), indent=2, allow_nan=False) + "\n"
+    return json.dumps(gradescope_dict(report_dict(report), config), indent=2, allow_nan=False) + "\n"

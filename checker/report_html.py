@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from nncheck.model import SECTIONS
-from nncheck.reports import report_dict
+from nncheck.reports import audience_notes, report_dict
 
 OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page
 OUTPUT_CAP_LINES = 80
@@ -357,6 +357,7 @@ def html_model(d: dict) -> dict:
         "counts": [(STATUS_LABELS[s], counts[s], s) for s in order if s in counts],
         "fix_first": fix_first(checks), "all_passed": bool(checks) and not any(c["bad"] for c in checks),
         "load": _load_view(d.get("load") or {}),
+        "audience_notes": audience_notes(d),
     }
 
 

@@ -25,12 +25,15 @@ def report_dict(report: Report) -> dict:
             "diagnosis": list(c.diagnosis), "duration_s": c.duration_s,
             "output": c.output, "traceback": c.traceback, "incident": c.incident, "details": to_jsonable(c.details, max_array=4096),
         })
-    return {
+    d = {
         "submission": report.submission, "score": report.score, "max_score": report.max_score,
         "sections": report.sections, "checks": checks, "load": to_jsonable(report.load),
         "seed": report.seed, "duration_s": report.duration_s, "nncheck_version": report.version,
         "exit_code": report.exit_code(), "isolation": dict(report.isolation),
     }
+    if getattr(report, "audience", None):  # a student's view (nncheck.feedback.for_student)
+        d["audience"] = dict(report.audience)
+    return d
 
 
 def report_from_dict(d: dict) -> Report:
@@ -44,15 +47,24 @@ def report_from_dict(d: dict) -> Report:
         details=c.get("details") or {}, output=c.get("output", ""), traceback=c.get("traceback", ""),
         incident=c.get("incident", ""))
         for c in d.get("checks", [])]
-    return Report(submission=d.get("submission", ""), checks=checks, load=d.get("load") or {},
-                  seed=d.get("seed", 0), duration_s=d.get("duration_s", 0.0),
-                  version=d.get("nncheck_version", ""), sections=d.get("sections") or {},
-                  score=d.get("score", 0.0), max_score=d.get("max_score", 0.0),
-                  isolation=d.get("isolation") or {})
+    report = Report(submission=d.get("submission", ""), checks=checks, load=d.get("load") or {},
+                    seed=d.get("seed", 0), duration_s=d.get("duration_s", 0.0),
+                    version=d.get("nncheck_version", ""), sections=d.get("sections") or {},
+                    score=d.get("score", 0.0), max_score=d.get("max_score", 0.0),
+                    isolation=d.get("isolation") or {})
+    if d.get("audience"):  # a student's view keeps saying so
+        from nncheck.feedback import StudentReport
+        report = StudentReport(**vars(report), audience=dict(d["audience"]))
+    return report
 
 
 def render_json(report: Report, config=None) -> str:
-    return json.dumps(report_dict(report), indent=2, allow_nan=False) + "\n"
+    """The JSON report; with a config, each check also says its ``feedback`` level and ``visibility``."""
+    d = report_dict(report)
+    if config is not None:
+        from nncheck.feedback import annotate
+        annotate(d, config)
+    return json.dumps(d, indent=2, allow_nan=False) + "\n"
 
 
 def use_colour(stream=None) -> bool:
@@ -64,6 +76,18 @@ def use_colour(stream=None) -> bool:
 
 _COLOURS = {"passed": "green", "failed": "red", "error": "red", "timeout": "yellow", "skipped": "bright_black"}
 _SYMBOLS = {"passed": "PASS", "failed": "FAIL", "error": "ERR ", "timeout": "TIME", "skipped": "SKIP"}
+
+
+def audience_notes(d: dict) -> list[str]:
+    """Sentences telling a student what their view of the report leaves out (``--audience student``)."""
+    aud = d.get("audience") or {}
+    notes = []
+    if aud.get("hidden_checks"):
+        notes.append("some checks are not shown here (your instructor shows them later, or not at "
+                     "all); the score counts only the checks shown")
+    if aud.get("trimmed_checks"):
+        notes.append("for some checks your instructor shows only the message or the score")
+    return notes
 
 
 def render_text(report: Report, config=None, colour: bool = False) -> str:
@@ -88,6 +112,8 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
         lines.append(f"  note: {p}")
     for s in load.get("set_aside", [])[:10]:
         lines.append(f"  note: {s['name']} in {s['label']} set aside: {s.get('reason', '')}")
+    for note in audience_notes(d):
+        lines.append(f"  note: {note}")
     section = None
     for c in d["checks"]:
         if c["section"] != section:

@@ -3,10 +3,11 @@ import nncheck
 from nncheck.report_gradescope import render_gradescope
 from nncheck.report_html import render_html
 from nncheck.report_junit import render_junit
+from nncheck.report_prairielearn import render_prairielearn
 from nncheck.reports import render_json, render_text
 
 
 @nncheck.hookimpl
 def nncheck_report_formats():
     return {"text": render_text, "json": render_json, "html": render_html,
-            "gradescope": render_gradescope, "junit": render_junit}
+            "gradescope": render_gradescope, "prairielearn": render_prairielearn, "junit": render_junit}

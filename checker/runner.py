@@ -207,6 +207,7 @@ class LoadInfo:
     aliased: dict = field(default_factory=dict)
     duration_s: float = 0.0
     incident: str = ""
+    defs: dict = field(default_factory=dict)  # where graded definitions live (worker's _describe_defs)
 
     def to_json(self) -> dict:
         plan = self.plan
@@ -250,6 +251,21 @@ def _submission_files(folder: Path) -> dict:
         if path.is_file() and not path.is_symlink():
             files[path.relative_to(folder).as_posix()] = np.frombuffer(path.read_bytes(), dtype=np.uint8)
     return files
+
+
+def _plain_defs(defs) -> dict:
+    """The worker's ``defs`` checked into plain ``{name: {file, line, end, owner}}`` (untrusted input)."""
+    out = {}
+    if not isinstance(defs, dict):
+        return out
+    for name, where in list(defs.items())[:5000]:
+        try:
+            out[str(name)[:200]] = {"file": str(where["file"])[:300], "line": int(where["line"]),
+                                    "end": int(where["end"]),
+                                    "owner": None if where.get("owner") is None else str(where["owner"])[:200]}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return out
 
 
 class Session:
@@ -345,7 +361,7 @@ class Session:
             True, names=dict(reply.get("names") or {}), warnings=list(reply.get("warnings") or []),
             output=str(reply.get("output", "")), output_bytes=int(reply.get("output_bytes", 0)),
             plan=self.plan, aliased=dict(reply.get("aliased") or {}),
-            duration_s=time.perf_counter() - t0)
+            duration_s=time.perf_counter() - t0, defs=_plain_defs(reply.get("defs")))
 
     def _worker_log(self) -> str:
         try:

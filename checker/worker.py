@@ -36,7 +36,7 @@ import types
 import numpy as np
 
 from nncheck import wire
-from nncheck.loader import SHIMS_DIR, SHIM_MODULES, Plan, compile_unit
+from nncheck.loader import SHIMS_DIR, SHIM_MODULES, Plan, compile_unit, unit_filename
 
 OUTPUT_CAP = 64 * 1024          # bytes of printed output kept per probe / load
 FILE_LIMIT = 16 * 1024 * 1024   # RLIMIT_FSIZE: a flood of prints cannot fill the disk
@@ -265,10 +265,15 @@ class Worker:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         self.ns = self._namespace(plan, modules, msg.get("aliases", {}))
+        self.own_files = {unit_filename(u, m.filename) for m in plan.modules for u in m.units}
         output, size = _read_output(out_path)
+        try:
+            defs = self._describe_defs()
+        except Exception:  # noqa: BLE001 - a class with a hostile __mro__ or __dict__: no evidence
+            defs = {}
         self.send({"op": "loaded", "names": self._describe_names(), "warnings": warnings,
                    "output": output, "output_bytes": size, "load_s": load_s,
-                   "aliased": self.aliased})
+                   "aliased": self.aliased, "defs": defs})
 
     def _namespace(self, plan: Plan, modules: dict, aliases: dict) -> dict:
         ns: dict = {}
@@ -290,6 +295,41 @@ class Worker:
                 ns[target] = ns[alias]
                 self.aliased[target] = alias
         return ns
+
+    def _describe_defs(self) -> dict:
+        """Where each graded definition's code lives, from the code objects themselves.
+
+        ``{"Dense.backward": {"file": "hw.ipynb [cell 7]", "line": 12, "end": 20,
+        "owner": "Dense"}, "train": {...}}``: for every function of the
+        submission and every method its classes use (``owner`` is the class
+        that defines it, a base class for an inherited method). This is the
+        evidence for pointing at lines: it follows redefinitions and
+        inheritance exactly as Python resolved them.
+        """
+        own = set(self.own_files)
+        defs = {}
+
+        def span(fn):
+            code = getattr(fn, "__code__", None)
+            if code is None or code.co_filename not in own:
+                return None
+            lines = [line for _, _, line in code.co_lines() if line is not None]
+            return {"file": code.co_filename, "line": code.co_firstlineno,
+                    "end": max(lines, default=code.co_firstlineno)}
+
+        for key, value in self.ns.items():
+            if isinstance(value, type):
+                for klass in value.__mro__:
+                    for name, member in vars(klass).items():
+                        fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+                        where = span(fn) if callable(fn) else None
+                        if where and f"{key}.{name}" not in defs:
+                            defs[f"{key}.{name}"] = {**where, "owner": klass.__name__}
+            elif callable(value):
+                where = span(value)
+                if where:
+                    defs[key] = {**where, "owner": None}
+        return defs
 
     def _describe_names(self) -> dict:
         kinds = {}

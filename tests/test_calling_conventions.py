@@ -6,12 +6,11 @@ renamed positional parameters, duck-typed layers) passes; a parameter the
 assignment's call cannot fill is one sentence at the failing check.
 
 The helpers are tested in-process; the false-failure search grades every
-generated variant of the reference end to end (about 40 s on 2 cores).
+generated variant of the reference end to end (about 25 s on 2 cores).
 """
 import abc
 import inspect
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -327,12 +326,22 @@ def test_search_variants_change_only_the_calling_convention():
 
 
 def test_false_failure_search(engine):
-    """Grade every calling-convention variant of the reference: every check must pass."""
+    """Grade every calling-convention variant of the reference: every check it runs must pass.
+
+    The two combined variants run every check; the others skip the option
+    experiments (training on MNIST with the same construction and layer calls
+    as each option's trajectory check, most of the time and no other calling
+    path), which keeps the search near 25 s on 2 cores.
+    """
     variants = search_variants()
-    t0 = time.perf_counter()
+    experiments = [c.id for c in engine.checks if c.id.endswith(".experiment")]
+    assert len(experiments) == 5
+    rest = [c.id for c in engine.checks if c.id not in experiments]
     with tempfile.TemporaryDirectory(prefix="nncheck-conventions-") as scratch:
         def grade(v):
-            report = engine.grade(v.materialise(Path(scratch)), seed=0)
+            only = None if v.name.startswith("convention-search-everything") else rest
+            report = engine.grade(v.materialise(Path(scratch)), seed=0, only=only)
+            assert len(report.checks) == len(engine.checks) - (0 if only is None else len(experiments))
             return v.name, [(c.id, str(c.status), c.message) for c in report.checks
                             if c.status is not Status.PASSED], report.load.get("ok", True)
 
@@ -340,4 +349,3 @@ def test_false_failure_search(engine):
             results = list(pool.map(grade, variants))
     failures = {name: bad for name, bad, loaded in results if bad or not loaded}
     assert failures == {}, failures
-    assert time.perf_counter() - t0 < 120

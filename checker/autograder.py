@@ -6,8 +6,9 @@ Gradescope asks for (its "Autograder Specifications"): at its root
 * ``setup.sh``: run once, as root, when Gradescope builds the image.
   Installs bubblewrap and a Python >= 3.11 with ``apt-get``, makes a virtual
   environment in ``/opt/nncheck`` and installs the nncheck shipped in the
-  zip (this exact nncheck, as its source tree ``nncheck-VERSION/`` or the
-  ``--wheel`` given, with its dependencies from PyPI);
+  zip (this exact nncheck: its source tree ``nncheck-VERSION/``, or a wheel
+  -- the ``--wheel`` given, or repacked from an installed nncheck -- with
+  its dependencies from PyPI);
 * ``run_autograder``: run for every submission. It starts ``nncheck
   autograder run gradescope``, which only copies and grades (:func:`run`);
 * ``nncheck-autograder.json`` (what to grade with) and the config and plugin
@@ -115,6 +116,39 @@ def project_root() -> Path | None:
     if pyproject.is_file() and 'name = "nncheck"' in pyproject.read_text(encoding="utf-8"):
         return root
     return None
+
+
+def repack_installed(dest: Path) -> Path | None:
+    """This nncheck, installed from a wheel (no source tree), packed back into a wheel in ``dest``:
+    the files its ``RECORD`` lists in the library folder (not scripts, not caches), with a new
+    ``RECORD``. ``None`` when it is not installed that way."""
+    import base64
+    import hashlib
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution("nncheck")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    files = [f for f in (dist.files or []) if f.parts and f.parts[0] == "nncheck"]
+    if dist.version != __version__ or not files:
+        return None  # an editable install lists no package files
+    info = f"nncheck-{__version__}.dist-info"
+    whl = dest / f"nncheck-{__version__}-py3-none-any.whl"
+    records = []
+    with zipfile.ZipFile(whl, "w", zipfile.ZIP_DEFLATED) as zf:
+        meta = [f for f in (dist.files or []) if f.parts[0] == info
+                and f.name in ("METADATA", "WHEEL", "entry_points.txt", "top_level.txt")]
+        for f in [*files, *meta]:
+            if "__pycache__" in f.parts or f.suffix == ".pyc":
+                continue
+            data = Path(dist.locate_file(f)).read_bytes()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            _zip_write(zf, f.as_posix(), data)
+            records.append(f"{f.as_posix()},sha256={digest},{len(data)}")
+        records.append(f"{info}/RECORD,,")
+        _zip_write(zf, f"{info}/RECORD", ("\n".join(records) + "\n").encode())
+    return whl
 
 
 def add_source_tree(zf: zipfile.ZipFile, arcdir: str) -> None:
@@ -227,10 +261,21 @@ def _zip_write(zf: zipfile.ZipFile, arcname: str, data: bytes, mode: int = 0o644
 def build_gradescope(out, config_path=None, plugin_files=(), only=(), wheel=None) -> dict:
     """Write Gradescope's autograder zip to ``out``; return what went in (for the command's summary).
 
-    nncheck goes in as its source tree (``nncheck-VERSION/``), or as ``wheel`` when given."""
+    nncheck goes in as ``wheel`` when given, else as its source tree (``nncheck-VERSION/``, an
+    editable install or a checkout), else as a wheel repacked from its installed files."""
     b = bundle(config_path, plugin_files, only)
     out = Path(out)
-    whl = Path(wheel).resolve() if wheel else None
+    with tempfile.TemporaryDirectory(prefix="nncheck-autograder-") as tmp:
+        whl = Path(wheel).resolve() if wheel else None
+        if whl is None and project_root() is None:
+            whl = repack_installed(Path(tmp))
+            if whl is None:
+                raise AutograderError("cannot find this nncheck's source tree or installed files; "
+                                      "pass its wheel with --wheel")
+        return _write_zip(out, b, whl)
+
+
+def _write_zip(out: Path, b: Bundle, whl: Path | None) -> dict:
     if whl is not None and not whl.name.startswith(f"nncheck-{__version__}-"):
         raise AutograderError(f"{whl.name} is not a wheel of nncheck {__version__}")
     package = whl.name if whl else SOURCE_DIR

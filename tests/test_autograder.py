@@ -336,3 +336,48 @@ def test_run_autograder_script(autograder_zip, tmp_path):
     assert subprocess.run(["bash", "-n", str(tmp_path / "run_autograder")]).returncode == 0
     assert 'ROOT="${NNCHECK_AUTOGRADER_ROOT:-/autograder}"' in script
     assert textwrap.dedent('exec "$PY" -m nncheck autograder run gradescope --root "$ROOT"') in script
+
+
+def test_zip_from_an_installed_nncheck(tmp_path, monkeypatch):
+    """Without a source tree (nncheck installed from a wheel), the zip carries a wheel repacked
+    from the installed files, and that wheel installs and imports on its own."""
+    import importlib.metadata
+    import shutil
+
+    from nncheck import autograder
+
+    site = tmp_path / "site"
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "checker", site / "nncheck", ignore=skip)
+    for sub in ("plugins", "reference", "student_template"):
+        shutil.copytree(REPO / sub, site / "nncheck" / sub, ignore=skip)
+    info = site / f"nncheck-{__version__}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: nncheck\nVersion: {__version__}\n")
+    (info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+    (info / "entry_points.txt").write_text("[console_scripts]\nnncheck = nncheck.cli:main\n")
+    listed = [p.relative_to(site).as_posix() for p in sorted(site.rglob("*")) if p.is_file()]
+    (info / "RECORD").write_text("".join(f"{f},,\n" for f in listed) + "../../../bin/nncheck,,\n")
+    dist = importlib.metadata.PathDistribution(info)
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: dist)
+    monkeypatch.setattr(autograder, "project_root", lambda: None)
+
+    summary = autograder.build_gradescope(tmp_path / "a.zip", only=["relu"])
+    wheel = f"nncheck-{__version__}-py3-none-any.whl"
+    assert summary["package"] == wheel
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        zf.extract(wheel, tmp_path)
+        setup = zf.read("setup.sh").decode()
+    assert f'pip install --no-cache-dir "$HERE/{wheel}"' in setup
+    with zipfile.ZipFile(tmp_path / wheel) as whl:
+        names = whl.namelist()
+        assert "nncheck/data/mnist_5k.npz" in names and "nncheck/reference/layers.py" in names
+        assert f"nncheck-{__version__}.dist-info/RECORD" in names and not any(".." in n for n in names)
+    target = tmp_path / "installed"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                           "--target", str(target), str(tmp_path / wheel)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    probe = subprocess.run([sys.executable, "-c", "import nncheck, nncheck.reference, nncheck.plugins.dense; "
+                            "print(nncheck.__file__)"], capture_output=True, text=True, cwd=tmp_path,
+                           env={**os.environ, "PYTHONPATH": str(target)})
+    assert probe.stdout.strip() == str(target / "nncheck" / "__init__.py"), probe.stderr

@@ -20,6 +20,8 @@ Notebooks
     its execution count (the ``In [N]`` the student sees) when it has one, else
     the 1-based position of the cell among the code cells; should two cells
     get the same label, the later one gets ``" (code cell K)"`` appended.
+    :attr:`Unit.cell` is the cell's 0-based index into the notebook's
+    ``cells`` (markdown cells counted), for tools that open the notebook.
     A cell that does not parse is reported in :attr:`Plan.problems` and
     skipped. Redefinitions follow the heading rule of CONTRACT.md section 2
     (see :func:`prepare`).
@@ -85,6 +87,7 @@ class Unit:
     source: str  # exact source text of the statement (decorators included)
     lineno: int  # 1-based line of source's first line in the file / cell
     label: str   # "cell 7" for notebooks, the file name otherwise
+    cell: int | None = None  # notebooks: 0-based index of the cell in the notebook's ``cells``
 
 
 @dataclass
@@ -114,7 +117,8 @@ class Plan:
         modules = [
             ModulePlan(name=m["name"], filename=m["filename"],
                        is_package=bool(m["is_package"]),
-                       units=[Unit(**u) for u in m.get("units", [])])
+                       units=[Unit(source=u["source"], lineno=u["lineno"], label=u["label"],
+                                   cell=u.get("cell")) for u in m.get("units", [])])
             for m in d.get("modules", [])
         ]
         return cls(kind=d["kind"], root=d["root"], modules=modules,
@@ -885,7 +889,7 @@ def _plan_notebook(path: Path, work: Path, shown: str, heading: str | None) -> P
             for n in def_names:
                 used.pop(n, None)
                 used[n] = label
-            mod.units.append(Unit(source=src, lineno=ln, label=label))
+            mod.units.append(Unit(source=src, lineno=ln, label=label, cell=idx))
         if kinds:
             plan.dropped.append(_summarise_dropped(label, kinds))
     plan.used = [{"name": n, "label": lab} for n, lab in used.items()]

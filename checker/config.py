@@ -25,6 +25,8 @@ Example::
     core = "message"                       # message only: no hint, no diagnosis, no expected values
     [visibility]                           # visible | hidden | after_due_date | after_published
     "dense.backward.params" = "after_due_date"
+    [options]                              # which code is graded as which option (nncheck.discovery)
+    xavier = "Dense(init='xavier')"
 
 Unknown keys are errors (naming the key and the file), so a typo never
 silently changes a grade.
@@ -62,6 +64,7 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict)  # [plugin.NAME] tables for third-party plugins
     feedback: dict[str, str] = field(default_factory=dict)    # key -> full | message | score
     visibility: dict[str, str] = field(default_factory=dict)  # key -> visible | hidden | ...
+    options: dict[str, str] = field(default_factory=dict)     # option -> form, e.g. xavier = "Dense(init='xavier')"
 
     def tolerance(self, check_id: str, default: float) -> float:
         return float(self.tolerances.get(check_id, default))
@@ -97,7 +100,7 @@ def _by_id_family_section(table: dict[str, str], check_id: str, section: str, de
 _SCALARS = {"heading": (str, type(None)), "timeout": (int, float), "load_timeout": (int, float),
             "memory": (int,)}
 _TABLES = {"points", "sections", "aliases", "tolerances", "plugins", "training", "plugin", "feedback",
-           "visibility"}
+           "visibility", "options"}
 _SECTION_RULES = {"options": {"best", "sum", "off"}, "bonus": {"add", "off"}}
 
 
@@ -176,6 +179,11 @@ def _apply_table(cfg: Config, key: str, table: dict, where: str) -> None:
         cfg.training.update(table)
     elif key == "plugin":
         cfg.extra.update(table)
+    elif key == "options":  # nncheck.discovery: which code is graded as which option
+        for k, v in table.items():
+            if not isinstance(v, str) or not v.strip():
+                raise _bad(where, f"options.{k}", "expected a class name or a call, e.g. \"Dense(init='xavier')\"")
+        cfg.options.update(table)
     elif key in ("feedback", "visibility"):
         allowed = FEEDBACK_LEVELS if key == "feedback" else VISIBILITIES
         for k, v in table.items():

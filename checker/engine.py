@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nncheck import discovery
 from nncheck.config import Config
 from nncheck.model import SECTIONS, Check, Report
 from nncheck.plugin_manager import get_plugin_manager
@@ -58,12 +59,14 @@ class Engine:
     def grade(self, path, *, seed: int = 0, timeout: float | None = None, memory: int | None = None,
               only=None, progress=None) -> Report:
         checks = [c for c in self.checks if not only or any(c.id == o or c.family == o for o in only)]
+        found = discovery.scan(path, self.config, self.aliases)  # options as the student wrote them
+        checks = discovery.apply(checks, found)
         limits = Limits(timeout=timeout or self.config.timeout, load_timeout=self.config.load_timeout,
                         memory_mb=memory or self.config.memory)
         session = Session(path, checks, seed=seed, limits=limits, aliases=self.aliases,
                           heading=self.config.heading, progress=progress, isolation=self.isolation,
                           data_paths=[self.config.training.get("data")])
-        return score_report(session.run(), self.config)
+        return score_report(discovery.annotate(session.run(), found), self.config)
 
     @property
     def isolation(self) -> Isolation:

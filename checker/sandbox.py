@@ -53,7 +53,8 @@ SHM_BYTES = 16 * 1024 * 1024     # /dev/shm (POSIX semaphores, shared memory)
 NPROC = 32                       # processes (threads included) the sandbox's user may have
 
 PACKAGE = Path(__file__).resolve().parent
-WORKER_SIDE = ("worker.py", "wire.py", "loader.py", "probes.py", "gradient_check.py", "data.py")
+WORKER_SIDE = ("worker.py", "wire.py", "loader.py", "probes.py", "gradient_check.py", "data.py",
+               "discover_probes.py")
 """The modules of ``nncheck`` that run inside the sandbox (plus ``shims/``)."""
 
 ENV_ALLOW = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")

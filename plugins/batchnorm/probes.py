@@ -6,6 +6,7 @@ reference or a verdict.
 """
 import inspect
 import numpy as np
+from nncheck.discover_probes import discovered, option_class
 from nncheck.probes import call_backward, call_forward, construct, mode_flags, reports_conventions
 
 
@@ -72,9 +73,10 @@ def _settings(inputs):
     return {k: inputs[k] for k in ("learning_rate", "momentum", "epsilon")}
 
 
+@discovered
 @reports_conventions
 def probe_train(ns, inputs):
-    layer, info = _make(ns["BatchNorm"], len(inputs["gamma"]), _settings(inputs))
+    layer, info = _make(option_class(ns, inputs, "BatchNorm"), len(inputs["gamma"]), _settings(inputs))
     info["running_mean0"] = _arr(getattr(layer, "running_mean", None))
     info["running_var0"] = _arr(getattr(layer, "running_var", None))
     layer.gamma = inputs["gamma"].copy()
@@ -83,9 +85,10 @@ def probe_train(ns, inputs):
     return info
 
 
+@discovered
 @reports_conventions
 def probe_backward(ns, inputs):
-    layer, info = _make(ns["BatchNorm"], len(inputs["gamma"]), _settings(inputs))
+    layer, info = _make(option_class(ns, inputs, "BatchNorm"), len(inputs["gamma"]), _settings(inputs))
     layer.gamma = inputs["gamma"].copy()
     layer.beta = inputs["beta"].copy()
     x = inputs["x"]
@@ -98,9 +101,10 @@ def probe_backward(ns, inputs):
     return info
 
 
+@discovered
 @reports_conventions
 def probe_running(ns, inputs):
-    layer, info = _make(ns["BatchNorm"], len(inputs["gamma"]), _settings(inputs))
+    layer, info = _make(option_class(ns, inputs, "BatchNorm"), len(inputs["gamma"]), _settings(inputs))
     info["mean0"] = _arr(getattr(layer, "running_mean", None))
     info["var0"] = _arr(getattr(layer, "running_var", None))
     means, variances = [], []
@@ -116,9 +120,10 @@ def probe_running(ns, inputs):
     return info
 
 
+@discovered
 @reports_conventions
 def probe_eval(ns, inputs):
-    layer, info = _make(ns["BatchNorm"], len(inputs["gamma"]), _settings(inputs))
+    layer, info = _make(option_class(ns, inputs, "BatchNorm"), len(inputs["gamma"]), _settings(inputs))
     layer.gamma = inputs["gamma"].copy()
     layer.beta = inputs["beta"].copy()
     for x in inputs["xs_train"]:  # training steps first, as in real use

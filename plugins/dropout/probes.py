@@ -6,6 +6,7 @@ reference or a verdict.
 """
 import inspect
 import numpy as np
+from nncheck.discover_probes import discovered, option_class
 from nncheck.probes import call_backward, call_forward, construct, mode_flags, reports_conventions
 
 CONTRACT = "Dropout(p=0.5)"
@@ -51,9 +52,10 @@ def _backward(layer, x, g, training):
     return call_backward(layer, x, g, **mode_flags(layer.backward, training))
 
 
+@discovered
 @reports_conventions
 def probe_train(ns, inputs):
-    cls = ns["Dropout"]
+    cls = option_class(ns, inputs, "Dropout")
     res = {"param": _first_param(cls)}
     for key in ("low", "high"):
         layer = construct(cls, CONTRACT, inputs[f"p_{key}"])
@@ -63,9 +65,10 @@ def probe_train(ns, inputs):
     return res
 
 
+@discovered
 @reports_conventions
 def probe_backward(ns, inputs):
-    layer = construct(ns["Dropout"], CONTRACT, inputs["p"])
+    layer = construct(option_class(ns, inputs, "Dropout"), CONTRACT, inputs["p"])
     x = inputs["x"]
     first = _arr(_forward(layer, x.copy(), True))
     last = _arr(_forward(layer, x.copy(), True))
@@ -73,9 +76,10 @@ def probe_backward(ns, inputs):
     return {"first": first, "last": last, "grad_input": grad_input}
 
 
+@discovered
 @reports_conventions
 def probe_eval(ns, inputs):
-    layer = construct(ns["Dropout"], CONTRACT, inputs["p"])
+    layer = construct(option_class(ns, inputs, "Dropout"), CONTRACT, inputs["p"])
     res = {"training_initial": _training_attr(layer)}
     _forward(layer, inputs["x_train"].copy(), True)  # a training step first, as in real use
     layer.training = False

@@ -7,6 +7,7 @@ reference or a verdict.
 import inspect
 import numpy as np
 from nncheck.data import load_dataset
+from nncheck.discover_probes import discovered, option_class
 from nncheck.probes import (GraderReLU, array_or_description, call_backward, call_forward, construct,
                             reports_conventions, train_step)
 
@@ -99,10 +100,11 @@ def _construct(cls, n_in, n_out, lr, coef):
     return layer, how
 
 
+@discovered
 @reports_conventions
 def probe_grad(ns, inputs):
     W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
-    layer, how = _construct(ns["L2Dense"], W.shape[0], W.shape[1], float(inputs["lr"]), float(inputs["alpha"]))
+    layer, how = _construct(option_class(ns, inputs, "L2Dense"), W.shape[0], W.shape[1], float(inputs["lr"]), float(inputs["alpha"]))
     if how["coefficient"] is None:
         return {"how": how}
     layer.weights = W.copy()
@@ -122,13 +124,14 @@ def _accuracy(layers, X, y):
     return float(np.mean(out.argmax(axis=1) == y))
 
 
+@discovered
 @reports_conventions
 def probe_experiment(ns, inputs):
     X_train, y_train, X_val, y_val = load_dataset()
     idx = inputs["train_idx"]
     X, y = X_train[idx], y_train[idx]
     sizes, lr, batch = inputs["sizes"], float(inputs["lr"]), int(inputs["batch"])
-    cls = ns["L2Dense"]
+    cls = option_class(ns, inputs, "L2Dense")
     result = {}
     for arm, coef in (("l2", float(inputs["alpha"])), ("none", 0.0)):
         init = np.random.default_rng(inputs["init_seed"])  # the same initial weights in both arms

@@ -8,6 +8,7 @@ import inspect
 import math
 import numpy as np
 from nncheck.data import load_dataset
+from nncheck.discover_probes import discovered, option_class
 from nncheck.probes import call_backward, call_forward, construct, reports_conventions
 
 
@@ -127,10 +128,11 @@ def _state_arrays(layer, shape, limit=8):
     return out
 
 
+@discovered
 @reports_conventions
 def probe_trajectory(ns, inputs):
     """Construct the option layer, set W and b, then forward/backward through every step."""
-    cls = ns[inputs["class"]]
+    cls = option_class(ns, inputs, inputs["class"])
     W0, b0 = inputs["W0"], inputs["b0"]
     layer, info = _construct(cls, W0.shape[0], W0.shape[1], dict(inputs["hyper"]))
     info["attributes"] = _scalars(layer)
@@ -204,6 +206,7 @@ def _train(make, inputs, X, y):
     return {"losses": losses, "final": float(_xent(logits, ye).mean())}
 
 
+@discovered
 @reports_conventions
 def probe_experiment(ns, inputs):
     """Train the same network with the student's optimizer and with SGD; return the curves."""
@@ -211,7 +214,7 @@ def probe_experiment(ns, inputs):
     idx_ok = lambda a: np.asarray(a) % len(X)  # noqa: E731  (the embedded subset has 4000 training rows)
     inputs = dict(inputs, batches=idx_ok(inputs["batches"]), eval=idx_ok(inputs["eval"]))
     out = {}
-    cls = ns[inputs["class"]]
+    cls = option_class(ns, inputs, inputs["class"])
     infos = {}
 
     def option_maker(hyper, key):

@@ -6,6 +6,7 @@ reference or a verdict.
 """
 import numpy as np
 from nncheck.data import load_dataset
+from nncheck.discover_probes import discovered, option_class
 from nncheck.probes import (GraderReLU, array_or_description, call_backward, call_forward, make_dense,
                             reports_conventions, train_step)
 
@@ -33,9 +34,10 @@ def _train_and_track(layers, X, y, Xv, yv, perms, batch):
     return losses, val_acc, pred
 
 
+@discovered
 @reports_conventions
 def probe_init(ns, inputs):
-    cls = ns["XavierDense"]
+    cls = option_class(ns, inputs, "XavierDense")
     weights, biases = [], []
     for n_in, n_out in inputs["shapes"]:
         layer, _ = _make(cls, int(n_in), int(n_out))
@@ -44,10 +46,11 @@ def probe_init(ns, inputs):
     return {"weights": weights, "biases": biases}
 
 
+@discovered
 @reports_conventions
 def probe_forward_backward(ns, inputs):
     W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
-    layer, how = _make(ns["XavierDense"], W.shape[0], W.shape[1], float(inputs["lr"]))
+    layer, how = _make(option_class(ns, inputs, "XavierDense"), W.shape[0], W.shape[1], float(inputs["lr"]))
     layer.weights = W.copy()
     layer.biases = b.copy()
     out = call_forward(layer, x.copy())
@@ -56,6 +59,7 @@ def probe_forward_backward(ns, inputs):
             "b_after": array_or_description(layer.biases), "lr_passed_as": how}
 
 
+@discovered
 @reports_conventions
 def probe_experiment(ns, inputs):
     X_train, y_train, X_val, y_val = load_dataset()
@@ -63,7 +67,7 @@ def probe_experiment(ns, inputs):
     X, y = X_train[idx], y_train[idx]
     perms = [np.asarray(p) for p in inputs["perms"]]
     sizes, lr, batch = inputs["sizes"], float(inputs["lr"]), int(inputs["batch"])
-    cls = ns["XavierDense"]
+    cls = option_class(ns, inputs, "XavierDense")
     init_rng = np.random.default_rng(inputs["init_seed"])
 
     def network(small):

@@ -1,0 +1,527 @@
+"""Find the assignment's options however the student wrote them (grader side).
+
+The original notebook never names the option classes, so students write
+option I as ``Dense(..., init='xavier')``, ``Xavier_Dense``, ``DenseXavier``;
+option II as ``DenseL2``, ``Dense(..., l2=...)``, ``backward(input,
+grad_output, l2_reg_factor=...)``; option III as ``Dense(...,
+optimizer='momentum')``, ``Dense_Momentum`` or ``Dense(..., optimizer=Adam())``;
+Dropout with a keep probability. :func:`scan` reads the submission's sources
+(never runs them) and lists every *candidate form* for each option from:
+
+* class names and bases (``class DenseL2(Dense)``: a layer whose name says
+  which option it is);
+* string values code compares a constructor parameter against
+  (``if init == 'xavier'``, ``optimizer in ('adam', ...)``);
+* parameters of constructors and of ``backward`` whose names say L2
+  (``l2``, ``reg_coef``, ``l2_reg_factor``);
+* optimizer classes and a constructor parameter that takes them
+  (``Dense(..., optimizer=Adam(...))``);
+* a student's pin comment ``# nncheck: xavier = Dense(init="xavier")`` and the
+  instructor's config table ``[options]``.
+
+A form is plain data (``{"option": "xavier", "class": "Dense", "kwargs":
+{"init": "xavier"}, ...}``) handed to the option checks in their inputs;
+the worker side (:mod:`nncheck.discover_probes`) builds the layer from it and,
+for a form found by a weak clue, first confirms that it behaves like the
+option at all. An unconfirmed form is reported and skipped, never failed. A
+canonical class (``XavierDense``) always wins over discovery; a pin or the
+config wins over everything. Core checks are never touched.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import re
+import time
+from pathlib import Path
+
+from nncheck.conventions import guard_verdict
+from nncheck.discover_probes import FORM, UNCONFIRMED
+from nncheck.model import Result, Status
+from nncheck.probes import SIGNATURE_ERROR
+
+#: option -> (canonical class, check families, words for the report)
+OPTIONS = {
+    "xavier": ("XavierDense", ("xavier",), "option I (Xavier initialisation)"),
+    "l2": ("L2Dense", ("l2",), "option II (L2 regularisation)"),
+    "momentum": ("MomentumDense", ("momentum",), "option III (momentum)"),
+    "rmsprop": ("RMSPropDense", ("rmsprop",), "option III (RMSProp)"),
+    "adam": ("AdamDense", ("adam",), "option III (Adam)"),
+    "dropout": ("Dropout", ("dropout",), "bonus Dropout"),
+    "batchnorm": ("BatchNorm", ("batchnorm",), "bonus BatchNorm"),
+}
+FAMILY_OPTION = {fam: opt for opt, (_, fams, _) in OPTIONS.items() for fam in fams}
+
+#: Words in a class name (lower-case, underscores dropped) that name an option.
+NAME_WORDS = {
+    "xavier": ("xavier", "glorot"),
+    "l2": ("l2", "reg", "ridge", "weightdecay"),
+    "momentum": ("momentum", "nesterov"),
+    "rmsprop": ("rmsprop",),
+    "adam": ("adam",),
+    "dropout": ("dropout",),
+    "batchnorm": ("batchnorm", "batchnormalization", "batchnormalisation"),
+}
+#: String values that select an option when a parameter is compared against them.
+FLAG_VALUES = {
+    "xavier": ("xavier", "glorot", "xavier_normal", "xavier_uniform", "glorot_normal", "glorot_uniform"),
+    "momentum": ("momentum", "sgd_momentum", "nesterov", "sgdm"),
+    "rmsprop": ("rmsprop", "rms_prop", "rms"),
+    "adam": ("adam",),
+    "l2": ("l2", "ridge"),
+}
+#: Parameter names that are an L2 coefficient.
+L2_PARAMS = ("l2", "l2_reg", "reg_coef", "l2_lambda", "reg_lambda", "lambda_reg", "l2_reg_factor",
+             "reg_factor", "l2_coef", "weight_decay", "reg", "reg_strength", "lambd", "lambda_", "lmbda",
+             "l2_alpha", "reg_param", "l2_penalty", "regularization_strength")
+OPTIMIZER_PARAMS = ("optimizer", "optimiser", "optim", "opt", "update_rule", "solver")
+PIN = re.compile(r"#\s*nncheck\s*:\s*(\w+)\s*=\s*(.+?)\s*$", re.M)
+MAGIC = re.compile(r"^[ \t]*[%!]", re.M)
+HEADING = "peer-reviewed assignment"
+STRENGTH = {"pin": 0, "config": 0, "name": 1, "flag": 2, "object": 2, "param": 3, "backward": 3}
+
+
+@dataclasses.dataclass
+class ClassInfo:
+    name: str
+    bases: list
+    where: str
+    line: int
+    methods: dict
+    init_params: list
+    init_defaults: dict
+    backward_params: list
+    flags: list           # (parameter, string value)
+    after_heading: bool
+
+
+@dataclasses.dataclass
+class Discovery:
+    forms: dict = dataclasses.field(default_factory=dict)        # option -> chosen form
+    candidates: dict = dataclasses.field(default_factory=dict)   # option -> [forms]
+    seen: list = dataclasses.field(default_factory=list)         # option-like code not graded: sentences
+    classes: dict = dataclasses.field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"graded": {o: _public(f) for o, f in self.forms.items()},
+                "candidates": {o: [_public(f) for f in fs] for o, fs in self.candidates.items() if fs},
+                "not_graded": list(self.seen), "duration_s": round(self.duration_s, 4)}
+
+
+def _public(form: dict) -> dict:
+    return {k: v for k, v in form.items() if k in ("option", "label", "evidence", "where", "how", "kind")}
+
+
+# --------------------------------------------------------------------------
+# Reading the sources
+# --------------------------------------------------------------------------
+def read_sources(path) -> list[tuple[str, str, bool]]:
+    """``[(label, code, after_heading)]`` of the submission's Python code (cells of a notebook)."""
+    p = Path(path)
+    out = []
+    files = [p] if p.is_file() else sorted(x for x in p.rglob("*") if x.suffix in (".py", ".ipynb")) \
+        if p.is_dir() else []
+    for f in files[:200]:
+        try:
+            if f.stat().st_size > 5_000_000:
+                continue
+            text = f.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if f.suffix == ".ipynb":
+            try:
+                cells = json.loads(text).get("cells", [])
+            except (ValueError, AttributeError):
+                continue
+            after = False
+            for i, cell in enumerate(cells):
+                src = cell.get("source", "")
+                src = "".join(src) if isinstance(src, list) else str(src)
+                if cell.get("cell_type") == "markdown" and HEADING in src.lower():
+                    after = True
+                if cell.get("cell_type") == "code":
+                    out.append((f"{f.name} [cell {i}]", src, after))
+        elif f.suffix == ".py":
+            out.append((f.name, text, False))
+    return out
+
+
+def _parse(code: str):
+    try:
+        return ast.parse(MAGIC.sub("pass  #", code))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _name_of(node):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Call):  # init.lower()
+        return _name_of(node.func.value) if isinstance(node.func, ast.Attribute) else None
+    return None
+
+
+def _strings(node):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return []
+
+
+def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
+    methods = {n.name: n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    def params(fn):
+        if fn is None:
+            return [], {}
+        a = fn.args
+        names = [x.arg for x in a.posonlyargs + a.args][1:] + [x.arg for x in a.kwonlyargs]
+        pos = a.posonlyargs + a.args
+        defaults = {}
+        for arg, d in zip(pos[len(pos) - len(a.defaults):], a.defaults):
+            defaults[arg.arg] = d.value if isinstance(d, ast.Constant) else "?"
+        for arg, d in zip(a.kwonlyargs, a.kw_defaults):
+            if d is not None:
+                defaults[arg.arg] = d.value if isinstance(d, ast.Constant) else "?"
+        return names, defaults
+
+    init_params, init_defaults = params(methods.get("__init__"))
+    backward_params, _ = params(methods.get("backward"))
+    # self.X = param in __init__: comparing self.X counts as comparing the parameter
+    attr_of = {p: p for p in init_params}
+    init = methods.get("__init__")
+    if init is not None:
+        for n in ast.walk(init):
+            if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name) and n.value.id in init_params:
+                for t in n.targets:
+                    if isinstance(t, ast.Attribute):
+                        attr_of[t.attr] = n.value.id
+    flags = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Eq, ast.In, ast.Is)):
+            left, right = n.left, n.comparators[0]
+            for var, const in ((left, right), (right, left)):
+                name = _name_of(var)
+                if name in attr_of:
+                    for s in _strings(const):
+                        flags.append((attr_of[name], s))
+    bases = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "?") for b in node.bases]
+    return ClassInfo(node.name, bases, label, node.lineno, methods, init_params, init_defaults,
+                     backward_params, flags, after)
+
+
+def _collect(sources):
+    classes: dict[str, list[ClassInfo]] = {}
+    pins = []
+    for label, code, after in sources:
+        for m in PIN.finditer(code):
+            pins.append((m.group(1).lower(), m.group(2), label))
+        tree = _parse(code)
+        if tree is None:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                classes.setdefault(node.name, []).append(_class_info(node, label, after))
+    return classes, pins
+
+
+# --------------------------------------------------------------------------
+# Candidates
+# --------------------------------------------------------------------------
+def _chain(name, classes, seen=None):
+    """The names of ``name`` and its bases, as far as the sources say."""
+    seen = seen if seen is not None else []
+    if name in seen or len(seen) > 20:
+        return seen
+    seen.append(name)
+    for info in classes.get(name, []):
+        for b in info.bases:
+            _chain(b, classes, seen)
+    return seen
+
+
+def _has(name, method, classes):
+    return any(method in info.methods for n in _chain(name, classes) for info in classes.get(n, []))
+
+
+def _is_dense_like(name, classes):
+    """A layer built as ``cls(input_units, output_units, ...)``: a subclass of Dense, or a layer with
+    forward, backward and at least two constructor parameters."""
+    chain = _chain(name, classes)
+    if "Dense" in chain[1:] or name == "Dense":
+        return True
+    info = classes[name][-1]
+    return (_has(name, "forward", classes) and _has(name, "backward", classes)
+            and len(info.init_params) >= 2)
+
+
+def _is_layer(name, classes):
+    return _has(name, "forward", classes) and _has(name, "backward", classes)
+
+
+def _words(name):
+    return name.lower().replace("_", "")
+
+
+def _form(option, kind, cls, label, evidence, where, **extra):
+    return {"option": option, "kind": kind, "class": cls, "label": label, "evidence": evidence,
+            "where": where, **extra}
+
+
+def _fmt_call(cls, kwargs):
+    parts = []
+    for k, v in kwargs.items():
+        parts.append(f"{k}={v['object']}(...)" if isinstance(v, dict) else f"{k}={v!r}")
+    return f"{cls}(..., {', '.join(parts)})" if parts else cls
+
+
+def candidates(classes) -> dict:
+    found: dict[str, list] = {o: [] for o in OPTIONS}
+    canon = {c for c, _, _ in OPTIONS.values()}
+    optimizer_classes = {}
+    for name, infos in classes.items():
+        info = infos[-1]
+        w = _words(name)
+        where = f"{info.where}, line {info.line}"
+        if name not in canon and name != "Dense":
+            hits = [o for o, words in NAME_WORDS.items() if any(x in w for x in words)]
+            if len(hits) == 1 and hits[0] in ("dropout", "batchnorm"):
+                if _is_layer(name, classes):
+                    found[hits[0]].append(_form(hits[0], "class", name, name,
+                                                f"a layer named `{name}`", where, confirm="builds",
+                                                strength=STRENGTH["name"]))
+            elif len(hits) == 1 and _is_dense_like(name, classes) and (
+                    "dense" in w or "layer" in w or "Dense" in _chain(name, classes)[1:]):
+                found[hits[0]].append(_form(hits[0], "class", name, name,
+                                            f"a Dense layer named `{name}`", where, confirm="builds",
+                                            strength=STRENGTH["name"]))
+            elif len(hits) == 1 and hits[0] in ("momentum", "rmsprop", "adam") and not _is_layer(name, classes):
+                optimizer_classes.setdefault(hits[0], name)
+        if name == "Dropout" and info.init_params:
+            first = info.init_params[0].lower()
+            if "keep" in first:
+                found["dropout"].append(_form("dropout", "factory", name, f"Dropout({info.init_params[0]}=1-p)",
+                                              f"`Dropout`'s parameter `{info.init_params[0]}` is a keep "
+                                              "probability", where, keep=info.init_params[0],
+                                              confirm="builds", strength=STRENGTH["pin"]))
+    for name, infos in classes.items():
+        info = infos[-1]
+        if not _is_dense_like(name, classes) or name in canon:
+            continue
+        where = f"{info.where}, line {info.line}"
+        name_opts = [o for o, words in NAME_WORDS.items() if any(x in _words(name) for x in words)]
+        if name_opts:  # a class named for one option: its flags and parameters are its own business
+            continue
+        for param, value in info.flags:
+            for option, values in FLAG_VALUES.items():
+                if value.lower() in values and param in info.init_params:
+                    kwargs = {param: value}
+                    extra = {}
+                    if option == "l2":
+                        coef = next((p for p in info.init_params if p.lower() in L2_PARAMS), None)
+                        if coef is None:
+                            continue
+                        extra["hyper"] = {"alpha": coef}
+                    label = _fmt_call(name, kwargs)
+                    found[option].append(_form(option, "factory", name, label,
+                                               f"`{name}` compares its parameter `{param}` with {value!r}", where,
+                                               kwargs=kwargs, confirm="behaves", strength=STRENGTH["flag"],
+                                               after_heading=info.after_heading, **extra))
+        if not any(f["class"] == name for f in found["l2"]):
+            coef = next((p for p in info.init_params if p.lower() in L2_PARAMS), None)
+            if coef is not None:
+                found["l2"].append(_form("l2", "factory", name, f"{name}(..., {coef}=...)",
+                                         f"`{name}` takes a parameter `{coef}`", where, hyper={"alpha": coef},
+                                         confirm="behaves", strength=STRENGTH["param"],
+                                         after_heading=info.after_heading))
+            else:
+                coef = next((p for p in info.backward_params[2:] if p.lower() in L2_PARAMS), None)
+                if coef is not None:
+                    found["l2"].append(_form("l2", "factory", name, f"{name}.backward(..., {coef}=...)",
+                                             f"`{name}.backward` takes a parameter `{coef}`", where,
+                                             backward_hyper={"alpha": coef}, confirm="behaves",
+                                             strength=STRENGTH["backward"], after_heading=info.after_heading))
+        opt_param = next((p for p in info.init_params if p.lower() in OPTIMIZER_PARAMS), None)
+        if opt_param is not None:
+            for option, cls in optimizer_classes.items():
+                if any(f["class"] == name for f in found[option]):
+                    continue
+                kwargs = {opt_param: {"object": cls}}
+                found[option].append(_form(option, "factory", name, f"{name}(..., {opt_param}={cls}(...))",
+                                           f"`{name}` takes `{opt_param}` and `{cls}` is an optimizer class",
+                                           where, kwargs=kwargs, confirm="behaves",
+                                           strength=STRENGTH["object"], after_heading=info.after_heading))
+    for option in found:
+        found[option].sort(key=lambda f: f["strength"])
+    return found
+
+
+def parse_pin(option: str, text: str, where: str, kind: str) -> dict | str:
+    """A pin or config entry (``Dense(init="xavier")``, ``Xavier_Dense``) as a form, or why not."""
+    option = option.lower()
+    if option not in OPTIONS:
+        return f"{where}: unknown option `{option}` (known: {', '.join(OPTIONS)})"
+    try:
+        expr = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return f"{where}: `{text.strip()}` is not a class name or a call like Dense(init=\"xavier\")"
+    if isinstance(expr, ast.Name):
+        return _form(option, "class", expr.id, expr.id, f"pinned by {kind}", where, confirm="none",
+                     strength=STRENGTH[kind], pinned=True)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+        kwargs, hyper = {}, {}
+        for kw in expr.keywords:
+            v = kw.value
+            if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                kwargs[kw.arg] = v.value
+            elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name):
+                kwargs[kw.arg] = {"object": v.func.id}
+            elif isinstance(v, ast.Constant) and v.value is Ellipsis and option == "l2":
+                hyper["alpha"] = kw.arg
+            elif isinstance(v, ast.Constant):
+                kwargs[kw.arg] = v.value
+            else:
+                return f"{where}: `{ast.unparse(v)}` for `{kw.arg}` must be a constant or a class call"
+        cls = expr.func.id
+        return _form(option, "factory", cls, _fmt_call(cls, kwargs), f"pinned by {kind}", where,
+                     kwargs=kwargs, hyper=hyper, confirm="none", strength=STRENGTH[kind], pinned=True)
+    return f"{where}: `{text.strip()}` is not a class name or a call like Dense(init=\"xavier\")"
+
+
+def scan(path, config=None, aliases=None) -> Discovery:
+    t0 = time.perf_counter()
+    d = Discovery()
+    try:
+        sources = read_sources(path)
+    except OSError:
+        sources = []
+    classes, pins = _collect(sources)
+    d.classes = classes
+    found = candidates(classes)
+    aliases = aliases or {}
+    defined = set(classes) | {t for a, t in aliases.items() if a in classes}
+    pinned = {}
+    for option, text, label in pins:
+        form = parse_pin(option, text, f"{label} (# nncheck: comment)", "pin")
+        if isinstance(form, str):
+            d.seen.append(form)
+        else:
+            pinned[form["option"]] = form
+    for option, text in ((getattr(config, "options", None) or {}).items()):
+        form = parse_pin(option, str(text), "config [options]", "config")
+        if isinstance(form, str):
+            d.seen.append(form)
+        else:
+            pinned[form["option"]] = form
+    for option, (canon, _, words) in OPTIONS.items():
+        cands = found.get(option, [])
+        if option in pinned:
+            d.forms[option] = pinned[option]
+            d.candidates[option] = [pinned[option]] + cands
+            continue
+        if canon in defined:
+            keep = [c for c in cands if c.get("keep") and c["class"] == canon]
+            if keep:
+                d.forms[option] = keep[0]
+            continue
+        if not cands:
+            continue
+        d.candidates[option] = cands
+        d.forms[option] = cands[0]
+    d.duration_s = time.perf_counter() - t0
+    return d
+
+
+# --------------------------------------------------------------------------
+# Applying a discovery to the checks, and saying what it did
+# --------------------------------------------------------------------------
+def _with_form(inputs_fn, form):
+    def inputs(rng):
+        data = dict(inputs_fn(rng))
+        data[FORM] = form
+        if isinstance(data.get("traj"), dict):
+            data["traj"] = {**data["traj"], FORM: form}
+        return data
+    return inputs
+
+
+def _guarded(verdict, form):
+    def verdict_for_form(inputs, output):
+        if isinstance(output, dict) and isinstance(output.get(UNCONFIRMED), str):
+            return Result.skipped(f"not graded: saw {form['label']} ({form['evidence']}), but "
+                                  f"{output[UNCONFIRMED]}")
+        if (isinstance(output, dict) and isinstance(output.get(SIGNATURE_ERROR), str)
+                and not form.get("pinned")):
+            return Result.skipped(f"not graded: saw {form['label']} ({form['evidence']}), but it cannot be "
+                                  f"built the way the assignment builds the option: {output[SIGNATURE_ERROR]}")
+        return verdict(inputs, output)
+    return guard_verdict(verdict_for_form)
+
+
+def apply(checks, discovery: Discovery):
+    """The checks with every discovered form wired into its option's checks (core untouched)."""
+    out = []
+    for check in checks:
+        option = FAMILY_OPTION.get(check.family)
+        form = discovery.forms.get(option) if option and check.section != "core" else None
+        if form is None:
+            out.append(check)
+            continue
+        canon = OPTIONS[option][0]
+        requires = tuple(form["class"] if r == canon else r for r in check.requires)
+        out.append(dataclasses.replace(check, requires=requires, inputs=_with_form(check.inputs, form),
+                                       verdict=_guarded(check.verdict, form)))
+    return out
+
+
+INHERITED_CODES = ("dense-grad-divided-by-batch", "dense-bias-grad-mean", "dense-grad-input-after-update",
+                   "dense-update-sign", "dense-params-not-updated")
+
+
+def annotate(report, discovery: Discovery):
+    """Say in the report which code was graded as which option, and what was seen but not graded."""
+    info = discovery.to_json()
+    for option, cands in discovery.candidates.items():
+        if len(cands) > 1:
+            others = ", ".join(f"`{c['label']}`" for c in cands[1:])
+            info.setdefault("several", {})[option] = (
+                f"several candidates for {OPTIONS[option][2]}: graded `{cands[0]['label']}`; also saw {others}. "
+                f"Pin one with a comment `# nncheck: {option} = {cands[0]['label'].replace('...', '').replace('(, ', '(')}`"
+                f" or the config table [options].")
+    report.load["options"] = info
+    for rec in report.checks:
+        option = FAMILY_OPTION.get(rec.family)
+        form = discovery.forms.get(option) if option else None
+        if form is None or rec.section == "core":
+            continue
+        rec.details = {**(rec.details or {}), "graded_form": _public(form)}
+        if rec.status is Status.SKIPPED:
+            continue
+        note = f"graded `{form['label']}` as {OPTIONS[option][2]} ({form['evidence']})"
+        rec.message = f"{note}. {rec.message}" if rec.message else note
+        if rec.status is Status.FAILED and any(c in INHERITED_CODES for c in rec.diagnosis):
+            owner = _inherited_backward(form["class"], discovery.classes)
+            if owner:
+                name, where = owner
+                rec.message += (f" This bug is in `{name}.backward` ({where}), which `{form['class']}` "
+                                f"inherits: fix it there once and both are right.")
+                rec.diagnosis = list(rec.diagnosis) + ["inherited-from-dense"]
+    return report
+
+
+def _inherited_backward(name, classes):
+    """``(owner, where)`` when ``name`` takes its backward from a base class defined in the sources."""
+    chain = _chain(name, classes)
+    for n in chain:
+        for info in classes.get(n, [])[-1:]:
+            if "backward" in info.methods:
+                if n == name:
+                    return None
+                fn = info.methods["backward"]
+                return n, f"{info.where}, line {fn.lineno}"
+    return None

@@ -59,8 +59,9 @@ def test_option_fixture(fixture, engine, tmp_path):
             continue
         by_family.setdefault(c.family, []).append(c)
     # core verdicts never change because of discovery: the shared core passes
-    for c in by_family.get("dense", []):
-        assert str(c.status) == "passed", (fixture.name, c.id, c.message)
+    if not re.search(r"^# core: failed", fixture.read_text(), re.M):
+        for c in by_family.get("dense", []):
+            assert str(c.status) == "passed", (fixture.name, c.id, c.message)
     for fam, want in statuses.items():
         got = by_family.get(fam, [])
         assert got, f"{fixture.name}: no checks of family {fam}"
@@ -75,7 +76,13 @@ def test_option_fixture(fixture, engine, tmp_path):
         codes = {d for c in got for d in c.diagnosis}
         for code in diagnoses.get(fam, []):
             assert code in codes, (code, summary)
-    # the report says what was graded as what
-    if any(v != "skipped" for v in statuses.values()):
-        assert report.load.get("options", {}).get("graded") or any(
-            "graded `" not in c.message for c in report.checks)
+    # the report says what was graded as what (a canonical name needs no words)
+    options = report.load.get("options", {})
+    for fam, want in statuses.items():
+        form = options.get("graded", {}).get(fam)
+        if form is not None and want != "skipped":
+            assert all(c.message.startswith(f"graded `{form['label']}`") for c in by_family[fam]
+                       if str(c.status) != "skipped"), [c.message for c in by_family[fam]]
+    if fixture.stem == "several_candidates":
+        assert "xavier" in options.get("several", {}), options
+        assert "# nncheck: xavier =" in options["several"]["xavier"]

@@ -170,6 +170,7 @@ class CheckRecord:
     output: str = ""
     traceback: str = ""
     incident: str = ""
+    where: list[dict[str, Any]] = field(default_factory=list)  # where the mistake is: nncheck.pointing
 
     @property
     def family(self) -> str:

@@ -12,6 +12,7 @@ import sys
 
 from nncheck.wire import to_jsonable
 from nncheck.model import Report
+from nncheck.pointing import where_text
 
 STATUS_ORDER = ("failed", "error", "timeout", "passed", "skipped")
 
@@ -25,6 +26,8 @@ def report_dict(report: Report) -> dict:
             "diagnosis": list(c.diagnosis), "duration_s": c.duration_s,
             "output": c.output, "traceback": c.traceback, "incident": c.incident, "details": to_jsonable(c.details, max_array=4096),
         })
+        if c.where:
+            checks[-1]["where"] = to_jsonable(c.where)
     d = {
         "submission": report.submission, "score": report.score, "max_score": report.max_score,
         "sections": report.sections, "checks": checks, "load": to_jsonable(report.load),
@@ -45,7 +48,7 @@ def report_from_dict(d: dict) -> Report:
         score=c.get("score", 0.0), max_score=c.get("max_score", 0.0), message=c.get("message", ""),
         hint=c.get("hint", ""), diagnosis=list(c.get("diagnosis") or []), duration_s=c.get("duration_s", 0.0),
         details=c.get("details") or {}, output=c.get("output", ""), traceback=c.get("traceback", ""),
-        incident=c.get("incident", ""))
+        incident=c.get("incident", ""), where=list(c.get("where") or []))
         for c in d.get("checks", [])]
     report = Report(submission=d.get("submission", ""), checks=checks, load=d.get("load") or {},
                     seed=d.get("seed", 0), duration_s=d.get("duration_s", 0.0),
@@ -130,6 +133,8 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
             lines.append(f"       hint: {c['hint']}")
         if c["diagnosis"]:
             lines.append(f"       diagnosis: {', '.join(c['diagnosis'])}")
+        for w in c.get("where", [])[:4]:
+            lines.append(f"       where: {where_text(w)}")
     counts = {}
     for c in d["checks"]:
         counts[c["status"]] = counts.get(c["status"], 0) + 1

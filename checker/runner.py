@@ -294,6 +294,8 @@ class Session:
         self.worker: WorkerHandle | None = None
         self.restarts = 0
         self.timeouts = 0
+        self.pointing_s = 0.0       # time spent pointing at lines (nncheck.pointing)
+        self.pointing_errors: list = []
 
     # -- worker lifecycle ---------------------------------------------------
     def _hand_over(self, ids: tuple[int, int]) -> None:
@@ -536,6 +538,10 @@ class Session:
                 done[check.id] = record
                 records.append(record)
                 self.progress("result", record=record)
+            if load.ok:  # where each failed check's mistake is (issue 12); costs failed checks only
+                from nncheck import pointing
+                self.pointing_s = pointing.annotate(records, self.checks, load.plan, load.defs,
+                                                    errors=self.pointing_errors)
         finally:
             self._stop()
             shutil.rmtree(self.tmp, ignore_errors=True)

@@ -489,10 +489,11 @@ def annotate(report, discovery: Discovery):
     for option, cands in discovery.candidates.items():
         if len(cands) > 1:
             others = ", ".join(f"`{c['label']}`" for c in cands[1:])
+            example = cands[1]["label"].replace("...", "").replace("(, ", "(")
             info.setdefault("several", {})[option] = (
                 f"several candidates for {OPTIONS[option][2]}: graded `{cands[0]['label']}`; also saw {others}. "
-                f"Pin one with a comment `# nncheck: {option} = {cands[0]['label'].replace('...', '').replace('(, ', '(')}`"
-                f" or the config table [options].")
+                f"To grade another one, pin it with a comment anywhere in your code, e.g. "
+                f"`# nncheck: {option} = {example}` (an instructor: the config table [options]).")
     report.load["options"] = info
     for rec in report.checks:
         option = FAMILY_OPTION.get(rec.family)
@@ -525,3 +526,44 @@ def _inherited_backward(name, classes):
                 fn = info.methods["backward"]
                 return n, f"{info.where}, line {fn.lineno}"
     return None
+
+
+# --------------------------------------------------------------------------
+# The report a student reads at a glance (text and HTML; JSON keeps every check)
+# --------------------------------------------------------------------------
+def _not_attempted(checks: list) -> bool:
+    return bool(checks) and all(c["status"] == "skipped" and str(c.get("message", "")).startswith("not attempted")
+                                for c in checks)
+
+
+def option_layout(d: dict, section: str, checks: list) -> tuple[list, list]:
+    """``(checks to show, families not attempted)`` for an options/bonus ``section`` of :func:`report_dict`.
+
+    The family that counted comes first, then the other attempted ones; the
+    families nobody attempted collapse into one list (JSON keeps them all).
+    Other sections come back unchanged.
+    """
+    if section not in ("options", "bonus"):
+        return checks, []
+    families: dict[str, list] = {}
+    for c in checks:
+        families.setdefault(c["id"].split(".", 1)[0], []).append(c)
+    counted = list(((d.get("sections") or {}).get(section) or {}).get("counted") or [])
+    skipped = [f for f, cs in families.items() if _not_attempted(cs)]
+    shown = [f for f in families if f not in skipped]
+    position = {f: i for i, f in enumerate(shown)}
+    shown.sort(key=lambda f: (f not in counted, position[f]))
+    return [c for f in shown for c in families[f]], skipped
+
+
+def option_notes(d: dict) -> list[str]:
+    """Sentences about discovery for the text and HTML reports: what was graded as what, several
+    candidates and how to pin one, option-like code that could not be graded."""
+    info = (d.get("load") or {}).get("options") or {}
+    notes = []
+    for option, form in (info.get("graded") or {}).items():
+        notes.append(f"graded `{form.get('label')}` as {OPTIONS.get(option, ('', '', option))[2]} "
+                     f"({form.get('evidence')}, {form.get('where')})")
+    notes += list((info.get("several") or {}).values())
+    notes += [f"seen but not graded: {s}" for s in info.get("not_graded") or []]
+    return notes

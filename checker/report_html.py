@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from nncheck.model import SECTIONS
+from nncheck.discovery import option_layout, option_notes
 from nncheck.reports import audience_notes, report_dict
 
 OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page
@@ -330,6 +331,8 @@ def html_model(d: dict) -> dict:
         for c in in_section:
             counts[c["status"]] = counts.get(c["status"], 0) + 1
         rule = info.get("rule", "")
+        shown, not_attempted = option_layout(d, name, in_section)  # the option that counted first
+        in_section = shown
         sections.append({
             "name": name, "title": SECTION_TITLES.get(name, name.title()),
             "score": fmt_points(info.get("score", sum(float(c["score"]) for c in in_section))),
@@ -337,6 +340,7 @@ def html_model(d: dict) -> dict:
             "rule": SECTION_RULES.get(rule, rule), "counted": info.get("counted", []),
             "attempted": info.get("attempted", []), "checks": in_section,
             "counts": [(STATUS_LABELS.get(s, s), n, s) for s, n in counts.items()],
+            "not_attempted": not_attempted,
         })
     counts: dict[str, int] = {}
     for c in checks:
@@ -358,6 +362,7 @@ def html_model(d: dict) -> dict:
         "fix_first": fix_first(checks), "all_passed": bool(checks) and not any(c["bad"] for c in checks),
         "load": _load_view(d.get("load") or {}),
         "audience_notes": audience_notes(d),
+        "option_notes": option_notes(d),
     }
 
 

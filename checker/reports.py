@@ -117,13 +117,24 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
         lines.append(f"  note: {s['name']} in {s['label']} set aside: {s.get('reason', '')}")
     for note in audience_notes(d):
         lines.append(f"  note: {note}")
+    from nncheck.discovery import option_layout, option_notes
+    for note in option_notes(d):
+        lines.append(f"  note: {note}")
     section = None
-    for c in d["checks"]:
+    ordered, collapsed = [], {}
+    for name in dict.fromkeys(c["section"] for c in d["checks"]):  # options: the one that counted first
+        shown, collapsed[name] = option_layout(d, name, [c for c in d["checks"] if c["section"] == name])
+        ordered += shown or [{"section": name, "placeholder": True}]
+    for c in ordered:
         if c["section"] != section:
+            if section is not None and collapsed.get(section):
+                lines.append(f"  not attempted: {', '.join(collapsed[section])}")
             section = c["section"]
             sec = d["sections"].get(section, {})
             lines.append("")
             lines.append(f"{section} ({sec.get('score', 0):g}/{sec.get('max_score', 0):g})")
+        if c.get("placeholder"):
+            continue
         status = c["status"]
         pts = f"{c['score']:g}/{c['max_score']:g}"
         lines.append(f"  {paint(_SYMBOLS[status], status)} {c['id']:<28} {pts:>7}  {c['title']}")
@@ -135,6 +146,8 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
             lines.append(f"       diagnosis: {', '.join(c['diagnosis'])}")
         for w in c.get("where", [])[:4]:
             lines.append(f"       where: {where_text(w)}")
+    if section is not None and collapsed.get(section):
+        lines.append(f"  not attempted: {', '.join(collapsed[section])}")
     counts = {}
     for c in d["checks"]:
         counts[c["status"]] = counts.get(c["status"], 0) + 1

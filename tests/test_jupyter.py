@@ -170,7 +170,7 @@ def test_magic_in_a_real_kernel(tmp_path, kernel_name):
         nbformat.v4.new_code_cell("import nncheck\nnncheck.check('dense')"),
         nbformat.v4.new_code_cell("%nncheck nosuchfamily"),
         nbformat.v4.new_code_cell("import sys\nprint('GRADER IN KERNEL:', sorted(m for m in sys.modules if m in "
-                                  "('nncheck.engine', 'nncheck.runner', 'nncheck.worker', 'nncheck.loader')))"),
+                                  "('nncheck.engine', 'nncheck.runner', 'nncheck.worker', 'nncheck.sandbox')))"),
     ]
     NotebookClient(nb, kernel_name=kernel_name, timeout=300,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()

@@ -36,7 +36,6 @@ import re
 import time
 from pathlib import Path
 
-from nncheck.conventions import guard_verdict
 from nncheck.discover_probes import FORM, UNCONFIRMED
 from nncheck.model import Result, Status
 from nncheck.probes import SIGNATURE_ERROR
@@ -217,6 +216,7 @@ def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
 
 def _collect(sources):
     classes: dict[str, list[ClassInfo]] = {}
+    functions: dict[str, str] = {}
     pins = []
     for label, code, after in sources:
         for m in PIN.finditer(code):
@@ -224,10 +224,20 @@ def _collect(sources):
         tree = _parse(code)
         if tree is None:
             continue
-        for node in ast.walk(tree):
+        stack = list(tree.body)
+        while stack:  # classes at module level or under if/try/with, not inside functions
+            node = stack.pop()
             if isinstance(node, ast.ClassDef):
                 classes.setdefault(node.name, []).append(_class_info(node, label, after))
-    return classes, pins
+            elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+                for field in ("body", "orelse", "finalbody", "handlers"):
+                    stack.extend(getattr(node, field, None) or [])
+            elif isinstance(node, ast.ExceptHandler):
+                stack.extend(node.body)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                functions.setdefault(node.name, f"{label}, line {node.lineno}")
+    return classes, pins, functions
 
 
 # --------------------------------------------------------------------------
@@ -280,8 +290,9 @@ def _fmt_call(cls, kwargs):
     return f"{cls}(..., {', '.join(parts)})" if parts else cls
 
 
-def candidates(classes) -> dict:
+def candidates(classes, unusable=None) -> dict:
     found: dict[str, list] = {o: [] for o in OPTIONS}
+    unusable = unusable if unusable is not None else []
     canon = {c for c, _, _ in OPTIONS.values()}
     optimizer_classes = {}
     for name, infos in classes.items():
@@ -325,6 +336,10 @@ def candidates(classes) -> dict:
                     if option == "l2":
                         coef = next((p for p in info.init_params if p.lower() in L2_PARAMS), None)
                         if coef is None:
+                            unusable.append(f"`{name}` ({where}) compares `{param}` with {value!r}, but takes no "
+                                            "parameter for the L2 coefficient, so option II cannot be graded at "
+                                            "the coefficients nncheck chooses; pin it with the coefficient's "
+                                            "name: `# nncheck: l2 = " + f"{name}({param}={value!r}, <coef>=...)`")
                             continue
                         extra["hyper"] = {"alpha": coef}
                     label = _fmt_call(name, kwargs)
@@ -400,9 +415,9 @@ def scan(path, config=None, aliases=None) -> Discovery:
         sources = read_sources(path)
     except OSError:
         sources = []
-    classes, pins = _collect(sources)
+    classes, pins, functions = _collect(sources)
     d.classes = classes
-    found = candidates(classes)
+    found = candidates(classes, d.seen)
     aliases = aliases or {}
     defined = set(classes) | {t for a, t in aliases.items() if a in classes}
     pinned = {}
@@ -430,11 +445,43 @@ def scan(path, config=None, aliases=None) -> Discovery:
                 d.forms[option] = keep[0]
             continue
         if not cands:
+            d.seen += _unused_clues(option, classes, functions)
             continue
         d.candidates[option] = cands
         d.forms[option] = cands[0]
     d.duration_s = time.perf_counter() - t0
     return d
+
+
+def _unused_clues(option, classes, functions) -> list[str]:
+    """Sentences about code whose name says ``option`` but that is not a form nncheck can grade."""
+    words = NAME_WORDS[option] + FLAG_VALUES.get(option, ())
+    canon, _, what = OPTIONS[option]
+    out = []
+    pin = f"`# nncheck: {option} = <the layer, e.g. Dense(init=\"xavier\")>`" if option == "xavier" else \
+        f"`# nncheck: {option} = <your layer class or call>`"
+    for name, infos in classes.items():
+        w = _words(name)
+        hits = [o for o, ws in NAME_WORDS.items() if any(x in w for x in ws)]
+        if option not in hits or name == canon:
+            continue
+        info = infos[-1]
+        where = f"{info.where}, line {info.line}"
+        if len(hits) > 1:
+            why = f"its name says {', '.join(hits)}: more than one option"
+        elif option in ("dropout", "batchnorm"):
+            why = "it is not a layer (no forward and backward)"
+        elif not _is_layer(name, classes):
+            why = "it is not a layer (no forward and backward): a helper is not graded as an option"
+        else:
+            why = ("it is not a Dense-like layer built as cls(input_units, output_units, ...): an "
+                   "experiment's network is not graded as an option")
+        out.append(f"`{name}` ({where}) looks like {what}, but {why}. If it is your {what}, pin it: {pin}.")
+    for name, where in functions.items():
+        if any(x in _words(name) for x in words) and option in ("xavier", "l2"):
+            out.append(f"function `{name}` ({where}) looks like {what}, but nncheck grades {what} on a layer "
+                       f"(`{canon}` or a Dense that uses `{name}`). Pin the layer that uses it: {pin}.")
+    return out[:5]
 
 
 # --------------------------------------------------------------------------
@@ -460,7 +507,8 @@ def _guarded(verdict, form):
             return Result.skipped(f"not graded: saw {form['label']} ({form['evidence']}), but it cannot be "
                                   f"built the way the assignment builds the option: {output[SIGNATURE_ERROR]}")
         return verdict(inputs, output)
-    return guard_verdict(verdict_for_form)
+    verdict_for_form.__nncheck_guarded__ = True  # the wrapped verdict is guarded already
+    return verdict_for_form
 
 
 def apply(checks, discovery: Discovery):

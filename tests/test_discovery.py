@@ -1,0 +1,170 @@
+"""Option discovery (nncheck.discovery): the static scan, pins and [options], what it refuses to
+grade, how it wires forms into the option checks without touching the core, and the report."""
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+
+import pytest
+
+from nncheck import discovery
+from nncheck.config import ConfigError, from_mapping
+from nncheck.engine import Engine
+from nncheck.config import Config
+from nncheck.model import CheckRecord, Report, Status
+
+DENSE = """
+import numpy as np
+class Layer:
+    def forward(self, input): return input
+    def backward(self, input, grad_output): return grad_output
+class Dense(Layer):
+    def __init__(self, input_units, output_units, learning_rate=0.1{extra}):
+        self.learning_rate = learning_rate
+        self.weights = np.random.randn(input_units, output_units) * 0.01
+        self.biases = np.zeros(output_units)
+{body}
+    def forward(self, input): return input @ self.weights + self.biases
+    def backward(self, input, grad_output):
+        return grad_output @ self.weights.T
+"""
+
+
+def scan_text(tmp_path, text, name="s.py", config=None):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return discovery.scan(p, config)
+
+
+def test_flag_on_dense_is_found_with_its_parameter_and_value(tmp_path):
+    d = scan_text(tmp_path, DENSE.format(extra=", init='normal'", body="        if init == 'xavier': pass"))
+    form = d.forms["xavier"]
+    assert form["class"] == "Dense" and form["kwargs"] == {"init": "xavier"} and form["confirm"] == "behaves"
+    assert form["label"] == "Dense(..., init='xavier')"
+
+
+def test_flag_through_an_attribute_and_lower(tmp_path):
+    d = scan_text(tmp_path, DENSE.format(extra=", optimizer='sgd'",
+                                         body="        self.opt = optimizer\n"
+                                              "        if self.opt.lower() in ('rmsprop', 'rms'): pass"))
+    assert d.forms["rmsprop"]["kwargs"] == {"optimizer": "rmsprop"}
+
+
+@pytest.mark.parametrize("name,option", [("Xavier_Dense", "xavier"), ("DenseXavier", "xavier"),
+                                         ("DenseL2", "l2"), ("Dense_L2", "l2"), ("DenseReg", "l2"),
+                                         ("Dense_Momentum", "momentum"), ("DenseRMSProp", "rmsprop"),
+                                         ("AdamDense_", "adam"), ("GlorotDense", "xavier")])
+def test_own_named_subclasses(tmp_path, name, option):
+    d = scan_text(tmp_path, DENSE.format(extra="", body="") + f"\nclass {name}(Dense):\n    pass\n")
+    assert d.forms[option]["class"] == name and d.forms[option]["kind"] == "class"
+
+
+def test_canonical_name_wins_and_aliases_count(tmp_path):
+    text = DENSE.format(extra="", body="") + "\nclass XavierDense(Dense): pass\nclass Xavier_Dense(Dense): pass\n"
+    assert "xavier" not in scan_text(tmp_path, text).forms
+    text = DENSE.format(extra="", body="") + "\nclass Dense_reg(Dense): pass\n"
+    p = tmp_path / "a.py"
+    p.write_text(text)
+    assert "l2" not in discovery.scan(p, None, {"Dense_reg": "L2Dense"}).forms
+
+
+def test_helpers_networks_and_functions_are_never_candidates_but_are_reported(tmp_path):
+    text = DENSE.format(extra="", body="") + textwrap.dedent("""
+        def xavier_init(n_in, n_out):
+            return np.random.randn(n_in, n_out) * np.sqrt(2 / (n_in + n_out))
+        class XavierNet:
+            def __init__(self, sizes): self.layers = [Dense(a, b) for a, b in zip(sizes, sizes[1:])]
+            def forward(self, X): return X
+            def backward(self, X, g): return g
+        class MomentumOptimizerHelper:
+            def __init__(self, mu=0.9): self.mu = mu
+        class AdamL2Dense(Dense): pass
+    """)
+    d = scan_text(tmp_path, text)
+    assert not any(d.forms.get(o) for o in ("xavier", "momentum", "adam", "l2")), d.forms
+    seen = " ".join(d.seen)
+    assert "xavier_init" in seen and "XavierNet" in seen and "MomentumOptimizerHelper" in seen
+    assert "AdamL2Dense" in seen and "more than one option" in seen
+
+
+def test_pin_comment_and_config_table(tmp_path):
+    text = DENSE.format(extra=", mode=0", body="") + '\n# nncheck: xavier = Dense(mode=2)\n'
+    form = scan_text(tmp_path, text).forms["xavier"]
+    assert form["kwargs"] == {"mode": 2} and form["pinned"] and form["confirm"] == "none"
+    cfg = from_mapping({"options": {"l2": "Dense(l2=...)", "adam": "Dense(optimizer=Adam())"}})
+    d = scan_text(tmp_path, DENSE.format(extra="", body=""), config=cfg)
+    assert d.forms["l2"]["hyper"] == {"alpha": "l2"}
+    assert d.forms["adam"]["kwargs"] == {"optimizer": {"object": "Adam"}}
+    bad = scan_text(tmp_path, DENSE.format(extra="", body="") + "# nncheck: xavier = Dense(init=[1, 2])\n"
+                    "# nncheck: tanh = Dense\n")
+    assert len(bad.seen) == 2 and "unknown option `tanh`" in " ".join(bad.seen)
+
+
+def test_config_options_table_is_validated():
+    assert from_mapping({"options": {"xavier": "Dense(init='xavier')"}}).options == {
+        "xavier": "Dense(init='xavier')"}
+    with pytest.raises(ConfigError):
+        from_mapping({"options": {"xavier": 3}})
+
+
+def test_keep_probability_dropout(tmp_path):
+    text = DENSE.format(extra="", body="") + textwrap.dedent("""
+        class Dropout(Layer):
+            def __init__(self, keep_prob=0.5): self.keep_prob = keep_prob
+    """)
+    assert scan_text(tmp_path, text).forms["dropout"]["keep"] == "keep_prob"
+
+
+def test_notebook_cells_and_the_heading(tmp_path):
+    cells = [{"cell_type": "code", "source": "%matplotlib inline\n" + DENSE.format(extra="", body="")},
+             {"cell_type": "markdown", "source": "## Peer-reviewed assignment"},
+             {"cell_type": "code", "source": DENSE.format(extra=", init=None", body="        if init == 'glorot': pass")}]
+    p = tmp_path / "hw.ipynb"
+    p.write_text(json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}))
+    form = discovery.scan(p).forms["xavier"]
+    assert form["after_heading"] and "cell 2" in form["where"]
+
+
+def test_apply_leaves_core_checks_alone(engine_checks=None):
+    engine = Engine(Config(), entry_points=False)
+    d = discovery.Discovery(forms={"xavier": {"option": "xavier", "kind": "class", "class": "Xavier_Dense",
+                                              "label": "Xavier_Dense", "evidence": "e", "where": "w"}})
+    out = discovery.apply(engine.checks, d)
+    for before, after in zip(engine.checks, out):
+        if before.family == "xavier":
+            assert after.requires == ("Xavier_Dense",) and after is not before
+            assert after.inputs(after.rng(0))[discovery.FORM]["class"] == "Xavier_Dense"
+        else:
+            assert after is before
+
+
+def test_unconfirmed_and_unbuildable_forms_are_skipped_not_failed():
+    form = {"option": "l2", "label": "Dense(..., l2=...)", "evidence": "a parameter", "pinned": False}
+    verdict = discovery._guarded(lambda i, o: pytest.fail("the verdict must not run"), form)
+    r = verdict({}, {discovery.UNCONFIRMED: "it does not shrink the weights"})
+    assert r.status is Status.SKIPPED and "Dense(..., l2=...)" in r.message
+    r = verdict({}, {"signature_error": "`Dense` needs `x`"})
+    assert r.status is Status.SKIPPED
+
+
+def test_inherited_bug_names_the_base_class(tmp_path):
+    text = DENSE.format(extra="", body="") + "\nclass Xavier_Dense(Dense):\n    pass\n"
+    d = scan_text(tmp_path, text)
+    rec = CheckRecord("xavier.forward_backward", "t", "options", Status.FAILED, 0, 4, message="m",
+                      diagnosis=["dense-grad-divided-by-batch"])
+    report = discovery.annotate(Report("s.py", [rec], load={}), d)
+    c = report.checks[0]
+    assert "inherited-from-dense" in c.diagnosis and "`Dense.backward`" in c.message
+    assert c.message.startswith("graded `Xavier_Dense` as option I")
+
+
+def test_scan_is_fast_on_a_big_notebook(tmp_path):
+    body = DENSE.format(extra=", init='x'", body="        if init == 'xavier': pass")
+    # three times a real notebook: 60 code cells, each with a Dense and a subclass
+    cells = [{"cell_type": "code", "source": body + f"\nclass Extra{i}(Dense): pass\n"} for i in range(60)]
+    p = tmp_path / "big.ipynb"
+    p.write_text(json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}))
+    t0 = time.perf_counter()
+    discovery.scan(p)
+    assert time.perf_counter() - t0 < 0.5

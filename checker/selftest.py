@@ -4,6 +4,13 @@ Every plugin contributes variants (``nncheck_selftest_variants``): single-bug
 mutants generated from the reference, and correct variants in other styles
 and submission forms. Each mutant must fail a check of its family (and name
 its diagnosis); each correct variant must pass every check it runs.
+
+Pointing (issue 12): every mutant knows the lines its bug is on
+(:meth:`nncheck.variants.Variant.changed_lines`: the lines its edit rewrote, or,
+for a mutant given as whole files, the lines that differ from its correct twin
+``<name>-correct``). A line the failing checks pin (``where``) must be one of
+them: a mutant pinned elsewhere fails the selftest. A mutant whose checks pin
+no line ("could not pin the line") is counted, not failed.
 """
 from __future__ import annotations
 
@@ -29,12 +36,17 @@ class Outcome:
     found: list[str] = field(default_factory=list)
     failing: list[dict] = field(default_factory=list)
     duration_s: float = 0.0
+    pointing: str | None = None   # mutants: right | wrong | not-pinned | unjudged
+    pinned: list = field(default_factory=list)     # [(file, cell, line)] the failing checks pinned
+    expected: list | None = None                   # [(file, cell, line)] the mutant changed
 
     def to_json(self) -> dict:
         v = self.variant
         return {"name": v.name, "kind": v.kind, "family": v.family, "diagnosis": v.diagnosis,
                 "description": v.description, "ok": self.ok, "verdict": self.verdict,
                 "diagnosed": self.diagnosed, "found": self.found, "failing": self.failing,
+                "pointing": self.pointing, "pinned": [list(p) for p in self.pinned],
+                "expected_lines": None if self.expected is None else [list(x) for x in self.expected],
                 "duration_s": round(self.duration_s, 3)}
 
 
@@ -56,7 +68,33 @@ def _only(engine: Engine, variant: Variant) -> list[str] | None:
     return list(variant.families) if variant.families else None
 
 
-def run_variant(engine: Engine, variant: Variant, scratch: Path, seed: int = 0) -> Outcome:
+def judge_pointing(checks, expected) -> tuple[str, list]:
+    """``(verdict, pinned)`` for a mutant: ``right`` when every line its failing checks pin is
+    one the mutant changed, ``wrong`` when one is not, ``not-pinned``, or ``unjudged`` (the
+    mutant does not say which lines it changed)."""
+    pinned = []
+    for c in checks:
+        for w in c.get("where") or []:
+            if w.get("pinned"):
+                p = (w.get("file"), w.get("cell"), w.get("line"))
+                if p not in pinned:
+                    pinned.append(p)
+    if not pinned:
+        return "not-pinned", []
+    if expected is None:
+        return "unjudged", pinned
+
+    def hit(p):
+        f, cell, line = p
+        return any((f == ef or str(f).endswith("/" + ef)) and cell == ecell and line == eline
+                   for ef, ecell, eline in expected)
+    return ("right" if all(hit(p) for p in pinned) else "wrong"), pinned
+
+
+def run_variant(engine: Engine, variant: Variant, scratch: Path, seed: int = 0,
+                expected: set | None = None) -> Outcome:
+    """Grade one variant; for a mutant, ``expected`` are the lines it changed (see
+    :meth:`~nncheck.variants.Variant.changed_lines`), against which its pointers are judged."""
     t0 = time.perf_counter()
     try:
         path = variant.materialise(scratch)
@@ -64,7 +102,8 @@ def run_variant(engine: Engine, variant: Variant, scratch: Path, seed: int = 0) 
         return Outcome(variant, False, "broken", failing=[{"id": "-", "message": str(exc)}])
     report = engine.grade(path, seed=seed, only=_only(engine, variant))
     elapsed = time.perf_counter() - t0
-    failing = [{"id": c.id, "status": str(c.status), "message": c.message, "diagnosis": c.diagnosis}
+    failing = [{"id": c.id, "status": str(c.status), "message": c.message, "diagnosis": c.diagnosis,
+                **({"where": c.where} if c.where else {})}
                for c in report.checks if c.status in BAD]
     if variant.kind == "correct":
         not_run = [{"id": c.id, "status": "skipped", "message": c.message, "diagnosis": []}
@@ -77,24 +116,34 @@ def run_variant(engine: Engine, variant: Variant, scratch: Path, seed: int = 0) 
                        failing=bad, duration_s=elapsed)
     in_family = [f for f in failing if f["id"].split(".")[0] == variant.family]
     found = sorted({d for f in in_family for d in f["diagnosis"]})
+    pointing, pinned = judge_pointing(in_family, expected)
+    exp = None if expected is None else sorted(expected, key=lambda x: (x[0], x[1] or 0, x[2]))
     if not in_family:
-        return Outcome(variant, False, "survived", False, found, failing, elapsed)
+        return Outcome(variant, False, "survived", False, found, failing, elapsed, pointing, pinned, exp)
     diagnosed = variant.diagnosis is None or variant.diagnosis in found
-    return Outcome(variant, True, "diagnosed" if diagnosed and variant.diagnosis else "killed",
-                   diagnosed, found, in_family, elapsed)
+    return Outcome(variant, pointing != "wrong", "diagnosed" if diagnosed and variant.diagnosis else "killed",
+                   diagnosed, found, in_family, elapsed, pointing, pinned, exp)
 
 
 def run_selftest(engine: Engine, *, jobs: int = 2, seed: int = 0, names=None,
-                 progress=None) -> dict:
+                 progress=None, notebooks: bool = False) -> dict:
+    """Grade the variants (those ``names`` selects); ``notebooks`` also grades every mutant
+    made by edits handed in as a notebook (:func:`nncheck.variants.as_notebook`), so its
+    pointers are judged in cell coordinates too."""
     variants = collect_variants(engine)
+    twins = {v.name: v for v in variants if v.kind == "correct"}
     if names:
         variants = [v for v in variants if any(
             n in (v.name, v.family) or n in (v.families or ()) or v.name.startswith(n + "-")
             for n in names)]
+    if notebooks:
+        from nncheck.variants import as_notebook
+        variants += [as_notebook(v) for v in variants if v.kind == "mutant" and v.edits]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nncheck-selftest-") as scratch:
         def one(v: Variant) -> Outcome:
-            out = run_variant(engine, v, Path(scratch), seed)
+            expected = v.changed_lines(twins.get(f"{v.name}-correct")) if v.kind == "mutant" else None
+            out = run_variant(engine, v, Path(scratch), seed, expected)
             if progress:
                 progress(out)
             return out
@@ -104,10 +153,13 @@ def run_selftest(engine: Engine, *, jobs: int = 2, seed: int = 0, names=None,
     mutants = [o for o in outcomes if o.variant.kind == "mutant"]
     rights = [o for o in outcomes if o.variant.kind == "correct"]
     with_code = [o for o in mutants if o.variant.diagnosis]
-    killed = sum(o.ok for o in mutants)
+    killed = sum(o.verdict in ("killed", "diagnosed") for o in mutants)
     diagnosed = sum(bool(o.diagnosed) for o in with_code)
     passed = sum(o.ok for o in rights)
     codes = sorted({o.variant.diagnosis for o in with_code})
+    judged = {k: [o.variant.name for o in mutants if o.pointing == k]
+              for k in ("right", "wrong", "not-pinned", "unjudged")}
+    pointed = len(judged["right"]) + len(judged["wrong"])
     return {
         "mutants": len(mutants), "killed": killed,
         "kill_rate": round(killed / len(mutants), 4) if mutants else None,
@@ -115,8 +167,16 @@ def run_selftest(engine: Engine, *, jobs: int = 2, seed: int = 0, names=None,
         "diagnosis_accuracy": round(diagnosed / len(with_code), 4) if with_code else None,
         "codes_covered": codes,
         "correct": len(rights), "correct_passed": passed, "false_failures": len(rights) - passed,
-        "survivors": [o.variant.name for o in mutants if not o.ok],
-        "misdiagnosed": [o.variant.name for o in with_code if o.ok and not o.diagnosed],
+        "survivors": [o.variant.name for o in mutants if o.verdict not in ("killed", "diagnosed")],
+        "pointing": {
+            "pinned_right": len(judged["right"]), "pinned_wrong": len(judged["wrong"]),
+            "not_pinned": len(judged["not-pinned"]), "unjudged": len(judged["unjudged"]),
+            "precision": round(len(judged["right"]) / pointed, 4) if pointed else None,
+            "coverage": round(pointed / len(mutants), 4) if mutants else None,
+        },
+        "pinned_elsewhere": judged["wrong"],
+        "misdiagnosed": [o.variant.name for o in with_code
+                         if o.verdict in ("killed", "diagnosed") and not o.diagnosed],
         "duration_s": round(time.perf_counter() - t0, 2),
         "ok": all(o.ok for o in outcomes),
         "variants": [o.to_json() for o in outcomes],
@@ -133,8 +193,14 @@ def render_table(result: dict) -> str:
             outcome = f"killed, but named {', '.join(v['found']) or 'no diagnosis'}"
         if v["verdict"] == "false-failure":
             outcome += ": " + "; ".join(f"{f['id']} {f['status']}" for f in v["failing"][:3])
+        if v["kind"] == "mutant" and v.get("pointing") not in (None, "not-pinned"):
+            where = ", ".join(f"{'cell %s ' % p[1] if p[1] is not None else ''}line {p[2]}" for p in v["pinned"][:3])
+            outcome += {"right": f"; pinned {where}", "wrong": f"; pinned {where}: WRONG LINE (the bug is on "
+                        + ", ".join(str(x[2]) for x in (v.get("expected_lines") or [])[:4]) + ")",
+                        "unjudged": f"; pinned {where} (unjudged)"}[v["pointing"]]
         lines.append(f"{v['name']:<36} {v['kind']:<8} {expected:<40} {outcome}")
     r = result
+    p = r["pointing"]
     lines += ["",
               f"mutants killed: {r['killed']}/{r['mutants']} (kill rate {r['kill_rate']})",
               f"diagnosis named: {r['diagnosed']}/{r['diagnosis_expected']} "
@@ -142,6 +208,11 @@ def render_table(result: dict) -> str:
               f"correct variants passing: {r['correct_passed']}/{r['correct']} "
               f"(false failures: {r['false_failures']})",
               f"survivors: {', '.join(r['survivors']) or 'none'}",
+              f"lines pointed at: {p['pinned_right'] + p['pinned_wrong']}/{r['mutants']} mutants pinned, "
+              f"{p['pinned_right']} to the line the mutant changed, {p['pinned_wrong']} elsewhere "
+              f"(precision {p['precision']}); {p['not_pinned']} not pinned"
+              + (f", {p['unjudged']} unjudged" if p["unjudged"] else ""),
+              f"pinned to the wrong line: {', '.join(r['pinned_elsewhere']) or 'none'}",
               f"time: {r['duration_s']} s",
               "OK" if r["ok"] else "FAILED"]
     return "\n".join(lines) + "\n"

@@ -74,11 +74,19 @@ FLAG_VALUES = {
 L2_PARAMS = ("l2", "l2_reg", "reg_coef", "l2_lambda", "reg_lambda", "lambda_reg", "l2_reg_factor",
              "reg_factor", "l2_coef", "weight_decay", "reg", "reg_strength", "lambd", "lambda_", "lmbda",
              "l2_alpha", "reg_param", "l2_penalty", "regularization_strength")
+def _is_l2_param(name: str) -> bool:
+    low = name.lower()
+    return (low in L2_PARAMS or low.startswith("l2") or "lambd" in low or "weight_decay" in low
+            or "penal" in low or (low.startswith("reg") and "regress" not in low))
+
+
+INIT_PARAMS = ("init", "initialization", "initialisation", "initializer", "initialiser", "init_method",
+               "weight_init", "init_type", "initialization_method", "init_mode", "w_init", "scheme")
 OPTIMIZER_PARAMS = ("optimizer", "optimiser", "optim", "opt", "update_rule", "solver")
 PIN = re.compile(r"#\s*nncheck\s*:\s*(\w+)\s*=\s*(.+?)\s*$", re.M)
 MAGIC = re.compile(r"^[ \t]*[%!]", re.M)
 HEADING = "peer-reviewed assignment"
-STRENGTH = {"pin": 0, "config": 0, "name": 1, "flag": 2, "object": 2, "param": 3, "backward": 3}
+STRENGTH = {"pin": 0, "config": 0, "name": 1, "flag": 2, "object": 2, "param": 3, "backward": 3, "fallback": 4}
 
 
 @dataclasses.dataclass
@@ -209,6 +217,11 @@ def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
                 if name in attr_of:
                     for s in _strings(const):
                         flags.append((attr_of[name], s))
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Dict):  # {'xavier': ..., ...}[init]
+            name = _name_of(n.slice)
+            if name in attr_of:
+                for k in n.value.keys:
+                    flags += [(attr_of[name], x) for x in _strings(k)] if k is not None else []
     bases = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "?") for b in node.bases]
     return ClassInfo(node.name, bases, label, node.lineno, methods, init_params, init_defaults,
                      backward_params, flags, after)
@@ -334,7 +347,7 @@ def candidates(classes, unusable=None) -> dict:
                     kwargs = {param: value}
                     extra = {}
                     if option == "l2":
-                        coef = next((p for p in info.init_params if p.lower() in L2_PARAMS), None)
+                        coef = next((p for p in info.init_params if _is_l2_param(p)), None)
                         if coef is None:
                             unusable.append(f"`{name}` ({where}) compares `{param}` with {value!r}, but takes no "
                                             "parameter for the L2 coefficient, so option II cannot be graded at "
@@ -347,15 +360,24 @@ def candidates(classes, unusable=None) -> dict:
                                                f"`{name}` compares its parameter `{param}` with {value!r}", where,
                                                kwargs=kwargs, confirm="behaves", strength=STRENGTH["flag"],
                                                after_heading=info.after_heading, **extra))
+        init_param = next((p for p in info.init_params if p.lower() in INIT_PARAMS), None)
+        if init_param is not None and not any(f["class"] == name for f in found["xavier"]):
+            values = sorted({v for p, v in info.flags if p == init_param})
+            if values:  # compared only with other schemes ('standard', 'default'): try it with 'xavier'
+                found["xavier"].append(_form(
+                    "xavier", "factory", name, _fmt_call(name, {init_param: "xavier"}),
+                    f"`{name}` takes `{init_param}` (compared with {', '.join(map(repr, values))}); tried "
+                    f"{init_param}='xavier'", where, kwargs={init_param: "xavier"}, confirm="behaves",
+                    strength=STRENGTH["fallback"], after_heading=info.after_heading))
         if not any(f["class"] == name for f in found["l2"]):
-            coef = next((p for p in info.init_params if p.lower() in L2_PARAMS), None)
+            coef = next((p for p in info.init_params if _is_l2_param(p)), None)
             if coef is not None:
                 found["l2"].append(_form("l2", "factory", name, f"{name}(..., {coef}=...)",
                                          f"`{name}` takes a parameter `{coef}`", where, hyper={"alpha": coef},
                                          confirm="behaves", strength=STRENGTH["param"],
                                          after_heading=info.after_heading))
             else:
-                coef = next((p for p in info.backward_params[2:] if p.lower() in L2_PARAMS), None)
+                coef = next((p for p in info.backward_params[2:] if _is_l2_param(p)), None)
                 if coef is not None:
                     found["l2"].append(_form("l2", "factory", name, f"{name}.backward(..., {coef}=...)",
                                              f"`{name}.backward` takes a parameter `{coef}`", where,

@@ -10,6 +10,7 @@ way (``_OptionN``, a name that says no option) so only the form is graded.
 """
 from __future__ import annotations
 
+import nncheck
 from nncheck.variants import Variant
 
 _CANON = {"xavier": "XavierDense", "l2": "L2Dense", "momentum": "MomentumDense", "rmsprop": "RMSPropDense",
@@ -151,3 +152,8 @@ def dropout_variants() -> list:
                                               "        self.p = keep_prob\n")],
                  "Dropout(keep_prob=...) that drops with probability keep_prob"),
     ]
+
+
+@nncheck.hookimpl
+def nncheck_selftest_variants(config):
+    return xavier_variants() + l2_variants() + optimizer_variants() + dropout_variants()

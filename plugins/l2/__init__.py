@@ -364,9 +364,7 @@ def nncheck_selftest_variants(config):
     param_grads = ('''    def _param_gradients(self, input, grad_output):
         grad_weights, grad_biases = super()._param_gradients(input, grad_output)
         ''' + penalty + "\n")
-    from nncheck.discovery_variants import l2_variants
-
-    return l2_variants() + [
+    return [
         mutant("l2-half", "l2", "l2-half-convention", "options.py", penalty,
                "return grad_weights + self.alpha * self.weights, grad_biases",
                "alpha * W: the 0.5 * alpha * sum(W**2) convention"),

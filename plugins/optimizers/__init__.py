@@ -893,9 +893,7 @@ def nncheck_selftest_variants(config):
     from nncheck.variants import correct, mutant
 
     f = "options.py"
-    from nncheck.discovery_variants import optimizer_variants
-
-    return optimizer_variants() + [
+    return [
         # -- momentum mistakes
         mutant("momentum-plain-sgd", "momentum", "momentum-no-velocity", f, _MOM_STEP,
                "        self.weights = self.weights - self.learning_rate * grad_weights\n"

@@ -338,9 +338,7 @@ def nncheck_selftest_variants(config):
 
     std_line = "std = np.sqrt(2.0 / (input_units + output_units))"
     draw_line = "self.weights = np.random.randn(input_units, output_units) * std"
-    from nncheck.discovery_variants import xavier_variants
-
-    return xavier_variants() + [
+    return [
         mutant("xavier-fan-in-he", "xavier", "xavier-wrong-variance", "options.py",
                std_line, "std = np.sqrt(2.0 / input_units)",
                "He initialisation (fan-in only) instead of Xavier"),

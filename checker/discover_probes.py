@@ -151,7 +151,7 @@ def option_class(ns, inputs, canonical):
     form = inputs.get(FORM) if isinstance(inputs, dict) else None
     if not form:
         return ns[canonical]
-    if form.get("kind") == "class" and not form.get("keep"):
+    if form.get("kind") == "class" and not form.get("keep") and not form.get("hyper"):
         cls = ns.get(form["class"])
         if cls is None:
             raise Unconfirmed(f"`{form['class']}` is not defined when the submission is loaded")

@@ -76,8 +76,20 @@ L2_PARAMS = ("l2", "l2_reg", "reg_coef", "l2_lambda", "reg_lambda", "lambda_reg"
              "l2_alpha", "reg_param", "l2_penalty", "regularization_strength")
 def _is_l2_param(name: str) -> bool:
     low = name.lower()
-    return (low in L2_PARAMS or low.startswith("l2") or "lambd" in low or "weight_decay" in low
-            or "penal" in low or (low.startswith("reg") and "regress" not in low))
+    if "l1" in low or "regress" in low or "bias" in low:
+        return False
+    return (low in L2_PARAMS or "l2" in low or "lambd" in low or "weight_decay" in low
+            or "penal" in low or low.startswith("reg"))
+
+
+def _l2_coef(params) -> str | None:
+    """The parameter that holds the L2 coefficient: one that says l2, else one that looks like it."""
+    return (next((p for p in params if "l2" in p.lower() and _is_l2_param(p)), None)
+            or next((p for p in params if _is_l2_param(p)), None))
+
+
+#: Words in a class name that say it is something else (an L2 *norm*, a regression, a loss).
+NOT_AN_OPTION = ("norm", "regress", "error", "loss", "metric", "optimizer", "initializer", "initialiser")
 
 
 INIT_PARAMS = ("init", "initialization", "initialisation", "initializer", "initialiser", "init_method",
@@ -320,10 +332,15 @@ def candidates(classes, unusable=None) -> dict:
                                                 f"a layer named `{name}`", where, confirm="builds",
                                                 strength=STRENGTH["name"]))
             elif len(hits) == 1 and _is_dense_like(name, classes) and (
-                    "dense" in w or "layer" in w or "Dense" in _chain(name, classes)[1:]):
+                    "dense" in w or "layer" in w or "Dense" in _chain(name, classes)[1:]) and not any(
+                    x in w for x in NOT_AN_OPTION if not (x == "norm" and hits[0] == "batchnorm")):
+                extra = {}
+                if hits[0] == "l2":  # 'l2'/'reg' in a name is weaker evidence: confirm it shrinks the weights
+                    coef = _l2_coef(info.init_params[2:])
+                    extra = {"confirm": "behaves", **({"hyper": {"alpha": coef}} if coef else {})}
                 found[hits[0]].append(_form(hits[0], "class", name, name,
-                                            f"a Dense layer named `{name}`", where, confirm="builds",
-                                            strength=STRENGTH["name"]))
+                                            f"a Dense layer named `{name}`", where,
+                                            **{"confirm": "builds", **extra}, strength=STRENGTH["name"]))
             elif len(hits) == 1 and hits[0] in ("momentum", "rmsprop", "adam") and not _is_layer(name, classes):
                 optimizer_classes.setdefault(hits[0], name)
         if name == "Dropout" and info.init_params:
@@ -347,7 +364,7 @@ def candidates(classes, unusable=None) -> dict:
                     kwargs = {param: value}
                     extra = {}
                     if option == "l2":
-                        coef = next((p for p in info.init_params if _is_l2_param(p)), None)
+                        coef = _l2_coef(info.init_params)
                         if coef is None:
                             unusable.append(f"`{name}` ({where}) compares `{param}` with {value!r}, but takes no "
                                             "parameter for the L2 coefficient, so option II cannot be graded at "
@@ -370,14 +387,14 @@ def candidates(classes, unusable=None) -> dict:
                     f"{init_param}='xavier'", where, kwargs={init_param: "xavier"}, confirm="behaves",
                     strength=STRENGTH["fallback"], after_heading=info.after_heading))
         if not any(f["class"] == name for f in found["l2"]):
-            coef = next((p for p in info.init_params if _is_l2_param(p)), None)
+            coef = _l2_coef(info.init_params)
             if coef is not None:
                 found["l2"].append(_form("l2", "factory", name, f"{name}(..., {coef}=...)",
                                          f"`{name}` takes a parameter `{coef}`", where, hyper={"alpha": coef},
                                          confirm="behaves", strength=STRENGTH["param"],
                                          after_heading=info.after_heading))
             else:
-                coef = next((p for p in info.backward_params[2:] if _is_l2_param(p)), None)
+                coef = _l2_coef(info.backward_params[2:])
                 if coef is not None:
                     found["l2"].append(_form("l2", "factory", name, f"{name}.backward(..., {coef}=...)",
                                              f"`{name}.backward` takes a parameter `{coef}`", where,

@@ -1,0 +1,116 @@
+"""What does option discovery (issue 10) cost a submission? Target: at most 0.5 s.
+
+Three figures, each the median of ``--runs`` runs:
+
+  * the static scan (grader side, every submission): on the reference as one
+    file, on the notebook form of the reference, on every option fixture of
+    tests/fixtures/options, and on a notebook three times the size of a real
+    one (60 code cells, each with a Dense and a subclass);
+  * the confirmation a discovered form gets before it is graded (worker side,
+    once per option probe, only for forms found by a weak clue), measured in
+    process on forms of the fixture corpus, times the number of probes of
+    each family;
+  * end to end: ``Engine.grade`` of the reference (canonical names, so no
+    form is found) with discovery on and with the scan replaced by an empty
+    one, interleaved run by run; the difference is what every submission pays.
+
+    python benchmarks/bench_discovery.py [--runs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from nncheck import discover_probes, discovery
+from nncheck.config import Config
+from nncheck.engine import Engine
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "options"
+PROBES_PER_FAMILY = {"xavier": 3, "l2": 2, "momentum": 4, "rmsprop": 4, "adam": 4}  # experiment re-runs traj
+
+
+def median_time(fn, runs):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def compose(fixture: Path) -> str:
+    core = (FIXTURES / "_core.py").read_text()
+    text = fixture.read_text()
+    dense = "" if "\nclass Dense(" in "\n" + text else (FIXTURES / "_dense.py").read_text()
+    return core.replace("\n%DENSE%\n", "\n" + dense + "\n\n" + text + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-discovery-"))
+    from nncheck.plugins.forms import _notebook, _single_file
+
+    (tmp / "reference.py").write_text(_single_file())
+    (tmp / "reference.ipynb").write_text(_notebook())
+    body = (FIXTURES / "xavier_flag_initialization.py").read_text()
+    cells = [{"cell_type": "code", "source": body + f"\nclass Extra{i}(Dense):\n    pass\n"} for i in range(60)]
+    (tmp / "big.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                               "nbformat_minor": 5}))
+    print("static scan (median of %d):" % args.runs)
+    for name in ("reference.py", "reference.ipynb", "big.ipynb"):
+        print(f"  {name:<28} {median_time(lambda: discovery.scan(tmp / name), args.runs) * 1000:8.2f} ms")
+    worst_scan, worst_confirm = 0.0, 0.0
+    confirms = []
+    for fixture in sorted(FIXTURES.glob("[!_]*.py")):
+        path = tmp / fixture.name
+        path.write_text(compose(fixture))
+        worst_scan = max(worst_scan, median_time(lambda: discovery.scan(path), args.runs))
+        found = discovery.scan(path)
+        ns: dict = {}
+        exec(compile(path.read_text(), str(path), "exec"), ns)  # our own fixture code, in process
+        for option, form in found.forms.items():
+            if form.get("confirm") != "behaves" or option not in PROBES_PER_FAMILY:
+                continue
+
+            def run(form=form):
+                try:
+                    discover_probes.confirm(ns, form)
+                except discover_probes.Unconfirmed:
+                    pass
+            t = median_time(run, args.runs) * PROBES_PER_FAMILY[option]
+            confirms.append((fixture.stem, option, t))
+            worst_confirm = max(worst_confirm, t)
+    print(f"  slowest fixture ({len(list(FIXTURES.glob('[!_]*.py')))} fixtures) {worst_scan * 1000:8.2f} ms")
+    print("confirmation per submission (one per option probe):")
+    for stem, option, t in confirms:
+        print(f"  {stem:<44} {option:<9} {t * 1000:8.2f} ms")
+
+    engine = Engine(Config(), entry_points=False)
+    real_scan = discovery.scan
+    on, off = [], []
+    only = ["relu", "dense"]  # short checks: the difference is not lost in the experiments' noise
+    for _ in range(args.runs):
+        for arm in ("on", "off"):
+            if arm == "off":
+                discovery.scan = lambda *a, **k: discovery.Discovery()
+            t0 = time.perf_counter()
+            engine.grade(tmp / "reference.py", only=only)
+            (on if arm == "on" else off).append(time.perf_counter() - t0)
+            discovery.scan = real_scan
+    d_on, d_off = statistics.median(on), statistics.median(off)
+    print(f"end to end ({', '.join(only)}), reference, interleaved: discovery on {d_on:.3f} s, "
+          f"off {d_off:.3f} s, added {d_on - d_off:+.3f} s")
+    worst = worst_scan + worst_confirm * 2  # at most two discovered options graded by weak clues
+    print(f"worst case added per submission (slowest scan + two confirmed options): {worst:.3f} s "
+          f"(target 0.5 s): {'OK' if worst <= 0.5 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -63,9 +63,10 @@ class Engine:
         checks = discovery.apply(checks, found)
         limits = Limits(timeout=timeout or self.config.timeout, load_timeout=self.config.load_timeout,
                         memory_mb=memory or self.config.memory)
+        forms = {fam: found.forms[opt] for fam, opt in discovery.FAMILY_OPTION.items() if found.forms.get(opt)}
         session = Session(path, checks, seed=seed, limits=limits, aliases=self.aliases,
                           heading=self.config.heading, progress=progress, isolation=self.isolation,
-                          data_paths=[self.config.training.get("data")])
+                          data_paths=[self.config.training.get("data")], forms=forms)
         return score_report(discovery.annotate(session.run(), found), self.config)
 
     @property

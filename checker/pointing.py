@@ -52,6 +52,7 @@ from __future__ import annotations
 import ast
 import builtins
 import time
+import warnings
 from dataclasses import dataclass
 
 from nncheck.loader import ModulePlan, Plan, Unit, unit_filename
@@ -221,22 +222,70 @@ class Fn:
         return None
 
     # -- control flow --------------------------------------------------------
+    def known(self, e, facts):
+        """``(True, value)`` when the value of ``e`` is fixed by ``facts`` (see :class:`Ctx`):
+        a literal, a ``self`` attribute the facts know, a constructor parameter they know,
+        ``.lower()`` of one of those."""
+        if isinstance(e, ast.Constant):
+            return True, e.value
+        if isinstance(e, (ast.Tuple, ast.List, ast.Set)) and all(isinstance(x, ast.Constant) for x in e.elts):
+            return True, tuple(x.value for x in e.elts)
+        attr = self.self_attr(e)
+        if attr is not None:
+            for kind, name, value in facts:
+                if kind == "attr" and name == attr:
+                    return True, value
+            return False, None
+        if (isinstance(e, ast.Name) and self.node.name == "__init__" and e.id in self.params
+                and e.id not in self.stores):
+            for kind, name, value in facts:
+                if kind == "param" and name == e.id:
+                    return True, value
+            return False, None
+        if (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and not e.args and not e.keywords
+                and e.func.attr in ("lower", "upper", "strip", "casefold")):
+            ok, v = self.known(e.func.value, facts)
+            if ok and isinstance(v, str):
+                return True, getattr(v, e.func.attr)()
+        return False, None
+
     def test_value(self, test, mode):
-        """``True``/``False`` when ``test`` is decided by the check's mode (``self.training``)."""
-        if mode is None:
+        """``True``/``False`` when ``test`` is decided by what the check fixed: ``mode`` is a
+        frozenset of facts (``("attr", "training", False)``, ``("param", "init", "xavier")``)."""
+        if not mode:
             return None
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             v = self.test_value(test.operand, mode)
             return None if v is None else not v
-        if self.self_attr(test) == "training":
-            return mode == "train"
-        if (isinstance(test, ast.Compare) and len(test.ops) == 1 and self.self_attr(test.left) == "training"
-                and isinstance(test.comparators[0], ast.Constant) and isinstance(test.comparators[0].value, bool)):
-            same = (mode == "train") == test.comparators[0].value
-            if isinstance(test.ops[0], (ast.Eq, ast.Is)):
-                return same
-            if isinstance(test.ops[0], (ast.NotEq, ast.IsNot)):
-                return not same
+        if isinstance(test, ast.BoolOp):
+            vals = [self.test_value(v, mode) for v in test.values]
+            if isinstance(test.op, ast.And):
+                return False if False in vals else (True if all(v is True for v in vals) else None)
+            return True if True in vals else (False if all(v is False for v in vals) else None)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            ok_a, a = self.known(test.left, mode)
+            ok_b, b = self.known(test.comparators[0], mode)
+            if not (ok_a and ok_b):
+                return None
+            op = test.ops[0]
+            try:
+                if isinstance(op, ast.Eq):
+                    return a == b
+                if isinstance(op, ast.NotEq):
+                    return a != b
+                if isinstance(op, (ast.Is, ast.IsNot)) and (b is None or isinstance(b, bool)):
+                    return (a is b) == isinstance(op, ast.Is)
+                if isinstance(op, (ast.In, ast.NotIn)) and isinstance(b, (tuple, str)):
+                    return (a in b) == isinstance(op, ast.In)
+            except TypeError:
+                return None
+            return None
+        ok, v = self.known(test, mode)
+        if ok and not isinstance(test, ast.Constant):
+            try:
+                return bool(v)
+            except (TypeError, ValueError):
+                return None
         return None
 
     def live(self, mode) -> set:
@@ -417,7 +466,9 @@ class Code:
         key = id(unit)
         if key not in self._trees:
             try:
-                self._trees[key] = ast.parse("\n" * max(unit.lineno - 1, 0) + unit.source)
+                with warnings.catch_warnings():  # "invalid escape sequence" in a student's docstring
+                    warnings.simplefilter("ignore")
+                    self._trees[key] = ast.parse("\n" * max(unit.lineno - 1, 0) + unit.source)
             except (SyntaxError, ValueError, MemoryError, RecursionError):
                 self._trees[key] = None
         return self._trees[key]
@@ -607,10 +658,16 @@ class Tracer:
     """Builds slices for one query: ``inputs`` are ``self`` attributes the check set itself
     (not followed), ``mode`` is ``"train"``/``"eval"`` when the check fixed ``self.training``."""
 
-    def __init__(self, code: Code, inputs=(), mode=None):
+    def __init__(self, code: Code, inputs=(), mode=None, order=None):
         self.code = code
         self.inputs = frozenset(inputs)
         self.mode = mode
+        # the calls the checked method makes (see flatten): a helper's parameters are bound
+        # to the arguments it got there when an attribute it assigns is followed into it
+        self.calls: dict = {}
+        for fn, _, _, args in order or ():
+            if args and args not in self.calls.setdefault((fn.key, fn.cls), []):
+                self.calls[(fn.key, fn.cls)].append(args)
 
     def trace(self, fn: Fn, expr, index=None, args=None, sl: Slice | None = None, depth: int = 0) -> Slice:
         sl = sl if sl is not None else Slice()
@@ -725,10 +782,11 @@ class Tracer:
             return
         sl._seen.add(key)
         for afn, stmt, value, index, partial in self.code.class_assignments(fn.cls, attr, self.mode):
-            if partial:
-                self._visit(afn, value, None, sl, depth)
-            else:
-                self.trace(afn, value, index, None, sl, depth)
+            for args in self.calls.get((afn.key, afn.cls)) or [None]:
+                if partial:
+                    self._visit(afn, value, args, sl, depth)
+                else:
+                    self.trace(afn, value, index, args, sl, depth)
 
 
 def _bind(callee: Fn, call, skip_self: bool, caller: Fn, caller_args) -> dict:
@@ -960,12 +1018,19 @@ class Pin:
 
 
 class Ctx:
-    """What a rule gets: the code, the check's class and definitions, and the verdict's evidence."""
+    """What a rule gets: the code, the check's class and definitions, and the verdict's evidence.
 
-    def __init__(self, code: Code, check_id: str, requires, record):
+    ``base`` are the facts the check fixed before calling anything: the constructor's flag
+    parameters (strings, booleans, ``None``) at their defaults, or at the values of the option
+    form discovery graded (``Dense(..., optimizer='rmsprop')``), and the ``self`` attributes
+    the constructor copies them to. Branches they decide (``if self.optimizer == 'rmsprop':``)
+    are pruned, so a flag-style class is read the way the check ran it."""
+
+    def __init__(self, code: Code, check_id: str, requires, record, form: dict | None = None):
         self.code = code
         self.check_id = check_id
         self.record = record
+        self.form = form if isinstance(form, dict) else None
         self.details = record.details if isinstance(getattr(record, "details", None), dict) else {}
         self.message = str(getattr(record, "message", "") or "")
         self.cls = None
@@ -975,14 +1040,59 @@ class Ctx:
                 self.cls = self.cls or name
             else:
                 self.functions.append(name)
+        self.base = self._facts()
+
+    def _facts(self) -> frozenset:
+        init = self.code.method(self.cls, "__init__") if self.cls else None
+        if init is None:
+            return frozenset()
+        form = self.form or {}
+        hyper = set()
+        for key in ("hyper", "backward_hyper"):
+            if isinstance(form.get(key), dict):
+                hyper |= {str(v) for v in form[key].values()}
+        a = init.node.args
+        positional = a.posonlyargs + a.args
+        values = {}
+        for arg, default in [*zip(positional[len(positional) - len(a.defaults):], a.defaults),
+                             *zip(a.kwonlyargs, a.kw_defaults)]:
+            if (default is not None and isinstance(default, ast.Constant) and arg.arg not in hyper
+                    and (default.value is None or isinstance(default.value, (str, bool)))):
+                values[arg.arg] = default.value
+        for k, v in (form.get("kwargs") or {}).items():
+            if v is None or isinstance(v, (str, bool, int, float)):
+                values[k] = v
+            else:
+                values.pop(k, None)
+        facts = {("param", k, v) for k, v in values.items()}
+        for f, s, c, _ in flatten(self.code, init, None):
+            if c or f is not init or not isinstance(s, ast.Assign) or len(s.targets) != 1:
+                continue
+            attr = f.self_attr(s.targets[0])
+            if attr is None or attr == "training":
+                continue
+            ok, v = f.known(s.value, frozenset(facts))
+            if ok and not isinstance(s.value, ast.Constant) and len(
+                    self.code.class_assignments(self.cls, attr, None)) == 1:
+                facts.add(("attr", attr, v))
+        return frozenset(facts)
+
+    def mode(self, training: str | None = None) -> frozenset:
+        """The facts for a run: ``base`` plus ``self.training`` when the check fixed it."""
+        if training is None:
+            return self.base
+        return self.base | {("attr", "training", training == "train")}
 
     def entry(self, spec: str) -> Fn | None:
         if spec.startswith("{cls}."):
             return self.code.method(self.cls, spec[6:]) if self.cls else None
         return self.code.fn(spec)
 
-    def tracer(self, inputs=(), mode=None) -> Tracer:
-        return Tracer(self.code, inputs, mode)
+    def tracer(self, inputs=(), mode=None, order=None) -> Tracer:
+        return Tracer(self.code, inputs, self.mode(mode), order)
+
+    def flatten(self, fn: Fn, mode=None):
+        return flatten(self.code, fn, self.mode(mode))
 
     def scale(self, key):
         v = self.details.get(key)
@@ -1027,9 +1137,9 @@ def _update_slices(ctx: Ctx, attr: str, entry="{cls}.backward", inputs=DENSE_INP
     fn = ctx.entry(entry)
     if fn is None:
         return [], None
-    order = flatten(ctx.code, fn, mode)
+    order = ctx.flatten(fn, mode)
     sinks = attr_sinks(order, attr)
-    tr = ctx.tracer(inputs, mode)
+    tr = ctx.tracer(inputs, mode, order)
     sl = Slice()
     for k in sinks:
         trace_sink(tr, k, sl)
@@ -1076,7 +1186,7 @@ def _uphill(ctx: Ctx, attrs, inputs=DENSE_INPUTS):
     fn = ctx.entry("{cls}.backward")
     if fn is None:
         return pins
-    order = flatten(ctx.code, fn, None)
+    order = ctx.flatten(fn)
     for attr in attrs:
         sinks = attr_sinks(order, attr)
         if len(sinks) != 1:
@@ -1086,7 +1196,7 @@ def _uphill(ctx: Ctx, attrs, inputs=DENSE_INPUTS):
         op, term = _step_term(sfn, s, attr)
         if not isinstance(op, ast.Add):
             continue
-        sl = ctx.tracer(inputs).trace(sfn, term, None, k.args)
+        sl = ctx.tracer(inputs, None, order).trace(sfn, term, None, k.args)
         if sl.complete and not sign_flips(sl.nodes):
             pins.append(Pin(sfn, s.lineno))
     return pins
@@ -1116,7 +1226,7 @@ def _local_updates(ctx: Ctx, attrs, entry="{cls}.backward"):
     fn = ctx.entry(entry)
     if fn is None:
         return []
-    order = flatten(ctx.code, fn, None)
+    order = ctx.flatten(fn)
     pins = []
     for attr in attrs:
         if attr_sinks(order, attr):
@@ -1135,7 +1245,7 @@ def _local_updates(ctx: Ctx, attrs, entry="{cls}.backward"):
                      and isinstance(n.ctx, ast.Load)]
             if reads:
                 continue   # the new value is used (returned, stored elsewhere): not this construct
-            sl = ctx.tracer(()).trace(sfn, s.value if isinstance(s, ast.Assign) else s, None, sargs)
+            sl = ctx.tracer((), None, order).trace(sfn, s.value if isinstance(s, ast.Assign) else s, None, sargs)
             if isinstance(s, ast.AugAssign):
                 Tracer(ctx.code)._name(sfn, name, s, sargs, sl, 0)
             if any(sfn2.self_attr(n) == attr for sfn2, n in sl.nodes):
@@ -1154,7 +1264,7 @@ def rule_learning_rate(ctx: Ctx):
     fn = ctx.entry("{cls}.backward")
     if fn is None:
         return pins
-    order = flatten(ctx.code, fn, None)
+    order = ctx.flatten(fn)
     for attr in DENSE_INPUTS:
         sinks = attr_sinks(order, attr)
         if len(sinks) != 1:
@@ -1163,7 +1273,7 @@ def rule_learning_rate(ctx: Ctx):
         op, term = _step_term(k.fn, k.stmt, attr)
         if term is None:
             continue
-        sl = ctx.tracer(DENSE_INPUTS).trace(k.fn, term, None, k.args)
+        sl = ctx.tracer(DENSE_INPUTS, None, order).trace(k.fn, term, None, k.args)
         lits = sl.find(lambda f, n: isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult) and any(
             _const(x) not in (None, 1, 2, -1) for x in (n.left, n.right)))
         pins += _one_line(lits)
@@ -1174,7 +1284,7 @@ def rule_grad_input_after_update(ctx: Ctx):
     fn = ctx.entry("{cls}.backward")
     if fn is None:
         return []
-    order = flatten(ctx.code, fn, None)
+    order = ctx.flatten(fn)
     position = {}
     for i, (sfn, s, _, _) in enumerate(order):
         position.setdefault((id(sfn.node), id(s)), i)
@@ -1183,8 +1293,8 @@ def rule_grad_input_after_update(ctx: Ctx):
         return []
     first = min(updates)
     sl = Slice()
-    tr = ctx.tracer(DENSE_INPUTS)
-    for ret in fn.returns(None):
+    tr = ctx.tracer(DENSE_INPUTS, None, order)
+    for ret in fn.returns(ctx.mode()):
         tr.trace(fn, ret.value, None, None, sl)
     cands = []
     for rfn, n in sl.nodes:
@@ -1202,12 +1312,12 @@ def _return_slice(ctx: Ctx, entry, inputs=(), mode=None):
     fn = ctx.entry(entry)
     if fn is None:
         return None, None
-    tr = ctx.tracer(inputs, mode)
+    tr = ctx.tracer(inputs, mode, ctx.flatten(fn, mode))
     sl = Slice()
-    for ret in fn.returns(mode):
+    for ret in fn.returns(tr.mode):
         tr.trace(fn, ret.value, None, None, sl)
     for y in (n for n in fn.body_nodes() if isinstance(n, (ast.Yield, ast.YieldFrom))):
-        if fn.is_live(fn.stmt_of(y), mode) and y.value is not None:
+        if fn.is_live(fn.stmt_of(y), tr.mode) and y.value is not None:
             tr.trace(fn, y.value, None, None, sl)
     return fn, sl
 
@@ -1247,13 +1357,14 @@ def _init_value(ctx: Ctx, attr: str, entry="{cls}.__init__"):
     fn = ctx.entry(entry)
     if fn is None:
         return None
-    sinks = attr_sinks(flatten(ctx.code, fn, None), attr)
+    order = ctx.flatten(fn)
+    sinks = attr_sinks(order, attr)
     if not sinks:
         return None
     k = sinks[-1]
     if k.partial or k.cond:
         return None
-    return k.fn, k.stmt, ctx.tracer(()).trace(k.fn, k.value, k.index, k.args)
+    return k.fn, k.stmt, ctx.tracer((), None, order).trace(k.fn, k.value, k.index, k.args)
 
 
 def _whole_on_one_line(found):
@@ -1360,10 +1471,11 @@ def _root_of_returns(ctx: Ctx, entry, mode=None):
     fn = ctx.entry(entry)
     if fn is None:
         return None, None
-    rets = fn.returns(mode)
+    facts = ctx.mode(mode)
+    rets = fn.returns(facts)
     if len(rets) != 1:
         return fn, None
-    return fn, _root(fn, rets[0].value, mode)
+    return fn, _root(fn, rets[0].value, facts)
 
 
 def _top_tree(fn: Fn, expr, mode=None, depth=0):
@@ -1396,7 +1508,7 @@ def rule_top_sign(entry):
         fn, root = _root_of_returns(ctx, entry)
         if root is None:
             return []
-        flips = [(f, n) for f, n in _top_tree(fn, root) if (isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub))
+        flips = [(f, n) for f, n in _top_tree(fn, root, ctx.mode()) if (isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub))
                  or (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub))]
         return _one_line(flips) if len(flips) == 1 else []
     return rule
@@ -1715,19 +1827,33 @@ def rule_dropout_keep_prob(ctx: Ctx):
     if sl is None:
         return []
 
-    def keep_if_below_p(f, n):
+    def name_of(f, e):
+        attr = f.self_attr(e)
+        if attr is not None:
+            return attr
+        return e.id if isinstance(e, ast.Name) else None
+
+    def confused(f, n):
+        """The draw that keeps a unit with the wrong probability: ``rand < p`` keeps with
+        probability ``p`` (a drop probability used as a keep one); ``rand >= keep_prob`` the
+        other way round."""
         if isinstance(n, ast.Call) and _last(n) == "binomial" and len(n.args) >= 2:
-            p = n.args[1]
-            return f.self_attr(p) is not None or (isinstance(p, ast.Name) and p.id in f.params)
+            name = name_of(f, n.args[1])
+            return name is not None and "keep" not in name.lower()
         if not (isinstance(n, ast.Compare) and len(n.ops) == 1):
             return False
         left, right, op = n.left, n.comparators[0], n.ops[0]
         if is_random(left) and not is_random(right):
-            return isinstance(op, (ast.Lt, ast.LtE))
-        if is_random(right) and not is_random(left):
-            return isinstance(op, (ast.Gt, ast.GtE))
-        return False
-    return _one_line(sl.find(keep_if_below_p))
+            prob, keep_below = right, isinstance(op, (ast.Lt, ast.LtE))
+        elif is_random(right) and not is_random(left):
+            prob, keep_below = left, isinstance(op, (ast.Gt, ast.GtE))
+        else:
+            return False
+        name = name_of(f, prob)
+        if name is None:
+            return False
+        return keep_below != ("keep" in name.lower())
+    return _one_line(sl.find(confused))
 
 
 def _batch_stat(f, n) -> bool:
@@ -1748,42 +1874,58 @@ def rule_batchnorm_backward_stats(ctx: Ctx):
 
 # -- L2 -----------------------------------------------------------------------------
 
-def _coefficient_attrs(ctx: Ctx):
-    """The attributes the constructor stores the L2 coefficient in (``self.alpha = alpha``)."""
+def _is_l2_name(name: str) -> bool:
+    low = name.lower()
+    return (low in ("alpha", "lam", "lmbda", "lambd", "lambda_", "decay_rate") or low.startswith("l2")
+            or "lambd" in low or "weight_decay" in low or "penal" in low
+            or (low.startswith("reg") and "regress" not in low))
+
+
+def _coefficient(ctx: Ctx):
+    """``(attributes, backward parameters)`` that hold the L2 coefficient: the attribute the
+    constructor stores it in (``self.alpha = alpha``), or a parameter of ``backward``."""
+    form = ctx.form or {}
+    back = form.get("backward_hyper") if isinstance(form.get("backward_hyper"), dict) else {}
+    if back.get("alpha"):
+        return set(), {str(back["alpha"])}
     passed = ctx.details.get("passed_as")
-    param = passed.get("coefficient") if isinstance(passed, dict) else None
+    hyper = form.get("hyper") if isinstance(form.get("hyper"), dict) else {}
+    param = hyper.get("alpha") or (passed.get("coefficient") if isinstance(passed, dict) else None)
     fn = ctx.entry("{cls}.__init__")
     if fn is None:
-        return set()
-    params = [param] if param in fn.params else [p for p in ("alpha", "reg", "l2", "lam", "lambda_", "lmbda",
-                                                            "weight_decay", "l2_reg", "reg_lambda")
-                                                 if p in fn.params]
+        return set(), set()
+    if param in fn.params:
+        params = [param]
+    else:
+        params = [p for p in fn.positional[1:] + [a.arg for a in fn.node.args.kwonlyargs] if _is_l2_name(p)]
+        if len(params) != 1:
+            return set(), set()
     attrs = set()
-    for sfn, s, _, _ in flatten(ctx.code, fn, None):
+    for sfn, s, _, _ in ctx.flatten(fn):
         if isinstance(s, ast.Assign) and isinstance(s.value, ast.Name) and s.value.id in params:
             for t in s.targets:
                 a = sfn.self_attr(t)
                 if a:
                     attrs.add(a)
-    return attrs
+    return attrs, set()
 
 
-def _reads_attrs(attrs):
-    return lambda f, n: f.self_attr(n) in attrs and isinstance(n.ctx, ast.Load)
+def _reads_coefficient(ctx: Ctx):
+    attrs, params = _coefficient(ctx)
+    if not attrs and not params:
+        return None
+    return lambda f, n: (f.self_attr(n) in attrs and isinstance(n.ctx, ast.Load)) or (
+        isinstance(n, ast.Name) and n.id in params and f.node.name == "backward" and n.id not in f.stores)
 
 
 def rule_l2_penalty_line(ctx: Ctx):
-    attrs = _coefficient_attrs(ctx)
-    if not attrs:
-        return []
-    return _per_param(ctx, ["weights"], _reads_attrs(attrs))
+    pred = _reads_coefficient(ctx)
+    return _per_param(ctx, ["weights"], pred) if pred else []
 
 
 def rule_l2_bias(ctx: Ctx):
-    attrs = _coefficient_attrs(ctx)
-    if not attrs:
-        return []
-    return _per_param(ctx, ["biases"], _reads_attrs(attrs))
+    pred = _reads_coefficient(ctx)
+    return _per_param(ctx, ["biases"], pred) if pred else []
 
 
 def rule_l2_divided(ctx: Ctx):
@@ -1798,7 +1940,7 @@ def _state(ctx: Ctx):
     fn = ctx.entry("{cls}.backward")
     if fn is None:
         return {}, []
-    order = flatten(ctx.code, fn, None)
+    order = ctx.flatten(fn)
     assigned: dict = {}
     for sfn, s, c, _ in order:
         if isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
@@ -1863,7 +2005,7 @@ def rule_missing_sqrt(ctx: Ctx):
         sinks = attr_sinks(order, attr)
         if len(sinks) != 1:
             continue
-        tr = ctx.tracer((*DENSE_INPUTS, *moments))
+        tr = ctx.tracer((*DENSE_INPUTS, *moments), None, order)
         sl = trace_sink(tr, sinks[0])
         cands = []
         for f, n in sl.nodes:
@@ -1925,7 +2067,7 @@ def rule_plain_sgd(ctx: Ctx):
         sinks = attr_sinks(order, attr)
         if len(sinks) != 1:
             return []
-        sl = trace_sink(ctx.tracer(DENSE_INPUTS), sinks[0])
+        sl = trace_sink(ctx.tracer(DENSE_INPUTS, None, order), sinks[0])
         if not sl.complete or any(f.self_attr(n) in state for f, n in sl.nodes):
             return []
         pins.append(Pin(sinks[0].fn, sinks[0].stmt.lineno))
@@ -2113,18 +2255,20 @@ def _own_method(ctx: Ctx, fn: Fn) -> Fn:
     if fn.classdef.name == own:
         return fn
     seen = []
-    for f, *_ in flatten(ctx.code, fn, None):
+    for f, *_ in ctx.flatten(fn):
         if f.classdef is not None and f.classdef.name == own and f not in seen:
             seen.append(f)
     return seen[0] if len(seen) == 1 else fn
 
 
-def point(code: Code, check_id: str, requires, record, errors: list | None = None) -> list[dict]:
+def point(code: Code, check_id: str, requires, record, errors: list | None = None,
+          form: dict | None = None) -> list[dict]:
     """``where`` for one failed check: pinned lines, or the method the mistake is in, or ``[]``.
 
-    ``errors``, when given, collects what went wrong inside a matcher (the pointer is then
-    simply not made)."""
-    ctx = Ctx(code, check_id, requires, record)
+    ``form`` is the option form discovery graded for the check's family, if any. ``errors``,
+    when given, collects what went wrong inside a matcher (the pointer is then simply not
+    made)."""
+    ctx = Ctx(code, check_id, requires, record, form)
     pins: list = []
     methods: list = []
     for diag in getattr(record, "diagnosis", None) or []:
@@ -2167,10 +2311,12 @@ def _failed(record) -> bool:
 
 
 def annotate(records, checks, plan: Plan | None, defs: dict | None, budget_s: float = BUDGET_S,
-             errors: list | None = None) -> float:
+             errors: list | None = None, forms: dict | None = None) -> float:
     """Fill ``where`` on each failed record (in place); returns the seconds it took.
 
-    Never raises: a pointer that cannot be made is left out (and noted in ``errors``)."""
+    ``forms``: ``{family: form}`` of the options discovery graded in the student's own form
+    (:mod:`nncheck.discovery`). Never raises: a pointer that cannot be made is left out (and
+    noted in ``errors``)."""
     t0 = time.perf_counter()
     if plan is None:
         return 0.0
@@ -2180,7 +2326,8 @@ def annotate(records, checks, plan: Plan | None, defs: dict | None, budget_s: fl
         if not _failed(rec) or time.perf_counter() - t0 > budget_s:
             continue
         try:
-            rec.where = point(code, rec.id, requires.get(rec.id, ()), rec, errors)
+            rec.where = point(code, rec.id, requires.get(rec.id, ()), rec, errors,
+                              (forms or {}).get(rec.id.split(".", 1)[0]))
         except Exception as exc:  # noqa: BLE001 - pointing is a courtesy; the verdict stands without it
             rec.where = []
             if errors is not None:

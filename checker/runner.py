@@ -280,7 +280,7 @@ class Session:
     def __init__(self, path: str | Path, checks: list[Check], *, seed: int = 0,
                  limits: Limits | None = None, aliases: dict | None = None,
                  heading: str | None = "Peer-reviewed assignment", progress=None,
-                 isolation: sandbox.Isolation | None = None, data_paths=()):
+                 isolation: sandbox.Isolation | None = None, data_paths=(), forms: dict | None = None):
         self.path = str(path)
         self.checks = checks
         self.seed = seed
@@ -296,6 +296,7 @@ class Session:
         self.timeouts = 0
         self.pointing_s = 0.0       # time spent pointing at lines (nncheck.pointing)
         self.pointing_errors: list = []
+        self.forms = forms or {}    # {family: option form discovery graded}, for pointing
 
     # -- worker lifecycle ---------------------------------------------------
     def _hand_over(self, ids: tuple[int, int]) -> None:
@@ -541,7 +542,7 @@ class Session:
             if load.ok:  # where each failed check's mistake is (issue 12); costs failed checks only
                 from nncheck import pointing
                 self.pointing_s = pointing.annotate(records, self.checks, load.plan, load.defs,
-                                                    errors=self.pointing_errors)
+                                                    errors=self.pointing_errors, forms=self.forms)
         finally:
             self._stop()
             shutil.rmtree(self.tmp, ignore_errors=True)

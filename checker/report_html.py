@@ -230,6 +230,24 @@ def _facts(details: dict, skip_arrays: bool = True) -> list[tuple[str, str]]:
     return [(k.replace("_", " "), v) for k, v in facts]
 
 
+def _where_view(where) -> list[dict]:
+    """``where`` (:mod:`nncheck.pointing`) as the template shows it: the place, and for a pinned
+    line a few lines of the student's code around it with that line marked."""
+    out = []
+    for w in (where or [])[:4]:
+        if not isinstance(w, dict):
+            continue
+        context = []
+        for c in w.get("context") or []:
+            if isinstance(c, dict):
+                context.append({"line": c.get("line"), "text": str(c.get("text", "")),
+                                "hit": c.get("line") == w.get("line")})
+        out.append({"pinned": bool(w.get("pinned")), "place": str(w.get("label") or w.get("file") or ""),
+                    "line": w.get("line"), "snippet": str(w.get("snippet", "")), "method": str(w.get("method", "")),
+                    "via": str(w.get("via", "") or ""), "context": context})
+    return out
+
+
 def _anchor(check_id: str) -> str:
     return "check-" + re.sub(r"[^A-Za-z0-9_.-]", "-", str(check_id))
 
@@ -263,6 +281,7 @@ def _check_view(c: dict) -> dict:
         "score": fmt_points(c.get("score", 0)), "max_score": fmt_points(c.get("max_score", 0)),
         "message": c.get("message", ""), "hint": c.get("hint", "") if status != "passed" else "",
         "diagnoses": [{"code": d, "title": diagnosis_title(d)} for d in c.get("diagnosis", [])],
+        "where": _where_view(c.get("where")) if status != "passed" else [],
         "comparisons": _comparisons(details, failed) if status != "passed" else [], "curves": curves,
         "facts": _facts(details, skip_arrays=status != "passed"),
         "output": output, "output_note": output_note,

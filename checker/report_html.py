@@ -240,8 +240,11 @@ def _where_view(where) -> list[dict]:
         context = []
         for c in w.get("context") or []:
             if isinstance(c, dict):
-                context.append({"line": c.get("line"), "text": str(c.get("text", "")),
+                context.append({"line": c.get("line"), "text": str(c.get("text", "")).rstrip(),
                                 "hit": c.get("line") == w.get("line")})
+        indent = min((len(c["text"]) - len(c["text"].lstrip()) for c in context if c["text"].strip()), default=0)
+        for c in context:  # the student's indentation, less what every line shown shares
+            c["text"] = c["text"][indent:]
         out.append({"pinned": bool(w.get("pinned")), "place": str(w.get("label") or w.get("file") or ""),
                     "line": w.get("line"), "snippet": str(w.get("snippet", "")), "method": str(w.get("method", "")),
                     "via": str(w.get("via", "") or ""), "context": context})

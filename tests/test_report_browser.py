@@ -342,3 +342,41 @@ def test_report_on_a_phone(browser, pages, name):
         assert tab.console_errors() == []
     finally:
         tab.close()
+
+
+def test_pointed_line_in_chromium(browser, pages, tmp_path_factory):
+    """The line a failed check pins is on screen, marked among the student's own lines, in a
+    notebook's cell coordinates; the PNG is kept for a human to look at (issue 12)."""
+    from nncheck.variants import as_notebook
+
+    tmp = tmp_path_factory.mktemp("pointed")
+    rep = Engine(Config(), entry_points=False).grade(as_notebook(buggy_variant()).materialise(tmp), only=["dense"])
+    check = next(c for c in rep.checks if c.id == "dense.backward.params")
+    (w,) = check.where
+    assert w["pinned"] and w["snippet"] == "return np.dot(input.T, grad_output) / input.shape[0], grad_output.sum(axis=0)"
+    path = tmp / "pointed.html"
+    path.write_text(render_html(rep), encoding="utf-8")
+    for width, name in ((1200, "desktop"), (390, "phone")):
+        tab = browser.open(path.as_uri(), width=width, height=900, mobile=width < 500)
+        try:
+            sel = f'[id="check-{check.id}"] .where.pinned .src-line.hit'
+            assert _visible(tab, sel)
+            assert tab.js(f"document.querySelector({json.dumps(sel)}).innerText").split(None, 1) == [
+                str(w["line"]), w["snippet"]]
+            text = " ".join(tab.js("document.body.innerText").split())
+            assert f"Where: {w['label']}, line {w['line']} in Dense._param_gradients" in text
+            assert tab.js("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 1
+            box = tab.js(f"""(() => {{ const el = document.querySelector('[id="check-{check.id}"]');
+                el.scrollIntoView(); const r = el.getBoundingClientRect();
+                return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; }})()""")
+            shot = tmp / f"pointed-{name}.png"
+            data = tab.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {
+                "x": box[0], "y": box[1], "width": box[2], "height": min(box[3], 4000), "scale": 1}})["data"]
+            shot.write_bytes(base64.b64decode(data))
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(shot, ARTIFACTS / shot.name)
+            print(f"\nscreenshot of the pointed line ({name}): {shot}")
+            assert shot.stat().st_size > 5000
+            assert tab.console_errors() == []
+        finally:
+            tab.close()

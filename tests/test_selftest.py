@@ -80,3 +80,17 @@ def test_every_code_a_verdict_names_is_catalogued(result):
     named = {d for v in result["variants"] for f in v["failing"] for d in f["diagnosis"]}
     assert named - set(DIAGNOSIS_TITLES) == set()
     assert set(CONTRACT_CODES) <= set(DIAGNOSIS_TITLES)
+
+
+def test_pointing_is_checked_and_never_wrong(result):
+    """Issue 12: every mutant's pinned line is one its edit changed; the counts are reported."""
+    p = result["pointing"]
+    print(f"\npointing: {p['pinned_right']}/{result['mutants']} mutants pinned to the line they changed, "
+          f"{p['pinned_wrong']} elsewhere, {p['not_pinned']} not pinned, {p['unjudged']} unjudged "
+          f"(precision {p['precision']})")
+    assert p["pinned_wrong"] == 0 and result["pinned_elsewhere"] == []
+    assert p["unjudged"] == 0
+    assert p["precision"] >= 0.97
+    assert p["pinned_right"] >= 0.7 * result["mutants"]
+    mutants = [v for v in result["variants"] if v["kind"] == "mutant"]
+    assert all(v["expected_lines"] for v in mutants)      # every mutant states the lines it changed

@@ -168,3 +168,38 @@ def test_scan_is_fast_on_a_big_notebook(tmp_path):
     t0 = time.perf_counter()
     discovery.scan(p)
     assert time.perf_counter() - t0 < 0.5
+
+
+def _rec(cid, section, status, score=0.0, maximum=1.0, message=""):
+    return CheckRecord(cid, cid, section, status, score, maximum, message=message)
+
+
+def test_reports_show_the_counted_option_first_and_collapse_the_rest():
+    from nncheck.report_html import render_html
+    from nncheck.reports import render_json, render_text
+
+    na = "not attempted: no {} in the submission"
+    checks = [_rec("relu.forward", "core", Status.PASSED, 1, 1),
+              _rec("xavier.init", "options", Status.SKIPPED, message=na.format("XavierDense")),
+              _rec("l2.grad", "options", Status.SKIPPED, message="not graded: saw DenseL2 (...), but it ..."),
+              _rec("momentum.trajectory", "options", Status.SKIPPED, message=na.format("MomentumDense")),
+              _rec("adam.trajectory", "options", Status.PASSED, 12, 12, message="graded `DenseAdam` as ..."),
+              _rec("dropout.train_forward", "bonus", Status.SKIPPED, message=na.format("Dropout"))]
+    report = Report("s.py", checks, load={"ok": True, "options": {
+        "graded": {"adam": {"label": "DenseAdam", "evidence": "a Dense layer named `DenseAdam`", "where": "s.py"}},
+        "several": {"adam": "several candidates for option III (Adam): ... # nncheck: adam = Dense(opt='adam')"},
+        "not_graded": ["`XavierNet` looks like option I, but it is not a layer"]}},
+        sections={"options": {"score": 12, "max_score": 12, "counted": ["adam"], "attempted": ["adam"]}})
+    text = render_text(report)
+    lines = text.splitlines()
+    options = lines.index(next(line for line in lines if line.startswith("options")))
+    assert "adam.trajectory" in lines[options + 1]                  # the option that counted first
+    assert "l2.grad" in lines[options + 2]                          # seen but not graded: still shown
+    assert "  not attempted: xavier, momentum" in lines
+    assert "  not attempted: dropout" in lines
+    assert "xavier.init" not in text and "graded `DenseAdam` as option III (Adam)" in text
+    assert "# nncheck: adam = " in text and "seen but not graded: `XavierNet`" in text
+    html = render_html(report)
+    assert "not attempted: xavier, momentum" in html and html.index("adam.trajectory") < html.index("l2.grad")
+    assert "xavier.init" not in html
+    assert "xavier.init" in render_json(report)                     # JSON keeps every check

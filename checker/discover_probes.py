@@ -151,14 +151,15 @@ def option_class(ns, inputs, canonical):
     form = inputs.get(FORM) if isinstance(inputs, dict) else None
     if not form:
         return ns[canonical]
+    checked = form.get("confirm") in ("behaves", "xavier-variance")
     if form.get("kind") == "class" and not form.get("keep") and not form.get("hyper"):
         cls = ns.get(form["class"])
         if cls is None:
             raise Unconfirmed(f"`{form['class']}` is not defined when the submission is loaded")
-        if form.get("confirm") == "behaves":
+        if checked:
             confirm(ns, form)
         return cls
-    if form.get("confirm") == "behaves":
+    if checked:
         confirm(ns, form)
     option = form["option"]
     name, canon_params = CANONICAL[option]
@@ -226,6 +227,13 @@ def _confirm_xavier(ns, form, label):
     if ratios and max(ratios) < np.log(1.5):
         raise Unconfirmed(f"`{label}` draws its weights with the same scale as plain `Dense`: it does not look "
                           "like a different initialisation")
+    if form.get("confirm") == "xavier-variance":  # the weakest clue: only a draw at a Xavier variance counts
+        for n_in, n_out in ((400, 30), (30, 400)):
+            var = _weights(build(ns, form, n_in, n_out)).var()
+            if not any(abs(var / target - 1.0) < 0.25 for target in (2.0 / (n_in + n_out), 1.0 / n_in)):
+                raise Unconfirmed(f"`{label}` draws its {n_in}x{n_out} weights with variance {var:.3g}, neither "
+                                  f"Glorot's 2/(in+out) = {2.0 / (n_in + n_out):.3g} nor 1/in = {1.0 / n_in:.3g}: "
+                                  "nothing says it is meant as Xavier; pin it if it is")
 
 
 def _step(layer, g, x):

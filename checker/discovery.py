@@ -384,7 +384,7 @@ def candidates(classes, unusable=None) -> dict:
                 found["xavier"].append(_form(
                     "xavier", "factory", name, _fmt_call(name, {init_param: "xavier"}),
                     f"`{name}` takes `{init_param}` (compared with {', '.join(map(repr, values))}); tried "
-                    f"{init_param}='xavier'", where, kwargs={init_param: "xavier"}, confirm="behaves",
+                    f"{init_param}='xavier'", where, kwargs={init_param: "xavier"}, confirm="xavier-variance",
                     strength=STRENGTH["fallback"], after_heading=info.after_heading))
         if not any(f["class"] == name for f in found["l2"]):
             coef = _l2_coef(info.init_params)

@@ -39,11 +39,13 @@ import hashlib
 import io
 import json
 import multiprocessing
+from multiprocessing.connection import wait as mp_wait
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -402,36 +404,74 @@ class Executor:
 
 
 # -- the local process pool -------------------------------------------------
+#
+# Ctrl-C is the parent's alone. A terminal sends SIGINT to its whole foreground process
+# group, in no particular order. When the pool's processes were in that group and acted on
+# it (each stopped its grade, and the grades queued behind it), whichever process ran first
+# decided the outcome: a pool process could fail every remaining grade before the parent
+# even saw its own SIGINT, and the run ended 1 with those students `crashed`. Ignoring
+# SIGINT in a pool process is not enough either: a submission's worker process it is
+# starting is in its group until the worker's setsid(), with SIGINT back to its default
+# (subprocess resets handled signals), and dies of it. So a pool process starts its own
+# session (no terminal signal reaches it or what it starts) and ignores a SIGINT sent to it
+# directly; the parent, once it has decided to stop, stops the pool with _STOP_SIGNAL, and
+# never records a grade that ended because of that.
 
+_STOP_SIGNAL = signal.SIGUSR1
 _IN_TASK = False
-_INTERRUPTED = False
+_STOP_RAISED = False
 _STOPPING = False
 
 
-def _pool_sigint(signum, frame):
-    """In a pool process, Ctrl-C stops the running grade (its cleanup runs, killing the
-    submission's worker) and every later one: the pool is being shut down."""
-    global _INTERRUPTED, _STOPPING
+class PoolStopped(BaseException):
+    """Raised in a pool process's running grade when the parent stops the pool.
+
+    A ``BaseException``, so no ``except Exception`` on the way (a check's
+    error handling) turns the stop into a report.
+    """
+
+
+def _pool_ignore_sigint(signum, frame):
+    """SIGINT in a pool process: nothing (the parent decides; see above).
+
+    A Python handler rather than ``SIG_IGN``: an ignored signal stays ignored
+    through ``exec``, so the submission's worker process would inherit it; it
+    must see the signals it sees under ``nncheck check``.
+    """
+
+
+def _pool_stop(signum, frame):
+    """The parent stops the pool: the running grade stops (its cleanup runs, killing the
+    submission's worker), and every grade still queued to this process is refused."""
+    global _STOP_RAISED, _STOPPING
     _STOPPING = True
-    if _IN_TASK and not _INTERRUPTED:
-        _INTERRUPTED = True  # once: a second Ctrl-C must not break the cleanup
-        raise KeyboardInterrupt
+    if _IN_TASK and not _STOP_RAISED:
+        _STOP_RAISED = True  # once: a second signal must not break the cleanup
+        raise PoolStopped("the class run was interrupted")
 
 
 def _pool_init(config_path, plugin_files):
-    signal.signal(signal.SIGINT, _pool_sigint)
+    try:
+        os.setsid()  # out of the terminal's process group (see above)
+    except OSError:  # already a session or group leader: nothing to leave
+        pass
+    signal.signal(signal.SIGINT, _pool_ignore_sigint)
+    signal.signal(_STOP_SIGNAL, _pool_stop)
     _engine_for(config_path, list(plugin_files or ()))
 
 
 def _pool_task(*args):
-    global _IN_TASK, _INTERRUPTED
+    global _IN_TASK, _STOP_RAISED
     if _STOPPING:
-        raise KeyboardInterrupt("the pool is shutting down")
-    _IN_TASK, _INTERRUPTED = True, False
+        raise PoolStopped("the class run was interrupted")
+    _IN_TASK, _STOP_RAISED = True, False
     try:
-        return grade_submission(*args)
+        report = grade_submission(*args)
     finally:
         _IN_TASK = False
+    if _STOPPING:  # stopped while grading: whatever came back may be the stop's doing
+        raise PoolStopped("the class run was interrupted")
+    return report
 
 
 def _mp_context():
@@ -446,8 +486,12 @@ class LocalExecutor(Executor):
     """A pool of ``jobs`` processes on this machine, each building its Engine once.
 
     Processes start with ``forkserver`` (``spawn`` where that is missing), so
-    no pool process inherits the caller's threads or open files.
+    no pool process inherits the caller's threads or open files. Each runs in
+    its own session and ignores SIGINT (Ctrl-C is the caller's to act on);
+    ``close(cancel=True)`` stops them.
     """
+
+    stop_grace = 10.0  # seconds a stopped pool process gets to clean up before it is killed
 
     def __init__(self, jobs: int | None = None, config_path=None, plugin_files=()):
         self.capacity = max(1, int(jobs or os.cpu_count() or 1))
@@ -477,14 +521,50 @@ class LocalExecutor(Executor):
         return set(done), set(not_done)
 
     def close(self, cancel: bool = False) -> None:
-        if cancel:
-            # Interrupt what is running so each grade cleans up its worker process.
-            for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
-                try:
-                    os.kill(proc.pid, signal.SIGINT)
-                except (ProcessLookupError, PermissionError, AttributeError):
-                    pass
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
+        pool = self.pool
+        if not cancel:
+            pool.shutdown(wait=True)
+            return
+        # Nothing queued starts; each running grade stops and cleans up its submission's worker
+        # process; a pool process still there after the grace period is killed. (Waiting on the
+        # processes' sentinels, never join(): the pool's own thread reaps them.)
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            try:
+                os.kill(proc.pid, _STOP_SIGNAL)
+            except (ProcessLookupError, PermissionError, TypeError):
+                pass
+        waiting = {}
+        for proc in procs:
+            try:
+                waiting[proc.sentinel] = proc
+            except (ValueError, AttributeError):  # closed: already gone
+                pass
+        deadline = time.monotonic() + self.stop_grace
+        while waiting and time.monotonic() < deadline:
+            try:
+                ended = mp_wait(list(waiting), timeout=max(0.0, deadline - time.monotonic()))
+            except OSError:  # a sentinel was closed under us: its process is gone (and reaped)
+                ended = [s for s in waiting if not _fd_open(s)]
+            for s in ended:
+                waiting.pop(s, None)
+        for proc in waiting.values():
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, TypeError):
+                pass
+        if manager is not None:
+            manager.join(timeout=self.stop_grace)
+
+
+def _fd_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
 
 
 class InlineExecutor(Executor):
@@ -752,10 +832,14 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     ``executor`` defaults to a :class:`LocalExecutor` of ``jobs`` processes
     (closed at the end; an executor passed in is left open). Per-student
     HTML reports are written when the ``html`` format is installed, unless
-    ``html_reports`` is false (they take about half a second each). On
-    ``KeyboardInterrupt`` the running grades are stopped, the gradebook and
-    summary are rebuilt from the finished reports, and the interrupt is
-    re-raised.
+    ``html_reports`` is false (they take about half a second each).
+
+    Ctrl-C (SIGINT, when called from the main thread): no more grades start,
+    the running ones are stopped (never recorded: they are ``pending`` and a
+    re-run grades them), every finished report is kept, the gradebook and
+    summary are rebuilt, and ``KeyboardInterrupt`` is raised. The signal only
+    sets a flag the loop reads between results, so the outcome is the same
+    whichever process a terminal's SIGINT reaches first.
     """
     t0 = time.monotonic()
     from nncheck.config import load_config
@@ -799,83 +883,159 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
                 _write_html(out, s, read_report(out, s), html, engine.config)
 
     graded, failed = [], []
-    interrupted = completed = False
+    completed = False
     own_executor = executor is None
     meta = {"submissions_dir": str(src), "out": str(out), "nncheck_version": __version__,
             "config": config_path, "plugin_files": plugin_files, "seed": seed, "timeout": timeout,
             "memory": memory, "only": only, "settings_sha256": settings_sha, "ignored": found.ignored,
             "html_reports": html is not None}
-    try:
-        if todo:
-            if executor is None:
-                executor = LocalExecutor(jobs, config_path, plugin_files)
-            meta["executor"] = executor.description
-            progress.say(f"grading {len(todo)} submission{'s' if len(todo) != 1 else ''} "
-                         f"on {executor.description}")
-            bundle = make_bundle(config_path, plugin_files) if executor.ships_files else None
-            render = ("html",) if html is not None else ()
-            queue = list(todo)
-            window = max(2, 2 * executor.capacity)
-            inflight: dict = {}
-            started: dict = {}
+    inflight: dict = {}
+    started: dict = {}
 
-            def launch():
-                while queue and len(inflight) < window:
-                    e = queue.pop(0)
-                    if executor.ships_files:
-                        args = (pack(e.path), None, (), seed, timeout, memory, only, bundle, render)
-                    else:
-                        args = (str(e.path), config_path, plugin_files, seed, timeout, memory, only, None,
-                                render)
-                    inflight[executor.submit(grade_submission, *args)] = e
-                    started[e.student] = time.monotonic()
+    def record(e: Entry, outcome) -> None:
+        rep = _finish(outcome, e, keys[e.student], subs_sha[e.student], settings_sha,
+                      time.monotonic() - started[e.student])
+        rendered = rep.pop("rendered", None) or {}
+        # HTML first: once the JSON (with its key) is there, the student counts as done.
+        if "html" in rendered:
+            write_atomic(out / "reports" / f"{e.student}.html", rendered["html"])
+        elif "html:error" in rendered:
+            progress.say(f"warning: no HTML report for {e.student}: {rendered['html:error']}")
+        elif html is not None:
+            _write_html(out, e.student, rep, html, engine.config)
+        write_atomic(report_path(out, e.student), json.dumps(rep, indent=2, allow_nan=False) + "\n")
+        (failed if (rep.get("grading") or {}).get("error") else graded).append(e.student)
+        progress.step(e.student, row_status(rep), rep.get("score"), rep.get("max_score"))
 
-            launch()
-            while inflight:
-                done, _ = executor.wait(list(inflight), timeout=1.0)
-                for fut in done:
-                    e = inflight.pop(fut)
-                    rep = _finish(fut, e, keys[e.student], subs_sha[e.student], settings_sha,
-                                  time.monotonic() - started[e.student])
-                    rendered = rep.pop("rendered", None) or {}
-                    # HTML first: once the JSON (with its key) is there, the student counts as done.
-                    if "html" in rendered:
-                        write_atomic(out / "reports" / f"{e.student}.html", rendered["html"])
-                    elif "html:error" in rendered:
-                        progress.say(f"warning: no HTML report for {e.student}: {rendered['html:error']}")
-                    elif html is not None:
-                        _write_html(out, e.student, rep, html, engine.config)
-                    write_atomic(report_path(out, e.student), json.dumps(rep, indent=2, allow_nan=False) + "\n")
-                    (failed if (rep.get("grading") or {}).get("error") else graded).append(e.student)
-                    progress.step(e.student, row_status(rep), rep.get("score"), rep.get("max_score"))
+    with _CtrlC() as ctrl_c:
+        try:
+            if todo:
+                if executor is None:
+                    executor = LocalExecutor(jobs, config_path, plugin_files)
+                meta["executor"] = executor.description
+                progress.say(f"grading {len(todo)} submission{'s' if len(todo) != 1 else ''} "
+                             f"on {executor.description}")
+                bundle = make_bundle(config_path, plugin_files) if executor.ships_files else None
+                render = ("html",) if html is not None else ()
+                queue = list(todo)
+                window = max(2, 2 * executor.capacity)
+
+                def launch():
+                    while queue and len(inflight) < window and not ctrl_c.requested:
+                        e = queue.pop(0)
+                        if executor.ships_files:
+                            args = (pack(e.path), None, (), seed, timeout, memory, only, bundle, render)
+                        else:
+                            args = (str(e.path), config_path, plugin_files, seed, timeout, memory, only,
+                                    None, render)
+                        inflight[executor.submit(grade_submission, *args)] = e
+                        started[e.student] = time.monotonic()
+
                 launch()
-        completed = True
-    except KeyboardInterrupt:
-        interrupted = True
-        raise
-    finally:
-        if own_executor and executor is not None:
-            executor.close(cancel=not completed)
-        rows = collect_rows(out, entries, keys)
-        meta["wall_s"] = round(time.monotonic() - t0, 3)
-        meta["interrupted"] = interrupted
-        summary = write_outputs(out, rows, _check_order(engine, only, rows), meta)
-        if interrupted:
-            progress.say(f"interrupted: {len(graded)} graded in this run are saved; "
-                         f"run the same command again to grade the rest")
-    return ClassResult(out, graded, skipped, failed, interrupted, summary, time.monotonic() - t0)
+                while inflight and not ctrl_c.requested:
+                    done, _ = executor.wait(list(inflight), timeout=_POLL_S)
+                    ended = [(inflight.pop(fut), _outcome(fut)) for fut in done]
+                    if any(kind == INTERRUPTED for _, (kind, _) in ended):
+                        ctrl_c.requested = True  # an interrupt is an interrupt, whoever saw it first
+                    for e, outcome in ended:
+                        # Once interrupted, a failure may be the interrupt's doing: not recorded
+                        # (the row stays pending). A report is genuine: kept.
+                        if outcome[0] == REPORT or (outcome[0] == FAILED and not ctrl_c.requested):
+                            record(e, outcome)
+                    launch()
+            completed = not ctrl_c.requested
+        except KeyboardInterrupt:  # raised before our handler was in place, or by a caller's
+            ctrl_c.requested = True
+            raise
+        finally:
+            if own_executor and executor is not None:
+                executor.close(cancel=not completed)
+            if ctrl_c.requested:
+                # Grades that came back while the pool stopped are finished rows too.
+                for fut, e in list(inflight.items()):
+                    if fut.done():
+                        outcome = _outcome(fut)
+                        if outcome[0] == REPORT:
+                            del inflight[fut]
+                            record(e, outcome)
+            rows = collect_rows(out, entries, keys)
+            meta["wall_s"] = round(time.monotonic() - t0, 3)
+            meta["interrupted"] = ctrl_c.requested
+            summary = write_outputs(out, rows, _check_order(engine, only, rows), meta)
+            if ctrl_c.requested:
+                progress.say(f"interrupted: {len(graded)} graded in this run are saved; "
+                             f"run the same command again to grade the rest")
+    if ctrl_c.requested:
+        raise KeyboardInterrupt
+    return ClassResult(out, graded, skipped, failed, False, summary, time.monotonic() - t0)
 
 
-def _finish(fut, entry: Entry, key: str, sub_sha: str, settings_sha: str, wall: float) -> dict:
-    """The report of a finished task, stamped with its resume key (or a stub if grading failed)."""
+_POLL_S = 0.2  # how often the loop looks at the Ctrl-C flag while it waits for results
+
+REPORT, FAILED, INTERRUPTED = "report", "failed", "interrupted"
+
+
+class _CtrlC:
+    """While a class is graded, SIGINT only sets ``requested``; the loop acts on it.
+
+    A ``KeyboardInterrupt`` raised wherever the main thread happens to be
+    could land in code that records a result (or holds a future's lock); a
+    flag cannot. Installed only in the main thread (the only one signals
+    reach); the previous handler comes back on exit.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._installed = False
+        self._previous = None
+
+    def _note(self, signum, frame):
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._note)
+                self._installed = True
+            except ValueError:  # not the main interpreter
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        if self._installed:
+            previous = self._previous if self._previous is not None else signal.default_int_handler
+            signal.signal(signal.SIGINT, previous)
+        return False
+
+
+def _outcome(fut) -> tuple[str, object]:
+    """How a finished task ended: ``(REPORT, report)``, ``(FAILED, exception)`` or
+    ``(INTERRUPTED, exception)`` (stopped, or interrupted where it ran).
+
+    Never raises the task's exception: a ``KeyboardInterrupt`` that ended a
+    task must not pass for the caller's own.
+    """
     try:
-        rep = fut.result()
-        error = None
-    except BaseException as exc:  # noqa: BLE001 - a failed task costs only its row
-        if isinstance(exc, KeyboardInterrupt):
-            error = "grading was interrupted"
-        else:
-            error = f"grading failed: {type(exc).__name__}: {exc}"
+        if fut.cancelled():
+            return FAILED, cf.CancelledError("the task was cancelled")
+        exc = fut.exception()
+        if exc is None:
+            return REPORT, fut.result()
+    except Exception as err:  # noqa: BLE001 - e.g. a Dask future whose result was lost
+        return FAILED, err
+    if isinstance(exc, (KeyboardInterrupt, PoolStopped)):
+        return INTERRUPTED, exc
+    return FAILED, exc
+
+
+def _finish(outcome, entry: Entry, key: str, sub_sha: str, settings_sha: str, wall: float) -> dict:
+    """The report of a finished task, stamped with its resume key (or a stub if grading failed)."""
+    kind, value = outcome
+    if kind == REPORT and isinstance(value, dict):
+        rep, error = value, None
+    else:
+        error = (f"grading failed: {type(value).__name__}: {value}" if kind == FAILED
+                 else f"grading failed: the task returned {type(value).__name__}")
         rep = {"submission": entry.path.name, "score": 0.0, "max_score": 0.0, "sections": {},
                "checks": [], "load": {"ok": False, "message": error}, "nncheck_version": __version__}
     rep["submission"] = entry.path.name

@@ -3,6 +3,7 @@
 One small class (7 students) is graded once with -j 2 and reused; every run
 keeps to a few check families (--check) so the whole module stays fast.
 """
+import concurrent.futures as cf
 import csv
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from conftest import relu_source
@@ -273,7 +275,50 @@ def _processes_under(folder: Path):
     return left
 
 
-def test_ctrl_c_keeps_finished_rows_and_rerun_finishes(klass, tmp_path):
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name: state, ppid, pgrp, session, ...; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _all_stats() -> dict[int, list[str]]:
+    stats = {int(p): _stat(int(p)) for p in os.listdir("/proc") if p.isdigit()}
+    return {pid: st for pid, st in stats.items() if st is not None}
+
+
+def _group_members(pgid: int) -> list[int]:
+    return [pid for pid, st in _all_stats().items() if int(st[2]) == pgid and st[0] not in "ZX"]
+
+
+def _pool_processes(cli: int) -> list[int]:
+    """The pool's processes: the children of the command's forkserver (or its spawned children)."""
+    stats = _all_stats()
+    pool = []
+    for pid, st in stats.items():
+        if int(st[1]) != cli:
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if b"forkserver" in cmdline:
+            pool += [q for q, qst in stats.items() if int(qst[1]) == pid]
+        elif b"spawn_main" in cmdline:
+            pool.append(pid)
+    return pool
+
+
+@pytest.mark.parametrize("ctrl_c", ["group", "parent", "pool-first"])
+def test_ctrl_c_keeps_finished_rows_and_rerun_finishes(klass, tmp_path, ctrl_c):
+    """Ctrl-C exits 130, keeps every finished row, leaves the rest pending and none crashed, whichever
+    process gets the SIGINT first. group: what a terminal does (the whole foreground process group);
+    parent: `kill -INT` of the command alone; pool-first: the pool's processes and everything else in
+    the group get it half a second before the command (the race that once marked the remaining
+    students crashed and exited 1)."""
     subs = tmp_path / "subs"
     shutil.copytree(klass, subs)
     out = tmp_path / "out"
@@ -283,33 +328,95 @@ def test_ctrl_c_keeps_finished_rows_and_rerun_finishes(klass, tmp_path):
     cmd = [sys.executable, "-m", "nncheck", "grade", str(subs), "--out", str(out), "-j", "1",
            "--timeout", "1", "--check", "relu", "--check", "dense", "--no-html"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+                            start_new_session=True)  # its own process group, as under a terminal
     deadline = time.monotonic() + 60
     while not list((out / "reports").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+    pool = _pool_processes(proc.pid)
+    assert pool and not set(pool) & set(_group_members(proc.pid))  # out of a terminal's reach
+    if ctrl_c == "group":
+        os.killpg(proc.pid, signal.SIGINT)
+    elif ctrl_c == "parent":
+        os.kill(proc.pid, signal.SIGINT)
+    else:
+        for pid in set(pool) | set(_group_members(proc.pid)) - {proc.pid}:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+        os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "interrupted" in err
+    assert "interrupted" in err and "Traceback" not in err, err
 
     finished = sorted(p.stem for p in (out / "reports").glob("*.json"))
     assert 1 <= len(finished) < 7, err
+    for student in finished:  # graded for real: no grading error, a resume key
+        grading = json.loads((out / "reports" / f"{student}.json").read_text())["grading"]
+        assert grading["error"] is None and grading["key"], (student, grading)
     book = _gradebook(out)
     assert len(book) == 7
     for student, row in book.items():
+        assert row["status"] != CRASHED, (student, row, err)
         if student in finished:
             assert row["status"] != PENDING and row["total"] != ""
         else:
             assert row["status"] == PENDING and row["total"] == ""
-    assert json.loads((out / "summary.json").read_text())["counts"]["pending"] == 7 - len(finished)
+    counts = json.loads((out / "summary.json").read_text())["counts"]
+    assert counts["pending"] == 7 - len(finished) and counts["crashed"] == 0
     time.sleep(0.3)
     assert _processes_under(scratch) == []  # no worker left behind
+    assert [pid for pid in pool if (_stat(pid) or ["X"])[0] not in "ZX"] == []  # nor a pool process
     assert not list((out / "reports").glob(".*.tmp"))
 
     rest = grade_class(subs, out, jobs=2, timeout=1, only=["relu", "dense"], html_reports=False)
     assert sorted(rest.skipped) == finished
     assert sorted(rest.graded) == sorted(set(book) - set(finished))
     assert all(r["status"] != PENDING for r in _gradebook(out).values())
+
+
+class _ScriptedExecutor:
+    """Futures that end as scripted, in submission order: a report, or an exception."""
+
+    capacity, ships_files, description = 2, False, "scripted"
+
+    def __init__(self, script):
+        self.script = list(script)
+
+    def submit(self, fn, *args):
+        fut = cf.Future()
+        what = self.script.pop(0)
+        if isinstance(what, BaseException):
+            fut.set_exception(what)
+        else:
+            fut.set_result({"submission": Path(args[0]).name, "score": 1.0, "max_score": 1.0,
+                            "sections": {}, "checks": [], "load": {"ok": True}, "duration_s": 0.1})
+        return fut
+
+    def wait(self, futures, timeout=None):
+        return set(futures), set()
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_a_task_ended_by_an_interrupt_interrupts_the_run(tmp_path, engine):
+    """A KeyboardInterrupt from where a grade ran is the run's interrupt: exit as interrupted; a failure
+    seen with it (the pool broken by the same Ctrl-C) is not a crashed row; the finished reports stay."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in "abcd":
+        (subs / f"{name}.py").write_text("x = 1\n")
+    out = tmp_path / "out"
+    script = ["report", KeyboardInterrupt(), BrokenProcessPool("a pool process died"), "report"]
+    with pytest.raises(KeyboardInterrupt):
+        grade_class(subs, out, executor=_ScriptedExecutor(script), only=["relu"], engine=engine,
+                    html_reports=False)
+    book = _gradebook(out)
+    assert {s: r["status"] for s, r in book.items()} == {"a": OK, "b": PENDING, "c": PENDING, "d": OK}
+    assert sorted(p.stem for p in (out / "reports").glob("*.json")) == ["a", "d"]
+    assert json.loads((out / "summary.json").read_text())["meta"]["interrupted"] is True
 
 
 # --------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def main() -> None:
         ns: dict = {}
         exec(compile(path.read_text(), str(path), "exec"), ns)  # our own fixture code, in process
         for option, form in found.forms.items():
-            if form.get("confirm") != "behaves" or option not in PROBES_PER_FAMILY:
+            if form.get("confirm") not in ("behaves", "xavier-variance") or option not in PROBES_PER_FAMILY:
                 continue
 
             def run(form=form):

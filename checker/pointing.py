@@ -82,6 +82,7 @@ _SHAPE_CALLS = _RANDOM | {"zeros", "ones", "empty", "full", "zeros_like", "ones_
 _MATMUL = frozenset({"dot", "matmul", "einsum", "tensordot", "inner", "outer", "multi_dot"})
 _SQRT = frozenset({"sqrt", "rsqrt"})
 _REDUCE = frozenset({"sum", "mean", "average", "nansum", "nanmean"})
+_WRAPPERS = frozenset({"float", "float64", "float32", "asarray", "array", "squeeze", "item"})
 
 
 # ==========================================================================
@@ -511,6 +512,48 @@ class Code:
         self._fns[ck] = found
         return found
 
+    def imports(self, module: ModulePlan) -> tuple[set, set]:
+        """``(library names, student names)`` a module binds by imports: names of outside
+        modules (``np``), and of the submission's own modules or what they define."""
+        if module.name in self._module_names:
+            return self._module_names[module.name]
+        ours = {m.name.split(".")[0] for m in self.plan.modules} | {m.name for m in self.plan.modules}
+        lib, student = set(), set()
+        for u in module.units:
+            tree = self.tree(u)
+            for node in (tree.body if tree is not None else []):
+                for n in ast.walk(node):
+                    if isinstance(n, ast.Import):
+                        for a in n.names:
+                            (student if a.name.split(".")[0] in ours else lib).add(
+                                a.asname or a.name.split(".")[0])
+                    elif isinstance(n, ast.ImportFrom):
+                        mine = n.level > 0 or (n.module or "").split(".")[0] in ours
+                        for a in n.names:
+                            (student if mine else lib).add(a.asname or a.name)
+        self._module_names[module.name] = (lib, student)
+        return lib, student
+
+    def opaque_call(self, fn: Fn, call) -> bool:
+        """A call into the student's own code that :meth:`resolve_call` cannot follow (a function
+        of another of their modules, a method the class does not define): what it computes is
+        unknown, so a slice through it is not complete."""
+        f = call.func
+        lib, student = self.imports(fn.module)
+        if isinstance(f, ast.Name):
+            name = f.id
+            if name in fn.stores or name in fn.params or name in _BUILTINS or name in lib:
+                return False
+            return not any(k == name or k.startswith(name + ".") for k in self.defs)
+        if isinstance(f, ast.Attribute):
+            if fn.is_self(f.value):
+                return True
+            root = f.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            return isinstance(root, ast.Name) and root.id in student and root.id not in fn.stores
+        return False
+
     def module_function(self, module: ModulePlan, name: str) -> Fn | None:
         """A module-level function of ``module`` not in ``defs`` (``_log_softmax`` in a
         package the namespace does not export): its last definition there."""
@@ -728,6 +771,8 @@ class Tracer:
                     for ret in callee.returns(self.mode):
                         self.trace(callee, ret.value, None, bound, sl, depth + 1)
                     continue
+                if callee is not None or self.code.opaque_call(fn, n):
+                    sl.complete = False
             if isinstance(n, ast.IfExp):
                 v = fn.test_value(n.test, self.mode)
                 if v is not None:
@@ -1492,6 +1537,14 @@ def _top_tree(fn: Fn, expr, mode=None, depth=0):
             stack.append(n.operand)
         elif isinstance(n, ast.Subscript):
             stack.append(n.value)
+        elif isinstance(n, ast.Call) and _last(n) in _WRAPPERS:
+            if isinstance(n.func, ast.Attribute) and not n.args:
+                stack.append(n.func.value)             # x.item(), x.squeeze()
+            elif n.args:
+                stack.append(n.args[0])                # float(x), np.asarray(x)
+        elif isinstance(n, ast.Call) and _last(n) in _REDUCE and isinstance(n.func, ast.Attribute) \
+                and not _is_np_func(n):
+            stack.append(n.func.value)                 # the array x.mean() reduces
         elif isinstance(n, ast.Name) and n.id in fn.stores and depth < 6:
             found, incoming = fn.reaching(n.id, n, mode)
             if (len(found) == 1 and not (incoming and n.id in fn.params) and not found[0].partial
@@ -1531,11 +1584,13 @@ def rule_top_formula(entry, absent=None, mode=None):
 
 
 def rule_full_reduction(entry, names=_REDUCE):
+    """One number instead of one per sample (or a sum for a mean): the full reduction in the
+    final formula."""
     def rule(ctx: Ctx):
-        fn, sl = _return_slice(ctx, entry)
-        if sl is None:
+        fn, root = _root_of_returns(ctx, entry)
+        if root is None:
             return []
-        return _one_line(sl.find(lambda f, n: is_full_reduction(n, names)))
+        return _one_line([(f, n) for f, n in _top_tree(fn, root, ctx.mode()) if is_full_reduction(n, names)])
     return rule
 
 
@@ -1595,9 +1650,43 @@ def rule_backprop_order(ctx: Ctx):
     loop = loops[0]
     if net is None or not any(isinstance(n, ast.Name) and n.id == net for n in ast.walk(loop.iter)):
         return []
-    if net in fn.stores:
+    if net in fn.stores or _reverses(loop.iter):
+        return []
+    # the layer whose backward is called is the loop's own element, not an index computed from it
+    loop_vars = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+    (call,) = [c for c in ast.walk(loop) if isinstance(c, ast.Call) and _last(c) == "backward"][:1] or [None]
+    if call is None:
+        return []
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    direct = isinstance(receiver, ast.Name) and receiver.id in loop_vars or (
+        isinstance(receiver, ast.Subscript) and isinstance(receiver.slice, ast.Name)
+        and receiver.slice.id in loop_vars)
+    if not direct and not (isinstance(receiver, ast.Name) and _bound_in_loop_from(fn, loop, receiver.id, loop_vars)):
         return []
     return [Pin(fn, loop.lineno)]
+
+
+def _reverses(e) -> bool:
+    """``reversed(...)``, ``[::-1]``, a ``range`` with a negative step: the iteration goes backwards."""
+    for n in ast.walk(e):
+        if isinstance(n, ast.Call) and _last(n) == "reversed":
+            return True
+        if isinstance(n, ast.Slice) and n.step is not None and (_const(n.step) is None or _const(n.step) < 0):
+            return True
+        if isinstance(n, ast.Call) and _last(n) == "range" and len(n.args) == 3 and (
+                _const(n.args[2]) is None or _const(n.args[2]) < 0):
+            return True
+    return False
+
+
+def _bound_in_loop_from(fn: Fn, loop, name, loop_vars) -> bool:
+    """``layer = network[i]`` in the loop's body, ``i`` the loop variable."""
+    for s in loop.body:
+        if (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                and s.targets[0].id == name and isinstance(s.value, ast.Subscript)
+                and isinstance(s.value.slice, ast.Name) and s.value.slice.id in loop_vars):
+            return True
+    return False
 
 
 def rule_backprop_skips(ctx: Ctx):
@@ -1905,8 +1994,8 @@ def _coefficient(ctx: Ctx):
         if isinstance(s, ast.Assign) and isinstance(s.value, ast.Name) and s.value.id in params:
             for t in s.targets:
                 a = sfn.self_attr(t)
-                if a:
-                    attrs.add(a)
+                if a and len(ctx.code.class_assignments(ctx.cls, a, None)) == 1:
+                    attrs.add(a)   # a plain copy of the argument, never changed: its reads are the penalty
     return attrs, set()
 
 
@@ -2028,6 +2117,8 @@ def rule_no_decay(ctx: Ctx):
                 continue
             value = s if isinstance(s, ast.AugAssign) else s.value
             old = [n for n in ast.walk(value) if f.self_attr(n) == a]
+            if _carries(f, value, a):
+                continue   # the old value comes through a local computed elsewhere: not this line alone
             if isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add):
                 cands.append((f, s))
             elif not old and isinstance(s, ast.Assign):
@@ -2037,6 +2128,16 @@ def rule_no_decay(ctx: Ctx):
                 cands.append((f, s))
     lines = {(id(f.node), s.lineno): Pin(f, s.lineno) for f, s in cands}
     return list(lines.values()) if 0 < len(lines) <= MAX_PINS else []
+
+
+def _carries(fn: Fn, value, attr) -> bool:
+    """Does a local read in ``value`` carry ``self.<attr>``'s old value from another line?"""
+    for n in ast.walk(value):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in fn.stores:
+            found, _ = fn.reaching(n.id, n, None)
+            if any(b.value is not None and any(fn.self_attr(x) == attr for x in ast.walk(b.value)) for b in found):
+                return True
+    return False
 
 
 def rule_decay_swapped(ctx: Ctx):
@@ -2108,7 +2209,7 @@ def rule_step_counter(ctx: Ctx):
                     counters.add(a)
     cands = []
     for sfn, s, c, _ in order:
-        if isinstance(s, ast.Assign) and _const(s.value) is not None and any(
+        if not c and isinstance(s, ast.Assign) and _const(s.value) is not None and any(
                 sfn.self_attr(t) in counters for t in s.targets):
             cands.append((sfn, s))
     return _one_line(cands)

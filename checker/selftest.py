@@ -194,7 +194,8 @@ def render_table(result: dict) -> str:
         if v["verdict"] == "false-failure":
             outcome += ": " + "; ".join(f"{f['id']} {f['status']}" for f in v["failing"][:3])
         if v["kind"] == "mutant" and v.get("pointing") not in (None, "not-pinned"):
-            where = ", ".join(f"{'cell %s ' % p[1] if p[1] is not None else ''}line {p[2]}" for p in v["pinned"][:3])
+            where = ", ".join(f"cell {p[1]} line {p[2]}" if p[1] is not None else f"{str(p[0]).rsplit('/', 1)[-1]}:{p[2]}"
+                              for p in v["pinned"][:3])
             outcome += {"right": f"; pinned {where}", "wrong": f"; pinned {where}: WRONG LINE (the bug is on "
                         + ", ".join(str(x[2]) for x in (v.get("expected_lines") or [])[:4]) + ")",
                         "unjudged": f"; pinned {where} (unjudged)"}[v["pointing"]]

@@ -446,17 +446,24 @@ class Fn:
         return lines[i] if 0 <= i < len(lines) else ""
 
 
-class Code:
-    """The submission's definitions, parsed once: ``defs`` from the worker, sources from the plan."""
+class OutOfTime(Exception):
+    """The pointing budget of the submission is spent: no pointer for what is left."""
 
-    def __init__(self, plan: Plan, defs: dict | None):
+
+class Code:
+    """The submission's definitions, parsed once: ``defs`` from the worker, sources from the plan.
+    ``deadline`` (a :func:`time.perf_counter` value) bounds the time the analysis may take."""
+
+    def __init__(self, plan: Plan, defs: dict | None, deadline: float | None = None):
         self.plan = plan
         self.defs = dict(defs or {})
+        self.deadline = deadline
         self._units: dict = {}
         for m in plan.modules:
             for u in m.units:
                 self._units.setdefault(unit_filename(u, m.filename), []).append((m, u))
         self._trees: dict = {}
+        self._flat: dict = {}
         self._fns: dict = {}
         self._module_fns: dict = {}
         self._class_assign: dict = {}
@@ -716,6 +723,8 @@ class Tracer:
         sl = sl if sl is not None else Slice()
         if expr is None:
             return sl
+        if self.code.deadline is not None and time.perf_counter() > self.code.deadline:
+            raise OutOfTime()
         key = (fn.key, fn.cls, id(expr), index)
         if key in sl._seen or len(sl.nodes) > MAX_NODES:
             if len(sl.nodes) > MAX_NODES:
@@ -860,6 +869,11 @@ def flatten(code: Code, fn: Fn, mode, cond=False, depth=0, out=None, stack=(), a
     to the student's own helper (``self._step(...)``, ``super().__init__(...)``) is replaced by
     the helper's statements, before the statement that makes it; ``args`` binds the helper's
     parameters to the caller's arguments (see :func:`_bind`)."""
+    top = out is None and args is None and not cond
+    if top and (fn.key, fn.cls, mode) in code._flat:
+        return code._flat[(fn.key, fn.cls, mode)]
+    if code.deadline is not None and time.perf_counter() > code.deadline:
+        raise OutOfTime()
     out = [] if out is None else out
     if depth > MAX_CALL_DEPTH or (fn.key, fn.cls) in stack:
         return out
@@ -914,6 +928,8 @@ def flatten(code: Code, fn: Fn, mode, cond=False, depth=0, out=None, stack=(), a
                 out.append((fn, s, c, args))
 
     stmts(fn.node.body, cond)
+    if top:
+        code._flat[(fn.key, fn.cls, mode)] = out
     return out
 
 
@@ -2421,7 +2437,7 @@ def annotate(records, checks, plan: Plan | None, defs: dict | None, budget_s: fl
     t0 = time.perf_counter()
     if plan is None:
         return 0.0
-    code = Code(plan, defs)
+    code = Code(plan, defs, t0 + budget_s)
     requires = {c.id: c.requires for c in checks}
     for rec in records:
         if not _failed(rec) or time.perf_counter() - t0 > budget_s:

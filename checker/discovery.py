@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import json
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -167,11 +169,27 @@ def read_sources(path) -> list[tuple[str, str, bool]]:
     return out
 
 
-def _parse(code: str):
-    try:
+_PARSE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_cached(code: str):
+    with _PARSE_LOCK:
         return ast.parse(MAGIC.sub("pass  #", code))
-    except (SyntaxError, ValueError):
-        return None
+
+
+def _parse(code: str):
+    """The module's AST, or None. Cached by text (a class or a selftest grades the same files over and
+    over) and serialised: CPython 3.11's ``ast.parse`` is not safe in parallel threads (``SystemError:
+    AST constructor recursion depth mismatch``), and ``nncheck selftest`` grades in threads."""
+    for attempt in range(5):
+        try:
+            return _parse_cached(code)  # a failed parse raises, so it is never cached
+        except (SyntaxError, ValueError):
+            return None
+        except SystemError:  # the 3.11 race with a parse in another thread (the loader's): parse again
+            time.sleep(0.01 * (attempt + 1))
+    return None
 
 
 def _name_of(node):

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -446,6 +447,25 @@ class Fn:
         return lines[i] if 0 <= i < len(lines) else ""
 
 
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse(source: str):
+    """The module's AST, or None. Serialised and retried: CPython 3.11's ``ast.parse`` races with a
+    parse in another thread (``SystemError: AST constructor recursion depth mismatch``), and
+    ``nncheck selftest`` grades in threads."""
+    for attempt in range(5):
+        try:
+            with _PARSE_LOCK, warnings.catch_warnings():  # "invalid escape sequence" in a docstring
+                warnings.simplefilter("ignore")
+                return ast.parse(source)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return None
+        except SystemError:
+            time.sleep(0.01 * (attempt + 1))
+    return None
+
+
 class OutOfTime(Exception):
     """The pointing budget of the submission is spent: no pointer for what is left."""
 
@@ -473,12 +493,7 @@ class Code:
     def tree(self, unit: Unit):
         key = id(unit)
         if key not in self._trees:
-            try:
-                with warnings.catch_warnings():  # "invalid escape sequence" in a student's docstring
-                    warnings.simplefilter("ignore")
-                    self._trees[key] = ast.parse("\n" * max(unit.lineno - 1, 0) + unit.source)
-            except (SyntaxError, ValueError, MemoryError, RecursionError):
-                self._trees[key] = None
+            self._trees[key] = _parse("\n" * max(unit.lineno - 1, 0) + unit.source)
         return self._trees[key]
 
     def _locate(self, file: str, line: int):

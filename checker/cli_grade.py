@@ -88,8 +88,6 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
     """
     from nncheck.grading import DaskExecutor, Progress, grade_class
 
-    from nncheck.sandbox import ISOLATION_VAR
-
     isolation = _class_isolation(isolation)
     engine = _engine(config_path, plugin_files, isolation)
     unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
@@ -105,13 +103,12 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
         except Exception as exc:  # noqa: BLE001 - any connection problem is the user's to fix
             raise click.UsageError(f"cannot use the Dask scheduler {scheduler}: {exc}") from None
     progress = Progress(0, enabled=not quiet)
-    before = os.environ.get(ISOLATION_VAR)
-    os.environ[ISOLATION_VAR] = isolation  # the pool's processes build their engines from it
     try:
         result = grade_class(src, dest, executor=executor, jobs=jobs or os.cpu_count(),
                              config_path=config_path, plugin_files=plugin_files, seed=seed,
                              timeout=timeout, memory=memory, only=only, force=force,
-                             progress=progress, engine=engine, html_reports=html_reports)
+                             progress=progress, engine=engine, html_reports=html_reports,
+                             isolation=isolation)
     except KeyboardInterrupt:
         if executor is not None:
             executor.close(cancel=True)  # drop the class's tasks still queued on the cluster
@@ -119,10 +116,6 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
         click.echo(f"interrupted; finished reports are in {dest}", err=True)
         sys.exit(130)
     finally:
-        if before is None:
-            os.environ.pop(ISOLATION_VAR, None)
-        else:
-            os.environ[ISOLATION_VAR] = before
         if executor is not None:
             executor.close()
     c = result.summary["counts"]

@@ -20,8 +20,8 @@ class Engine:
                  isolation: str | None = None):
         """:param isolation: ``auto`` (the best layer available) or a layer to insist on
         (:data:`nncheck.sandbox.CHOICES`); resolved on the first grade. ``None``:
-        ``$NNCHECK_ISOLATION`` if set (how ``nncheck grade`` tells its pool
-        processes), else ``auto``."""
+        ``$NNCHECK_ISOLATION`` if set (a deployment's override, e.g. an
+        autograder image that accepts ``process``), else ``auto``."""
         self.config = config or Config()
         self.isolation_choice = isolation or os.environ.get(ISOLATION_VAR) or "auto"
         self._isolation: Isolation | None = None

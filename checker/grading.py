@@ -172,6 +172,12 @@ def settings_digest(*, config_path=None, plugin_files=(), seed=0, timeout=None, 
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
+def _less_isolated(report: dict, isolation: str) -> bool:
+    """A saved report graded outside the sandbox when this run insists on it: graded again
+    (a grade made unsandboxed may be a classmate's doing)."""
+    return isolation == "bubblewrap" and (report.get("isolation") or {}).get("layer") != "bubblewrap"
+
+
 def registered_plugins(engine) -> list[str]:
     """Plugins in ``engine`` as ``name==version`` (version of the distribution for entry points)."""
     dists = {id(p): d for p, d in engine.pm.list_plugin_distinfo()}
@@ -219,15 +225,21 @@ _ENGINES: dict = {}
 _BUNDLES: dict = {}
 
 
-def _engine_for(config_path, plugin_files):
-    """One Engine per process and settings (building one imports every plugin)."""
-    key = (config_path, tuple(plugin_files or ()))
+def _engine_for(config_path, plugin_files, isolation=None):
+    """One Engine per process and settings (building one imports every plugin).
+
+    ``isolation`` is the layer the class is graded under (``nncheck grade``
+    insists on ``bubblewrap`` unless told otherwise): passed explicitly, so a
+    pool process or a Dask worker that cannot have it refuses to grade rather
+    than fall back to a weaker layer.
+    """
+    key = (config_path, tuple(plugin_files or ()), isolation)
     engine = _ENGINES.get(key)
     if engine is None:
         from nncheck.config import load_config
         from nncheck.engine import Engine
 
-        engine = Engine(load_config(config_path), plugin_files or ())
+        engine = Engine(load_config(config_path), plugin_files or (), isolation=isolation)
         _ENGINES[key] = engine
     return engine
 
@@ -278,7 +290,8 @@ def _unloadable(engine, only, message: str, seed: int):
 
 
 def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, timeout=None,
-                     memory=None, only=(), bundle: dict | None = None, render=()) -> dict:
+                     memory=None, only=(), bundle: dict | None = None, render=(),
+                     isolation: str | None = None) -> dict:
     """Grade one submission and return its JSON report (CONTRACT §3) as plain data.
 
     :param source: a path (str) to a ``.py``, ``.ipynb``, folder or ``.zip``,
@@ -290,6 +303,10 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
         ran (``("html",)``): they come back as ``report["rendered"][name]``
         (strings), to be popped by the caller. Formats the engine does not
         have are left out.
+    :param isolation: the layer to insist on (:data:`nncheck.sandbox.CHOICES`;
+        ``None``: ``auto``). Where it cannot be had this raises
+        :class:`nncheck.sandbox.IsolationError`: the class run records the
+        row as a grading failure, never a grade made under weaker isolation.
 
     Never raises for a bad submission: an archive that cannot be unpacked
     safely gives a report whose ``load.ok`` is false.
@@ -298,7 +315,8 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
 
     if bundle is not None:
         config_path, plugin_files = _materialise_bundle(bundle)
-    engine = _engine_for(config_path, list(plugin_files or ()))
+    engine = _engine_for(config_path, list(plugin_files or ()), isolation)
+    engine.isolation  # resolved now: a missing sandbox refuses before anything is unpacked
     only = list(only or ())
     scratch = Path(tempfile.mkdtemp(prefix="nncheck-grade-"))
     try:
@@ -450,14 +468,14 @@ def _pool_stop(signum, frame):
         raise PoolStopped("the class run was interrupted")
 
 
-def _pool_init(config_path, plugin_files):
+def _pool_init(config_path, plugin_files, isolation=None):
     try:
         os.setsid()  # out of the terminal's process group (see above)
     except OSError:  # already a session or group leader: nothing to leave
         pass
     signal.signal(signal.SIGINT, _pool_ignore_sigint)
     signal.signal(_STOP_SIGNAL, _pool_stop)
-    _engine_for(config_path, list(plugin_files or ()))
+    _engine_for(config_path, list(plugin_files or ()), isolation)
 
 
 def _pool_task(*args):
@@ -493,10 +511,10 @@ class LocalExecutor(Executor):
 
     stop_grace = 10.0  # seconds a stopped pool process gets to clean up before it is killed
 
-    def __init__(self, jobs: int | None = None, config_path=None, plugin_files=()):
+    def __init__(self, jobs: int | None = None, config_path=None, plugin_files=(), isolation=None):
         self.capacity = max(1, int(jobs or os.cpu_count() or 1))
         self.description = f"{self.capacity} local process{'es' if self.capacity > 1 else ''}"
-        self._initargs = (config_path, tuple(plugin_files or ()))
+        self._initargs = (config_path, tuple(plugin_files or ()), isolation)
         self.pool = self._new_pool()
 
     def _new_pool(self):
@@ -826,13 +844,18 @@ class ClassResult:
 def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, jobs: int | None = None,
                 config_path=None, plugin_files=(), seed: int = 0, timeout=None, memory=None, only=(),
                 force: bool = False, progress: Progress | None = None, quiet: bool = True,
-                engine=None, html_reports: bool = True) -> ClassResult:
+                engine=None, html_reports: bool = True, isolation: str | None = None) -> ClassResult:
     """Grade every submission in ``submissions_dir`` into ``out_dir`` (see the module docstring).
 
     ``executor`` defaults to a :class:`LocalExecutor` of ``jobs`` processes
     (closed at the end; an executor passed in is left open). Per-student
     HTML reports are written when the ``html`` format is installed, unless
     ``html_reports`` is false (they take about half a second each).
+
+    ``isolation`` is the layer every submission must run under, wherever it
+    is graded (the default: ``engine``'s choice, else ``auto``). It travels
+    with each task, so a Dask worker without bubblewrap fails that row
+    (retried next run) instead of grading it less isolated.
 
     Ctrl-C (SIGINT, when called from the main thread): no more grades start,
     the running ones are stopped (never recorded: they are ``pending`` and a
@@ -850,7 +873,8 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     only = list(only or ())
     out = Path(out_dir).resolve()
     src = Path(submissions_dir).resolve()
-    engine = engine or Engine(load_config(config_path), plugin_files)
+    engine = engine or Engine(load_config(config_path), plugin_files, isolation=isolation)
+    isolation = isolation or engine.isolation_choice
     found = discover(src, exclude=[out])
     entries = found.entries
     (out / "reports").mkdir(parents=True, exist_ok=True)
@@ -863,7 +887,8 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     todo, skipped = [], []
     for e in entries:
         rep = None if force else read_report(out, e.student)
-        if rep is not None and (rep.get("grading") or {}).get("key") == keys[e.student]:
+        if (rep is not None and (rep.get("grading") or {}).get("key") == keys[e.student]
+                and not _less_isolated(rep, isolation)):
             skipped.append(e.student)
         else:
             todo.append(e)
@@ -888,7 +913,7 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     meta = {"submissions_dir": str(src), "out": str(out), "nncheck_version": __version__,
             "config": config_path, "plugin_files": plugin_files, "seed": seed, "timeout": timeout,
             "memory": memory, "only": only, "settings_sha256": settings_sha, "ignored": found.ignored,
-            "html_reports": html is not None}
+            "html_reports": html is not None, "isolation": isolation}
     inflight: dict = {}
     started: dict = {}
 
@@ -911,7 +936,7 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
         try:
             if todo:
                 if executor is None:
-                    executor = LocalExecutor(jobs, config_path, plugin_files)
+                    executor = LocalExecutor(jobs, config_path, plugin_files, isolation)
                 meta["executor"] = executor.description
                 progress.say(f"grading {len(todo)} submission{'s' if len(todo) != 1 else ''} "
                              f"on {executor.description}")
@@ -924,10 +949,11 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
                     while queue and len(inflight) < window and not ctrl_c.requested:
                         e = queue.pop(0)
                         if executor.ships_files:
-                            args = (pack(e.path), None, (), seed, timeout, memory, only, bundle, render)
+                            args = (pack(e.path), None, (), seed, timeout, memory, only, bundle, render,
+                                    isolation)
                         else:
                             args = (str(e.path), config_path, plugin_files, seed, timeout, memory, only,
-                                    None, render)
+                                    None, render, isolation)
                         inflight[executor.submit(grade_submission, *args)] = e
                         started[e.student] = time.monotonic()
 

@@ -227,6 +227,79 @@ def test_dask_local_cluster_gives_the_same_results(graded, klass, tmp_path, engi
         assert len(list((tmp_path / "dask" / "reports").glob("*.html"))) == 7
 
 
+def _needs_bwrap():
+    from nncheck.sandbox import bubblewrap_problem
+    problem = bubblewrap_problem()
+    if problem:
+        pytest.skip(f"needs the sandbox: {problem}")
+
+
+def test_the_isolation_asked_for_travels_with_each_task(monkeypatch, tmp_path):
+    """A process that grades without bubblewrap refuses when the class asked for the sandbox,
+    rather than grade under a weaker layer; the same call without a demand falls back and says so."""
+    import nncheck.grading as grading
+    from nncheck.sandbox import BWRAP_VAR, IsolationError
+
+    sub = tmp_path / "zoe.py"
+    sub.write_text(relu_source())
+    monkeypatch.setattr(grading, "_ENGINES", {})  # no engine resolved earlier in this process
+    monkeypatch.setenv(BWRAP_VAR, str(tmp_path / "no-bwrap"))
+    monkeypatch.delenv("NNCHECK_ISOLATION", raising=False)
+    with pytest.raises(IsolationError, match="bubblewrap"):
+        grade_submission(str(sub), only=["relu"], isolation="bubblewrap")
+    fallback = grade_submission(str(sub), only=["relu"])
+    assert fallback["isolation"]["layer"] in ("user", "process")
+    assert [c["status"] for c in fallback["checks"]] == ["passed"] * 3
+
+
+def test_a_report_graded_outside_the_sandbox_is_regraded_when_the_sandbox_is_asked_for(klass, tmp_path):
+    _needs_bwrap()
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(klass / "bob.py", subs / "bob.py")
+    out = tmp_path / "out"
+    first = grade_class(subs, out, jobs=1, only=["relu"], html_reports=False, isolation="process")
+    assert first.graded == ["bob"] and read_layer(out, "bob") == "process"
+    again = grade_class(subs, out, jobs=1, only=["relu"], html_reports=False, isolation="process")
+    assert again.skipped == ["bob"]
+    sandboxed = grade_class(subs, out, jobs=1, only=["relu"], html_reports=False, isolation="bubblewrap")
+    assert sandboxed.graded == ["bob"] and read_layer(out, "bob") == "bubblewrap"
+    assert grade_class(subs, out, jobs=1, only=["relu"], html_reports=False, isolation="bubblewrap").skipped == ["bob"]
+
+
+def read_layer(out: Path, student: str) -> str:
+    return json.loads((out / "reports" / f"{student}.json").read_text())["isolation"]["layer"]
+
+
+def test_dask_workers_without_the_sandbox_refuse_instead_of_grading_unsandboxed(klass, tmp_path):
+    """The grading machine has bubblewrap, its Dask workers do not: every row is a grading failure
+    that names the missing sandbox (retried by the next run), and no report is a grade."""
+    distributed = pytest.importorskip("distributed")
+    _needs_bwrap()
+    from nncheck.grading import DaskExecutor
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(klass / "bob.py", subs / "bob.py")
+    shutil.copy(klass / "frank.py", subs / "frank.py")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  env={"NNCHECK_BWRAP": str(tmp_path / "no-bwrap")}) as cluster:
+        with distributed.Client(cluster) as client:
+            res = grade_class(subs, tmp_path / "out", executor=DaskExecutor(client=client), only=["relu"],
+                              timeout=1, html_reports=False, isolation="bubblewrap")
+            assert sorted(res.failed) == ["bob", "frank"] and res.graded == []
+            # the same workers grade when weaker isolation is accepted explicitly
+            ok = grade_class(subs, tmp_path / "out2", executor=DaskExecutor(client=client), only=["relu"],
+                             timeout=1, html_reports=False, isolation="process")
+            assert sorted(ok.graded) == ["bob", "frank"]
+    for student in ("bob", "frank"):
+        error = json.loads((tmp_path / "out" / "reports" / f"{student}.json").read_text())["grading"]["error"]
+        assert "IsolationError" in error and "bubblewrap" in error, error
+        rep = json.loads((tmp_path / "out2" / "reports" / f"{student}.json").read_text())
+        assert rep["isolation"]["layer"] == "process"
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["meta"]["isolation"] == "bubblewrap"
+
+
 # --------------------------------------------------------------------------
 # Resuming
 # --------------------------------------------------------------------------

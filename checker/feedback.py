@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from nncheck.config import FEEDBACK_LEVELS, VISIBILITIES, Config, ConfigError
@@ -164,3 +165,20 @@ def annotate(d: dict, config: Config | None) -> dict:
 
 __all__ = ["AUDIENCES", "FEEDBACK_LEVELS", "VISIBILITIES", "PLATFORM_FORMATS", "StudentReport", "annotate",
            "check_keys", "for_student", "level_of", "trim_check", "trim_record", "visibility_of"]
+
+
+# -- shared by the platform exports (Gradescope, PrairieLearn) ---------------
+
+def finite(x) -> float:
+    """``x`` as a float, 0.0 where it is not a finite number (platforms reject NaN and inf)."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return 0.0
+    return v if math.isfinite(v) else 0.0
+
+
+def cap_text(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters, saying how much was left out."""
+    text = text or ""
+    return text if len(text) <= n else text[:n] + f"\n... ({len(text) - n} more characters not shown)"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 
-from nncheck.feedback import level_of, trim_check, visibility_of
+from nncheck.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
 from nncheck.model import SECTIONS
 from nncheck.reports import report_dict
 
@@ -38,17 +38,6 @@ LOAD_OUTPUT_CAP = 2000     # characters of what loading printed, in the top-leve
 SCORE_ONLY = "Your instructor shows only the score of this check."
 
 
-def _cap(text: str, n: int) -> str:
-    text = text or ""
-    return text if len(text) <= n else text[:n] + f"\n... ({len(text) - n} more characters not shown)"
-
-
-def _num(x) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return 0.0
-    return v if math.isfinite(v) else 0.0
 
 
 def _test_output(c: dict, counted: bool) -> str:

@@ -25,9 +25,8 @@ autograder run prairielearn`` does that (see ``docs/platforms.md``).
 from __future__ import annotations
 
 import json
-import math
 
-from nncheck.feedback import level_of, trim_check, visibility_of
+from nncheck.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
 from nncheck.reports import report_dict
 
 MAX_IMAGE_BYTES = 600_000      # all images together: the file must stay under PrairieLearn's 1 MB
@@ -35,17 +34,6 @@ OUTPUT_CAP = 3000
 TRACEBACK_CAP = 4000
 
 
-def _num(x) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return 0.0
-    return v if math.isfinite(v) else 0.0
-
-
-def _cap(text: str, n: int) -> str:
-    text = text or ""
-    return text if len(text) <= n else text[:n] + f"\n... ({len(text) - n} more characters not shown)"
 
 
 def _message(c: dict, level: str) -> str:

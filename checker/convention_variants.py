@@ -24,6 +24,7 @@ import ast
 import re
 from pathlib import Path
 
+from nncheck.loader import parse
 from nncheck.variants import REFERENCE_DIR, Variant, VariantError, correct
 
 MODULES = ("layers", "loss", "network", "options", "regularization")
@@ -65,7 +66,7 @@ class _Module:
     """The parsed reference with its classes, methods and module-level functions."""
 
     def __init__(self, source: str):
-        self.tree = ast.parse(source)
+        self.tree = parse(source)
         self.classes = {n.name: n for n in self.tree.body if isinstance(n, ast.ClassDef)}
         self.functions = {n.name: n for n in self.tree.body if isinstance(n, ast.FunctionDef)}
 

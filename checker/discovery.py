@@ -34,11 +34,11 @@ import dataclasses
 import functools
 import json
 import re
-import threading
 import time
 from pathlib import Path
 
 from nncheck.discover_probes import FORM, UNCONFIRMED
+from nncheck.loader import parse
 from nncheck.model import Result, Status
 from nncheck.probes import SIGNATURE_ERROR
 
@@ -169,27 +169,18 @@ def read_sources(path) -> list[tuple[str, str, bool]]:
     return out
 
 
-_PARSE_LOCK = threading.Lock()
-
-
 @functools.lru_cache(maxsize=512)
 def _parse_cached(code: str):
-    with _PARSE_LOCK:
-        return ast.parse(MAGIC.sub("pass  #", code))
+    return parse(MAGIC.sub("pass  #", code))
 
 
 def _parse(code: str):
-    """The module's AST, or None. Cached by text (a class or a selftest grades the same files over and
-    over) and serialised: CPython 3.11's ``ast.parse`` is not safe in parallel threads (``SystemError:
-    AST constructor recursion depth mismatch``), and ``nncheck selftest`` grades in threads."""
-    for attempt in range(5):
-        try:
-            return _parse_cached(code)  # a failed parse raises, so it is never cached
-        except (SyntaxError, ValueError):
-            return None
-        except SystemError:  # the 3.11 race with a parse in another thread (the loader's): parse again
-            time.sleep(0.01 * (attempt + 1))
-    return None
+    """The module's AST, or None. Cached by text: a class or a selftest grades the same files over and
+    over (:func:`nncheck.loader.parse` makes it safe in threads)."""
+    try:
+        return _parse_cached(code)  # a failed parse raises, so it is never cached
+    except (SyntaxError, ValueError, MemoryError, RecursionError, SystemError):
+        return None
 
 
 def _name_of(node):
@@ -439,8 +430,8 @@ def parse_pin(option: str, text: str, where: str, kind: str) -> dict | str:
     if option not in OPTIONS:
         return f"{where}: unknown option `{option}` (known: {', '.join(OPTIONS)})"
     try:
-        expr = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
+        expr = parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError):
         return f"{where}: `{text.strip()}` is not a class name or a call like Dense(init=\"xavier\")"
     if isinstance(expr, ast.Name):
         return _form(option, "class", expr.id, expr.id, f"pinned by {kind}", where, confirm="none",

@@ -45,7 +45,10 @@ import os
 import re
 import shutil
 import sys
+import threading
+import time
 import tokenize
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -375,7 +378,7 @@ def _imported_names(mod: ModulePlan, known: set[str]) -> set[str]:
     pkg = mod.name if mod.is_package else mod.name.rpartition(".")[0]
     for unit in mod.units:
         try:
-            tree = ast.parse(unit.source)
+            tree = parse(unit.source)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -537,9 +540,35 @@ def _split_statements(tree: ast.Module, lines: list[str], in_first_chunk: bool =
 # --------------------------------------------------------------------------
 # .py files
 
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(source: str, filename: str = "<unknown>", mode: str = "exec") -> ast.AST:
+    """``ast.parse``, safe to call from several threads: every parse in nncheck goes through here.
+
+    CPython 3.11's parser is not thread-safe (two parses at once can raise
+    ``SystemError: AST constructor recursion depth mismatch``), and the grader
+    parses in threads (``nncheck selftest``). Parses are serialised; one that
+    still meets the race (a library parsing on its own) is tried again.
+    Errors in the source (``SyntaxError``, ``ValueError``...) are raised as
+    ``ast.parse`` raises them; its warnings (``invalid escape sequence`` in a
+    student's docstring) are the student's business, not the grader's output.
+    """
+    for attempt in range(5):
+        try:
+            with _PARSE_LOCK, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return ast.parse(source, filename, mode)
+        except SystemError:
+            if attempt == 4:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def _first_error(text: str, filename: str):
     try:
-        return None, ast.parse(text, filename)
+        return None, parse(text, filename)
     except SyntaxError as exc:
         return exc, None
     except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, too deep
@@ -574,7 +603,7 @@ def _salvage(text: str, filename: str):
         for j in range(i + 1, min(i + 12, len(bounds))):
             chunk = "".join(lines[bounds[i]:bounds[j]])
             try:
-                tree = ast.parse(chunk, filename)
+                tree = parse(chunk, filename)
             except (SyntaxError, ValueError):
                 continue
             parsed.append((tree, bounds[i], lines[bounds[i]:bounds[j]]))
@@ -849,7 +878,7 @@ def _plan_notebook(path: Path, work: Path, shown: str, heading: str | None) -> P
             plan.dropped.append(f"{label}: {whole_reason} was not run")
             continue
         try:
-            tree = ast.parse(text, f"{shown} [{label}]")
+            tree = parse(text, f"{shown} [{label}]")
         except (SyntaxError, ValueError) as exc:
             plan.problems.append(
                 f"{label} does not parse ({_describe_syntax_error(exc)}); the rest was loaded")

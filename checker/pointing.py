@@ -51,12 +51,10 @@ from __future__ import annotations
 
 import ast
 import builtins
-import threading
 import time
-import warnings
 from dataclasses import dataclass
 
-from nncheck.loader import ModulePlan, Plan, Unit, unit_filename
+from nncheck.loader import ModulePlan, Plan, Unit, parse, unit_filename
 
 __all__ = ["RULES", "CHECK_ENTRY", "Code", "annotate", "point", "pinned_lines", "where_text"]
 
@@ -447,23 +445,12 @@ class Fn:
         return lines[i] if 0 <= i < len(lines) else ""
 
 
-_PARSE_LOCK = threading.Lock()
-
-
 def _parse(source: str):
-    """The module's AST, or None. Serialised and retried: CPython 3.11's ``ast.parse`` races with a
-    parse in another thread (``SystemError: AST constructor recursion depth mismatch``), and
-    ``nncheck selftest`` grades in threads."""
-    for attempt in range(5):
-        try:
-            with _PARSE_LOCK, warnings.catch_warnings():  # "invalid escape sequence" in a docstring
-                warnings.simplefilter("ignore")
-                return ast.parse(source)
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            return None
-        except SystemError:
-            time.sleep(0.01 * (attempt + 1))
-    return None
+    """The module's AST, or None (:func:`nncheck.loader.parse` makes it safe in threads)."""
+    try:
+        return parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError, SystemError):
+        return None
 
 
 class OutOfTime(Exception):

@@ -501,3 +501,19 @@ def test_shims_import_cleanly():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
     assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr
+
+
+def test_parse_is_quiet_and_raises_what_ast_parse_raises():
+    """The one parse every grader-side module uses (serialised for threads): a student's odd escape
+    is not the grader's warning, and a syntax error is still a SyntaxError."""
+    import warnings
+
+    from nncheck.loader import parse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = parse('def f():\n    """\\l is not an escape"""\n', "student.py")
+    assert tree.body[0].name == "f"
+    with pytest.raises(SyntaxError):
+        parse("def f(:\n", "student.py")
+    assert parse("Dense(init='xavier')", mode="eval").body.func.id == "Dense"

@@ -199,8 +199,12 @@ def test_reference_and_grader_files_are_out_of_reach(tmp_path):
     """sys.path, find_spec, the editable finder's MAPPING, gc'd code objects, every
     /proc/<pid>/{cmdline,environ,maps,cwd,root,fd}, the mount table and a walk of /
     find no reference, verdict or grading source; the stub still fails every check."""
-    path = _reference_attack(tmp_path, walk_budget=24)
-    proc, report, _ = submit(path, "--check", "relu", "--check", "dense", "--check", "loss")
+    # A quiet machine walks / in a few seconds; a busy one (the rest of the suite beside it) can take
+    # ten times that, so the load timeout is raised for this test and the walk may use most of it.
+    config = write(tmp_path / "nncheck.toml", "load_timeout = 150\n")
+    path = write(tmp_path / "stub" / "attacker.py",
+                 attack_source(stub_source(), "read_reference", walk_budget=120, load_budget=140))
+    proc, report, _ = submit(path, "--check", "relu", "--check", "dense", "--check", "loss", "--config", config)
     assert_ran(report, "load")
     done = lines(report, "ATTACK-DONE")[0]
     assert not lines(report, "FOUND"), "the sandbox leaked grader files:\n" + "\n".join(lines(report, "FOUND"))

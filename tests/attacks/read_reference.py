@@ -265,7 +265,7 @@ def _exec_reference():
 
 def _attack_read_reference():
     t0 = _time.monotonic()
-    _DEADLINE[0] = t0 + 26.0
+    _DEADLINE[0] = t0 + _P.get("load_budget", 26.0)  # a little under the load timeout
     for step in (_via_imports, _via_install, _via_proc, _via_candidates):
         try:
             step()

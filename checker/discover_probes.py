@@ -216,16 +216,20 @@ def _confirm_xavier(ns, form, label):
     plain = ns.get("Dense")
     if plain is None:
         return
+    baseline = form.get("baseline")  # a flag that is on by default: compared with it turned off
+    other = {**form, "kwargs": {**(form.get("kwargs") or {}), **baseline}} if baseline else None
     ratios = []
     for n_in, n_out in ((400, 30), (30, 400)):
         a = _weights(build(ns, form, n_in, n_out)).var()
-        b = _weights(construct(plain, "Dense(input_units, output_units)", n_in, n_out)).var()
+        b = _weights(build(ns, other, n_in, n_out) if other else
+                     construct(plain, "Dense(input_units, output_units)", n_in, n_out)).var()
         if b > 0 and a > 0:
             ratios.append(abs(np.log(a / b)))
         elif a != b:
             ratios.append(np.inf)
     if ratios and max(ratios) < np.log(1.5):
-        raise Unconfirmed(f"`{label}` draws its weights with the same scale as plain `Dense`: it does not look "
+        than = (f"`{_fmt(form['class'], baseline)}`" if baseline else "plain `Dense`")
+        raise Unconfirmed(f"`{label}` draws its weights with the same scale as {than}: it does not look "
                           "like a different initialisation")
     if form.get("confirm") == "xavier-variance":  # the weakest clue: only a draw at a Xavier variance counts
         for n_in, n_out in ((400, 30), (30, 400)):
@@ -234,6 +238,10 @@ def _confirm_xavier(ns, form, label):
                 raise Unconfirmed(f"`{label}` draws its {n_in}x{n_out} weights with variance {var:.3g}, neither "
                                   f"Glorot's 2/(in+out) = {2.0 / (n_in + n_out):.3g} nor 1/in = {1.0 / n_in:.3g}: "
                                   "nothing says it is meant as Xavier; pin it if it is")
+
+
+def _fmt(cls, kwargs):
+    return f"{cls}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
 
 
 def _step(layer, g, x):

@@ -64,6 +64,11 @@ NAME_WORDS = {
     "dropout": ("dropout",),
     "batchnorm": ("batchnorm", "batchnormalization", "batchnormalisation"),
 }
+#: Whole words of a name (split at underscores and case changes) that name an option; too short to be
+#: searched for inside other words ("rms" is in "norms").
+NAME_TOKENS = {"rmsprop": ("rms",)}
+#: Options a boolean switch on ``Dense`` can turn on (``Dense(..., xavier=True)``, ``use_rmsprop=True``).
+SWITCH_OPTIONS = ("xavier", "l2", "momentum", "rmsprop", "adam")
 #: String values that select an option when a parameter is compared against them.
 FLAG_VALUES = {
     "xavier": ("xavier", "glorot", "xavier_normal", "xavier_uniform", "glorot_normal", "glorot_uniform"),
@@ -84,10 +89,16 @@ def _is_l2_param(name: str) -> bool:
             or "penal" in low or low.startswith("reg"))
 
 
-def _l2_coef(params) -> str | None:
-    """The parameter that holds the L2 coefficient: one that says l2, else one that looks like it."""
+def _l2_coef(params, switches=()) -> str | None:
+    """The parameter that holds the L2 coefficient: one that says l2, else one that looks like it.
+    A boolean switch (``l2=False`` beside ``lambd=0.001``) is never the coefficient."""
+    params = [p for p in params if p not in switches]
     return (next((p for p in params if "l2" in p.lower() and _is_l2_param(p)), None)
             or next((p for p in params if _is_l2_param(p)), None))
+
+
+#: Extra parameters of ``Dense.backward`` that are an L2 coefficient there (too generic elsewhere).
+BACKWARD_L2 = ("alpha", "lam", "lamb")
 
 
 #: Words in a class name that say it is something else (an L2 *norm*, a regression, a loss).
@@ -115,6 +126,7 @@ class ClassInfo:
     backward_params: list
     flags: list           # (parameter, string value)
     after_heading: bool
+    switches: list = dataclasses.field(default_factory=list)  # constructor parameters with a True/False default
 
 
 @dataclasses.dataclass
@@ -244,8 +256,9 @@ def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
                 for k in n.value.keys:
                     flags += [(attr_of[name], x) for x in _strings(k)] if k is not None else []
     bases = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "?") for b in node.bases]
+    switches = [p for p in init_params if isinstance(init_defaults.get(p), bool)]
     return ClassInfo(node.name, bases, label, node.lineno, methods, init_params, init_defaults,
-                     backward_params, flags, after)
+                     backward_params, flags, after, switches)
 
 
 def _collect(sources):
@@ -312,6 +325,18 @@ def _words(name):
     return name.lower().replace("_", "")
 
 
+def _tokens(name):
+    """The words of a name: ``Dense_RMS`` and ``DenseRMSProp`` give dense, rms (and prop)."""
+    return {t.lower() for t in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)}
+
+
+def _name_options(name):
+    """The options a class or parameter name says."""
+    w, tokens = _words(name), _tokens(name)
+    return [o for o, words in NAME_WORDS.items()
+            if any(x in w for x in words) or any(t in tokens for t in NAME_TOKENS.get(o, ()))]
+
+
 def _form(option, kind, cls, label, evidence, where, **extra):
     return {"option": option, "kind": kind, "class": cls, "label": label, "evidence": evidence,
             "where": where, **extra}
@@ -334,7 +359,7 @@ def candidates(classes, unusable=None) -> dict:
         w = _words(name)
         where = f"{info.where}, line {info.line}"
         if name not in canon and name != "Dense":
-            hits = [o for o, words in NAME_WORDS.items() if any(x in w for x in words)]
+            hits = _name_options(name)
             if len(hits) == 1 and hits[0] in ("dropout", "batchnorm"):
                 if _is_layer(name, classes):
                     found[hits[0]].append(_form(hits[0], "class", name, name,
@@ -345,7 +370,7 @@ def candidates(classes, unusable=None) -> dict:
                     x in w for x in NOT_AN_OPTION if not (x == "norm" and hits[0] == "batchnorm")):
                 extra = {}
                 if hits[0] == "l2":  # 'l2'/'reg' in a name is weaker evidence: confirm it shrinks the weights
-                    coef = _l2_coef(info.init_params[2:])
+                    coef = _l2_coef(info.init_params[2:], info.switches)
                     extra = {"confirm": "behaves", **({"hyper": {"alpha": coef}} if coef else {})}
                 found[hits[0]].append(_form(hits[0], "class", name, name,
                                             f"a Dense layer named `{name}`", where,
@@ -364,7 +389,7 @@ def candidates(classes, unusable=None) -> dict:
         if not _is_dense_like(name, classes) or name in canon:
             continue
         where = f"{info.where}, line {info.line}"
-        name_opts = [o for o, words in NAME_WORDS.items() if any(x in _words(name) for x in words)]
+        name_opts = _name_options(name)
         if name_opts:  # a class named for one option: its flags and parameters are its own business
             continue
         for param, value in info.flags:
@@ -372,8 +397,14 @@ def candidates(classes, unusable=None) -> dict:
                 if value.lower() in values and param in info.init_params:
                     kwargs = {param: value}
                     extra = {}
+                    default = info.init_defaults.get(param)
+                    if isinstance(default, str) and default.lower() in values:
+                        # on by default: plain Dense *is* the option; tried against another of its values
+                        other = next((v for p, v in info.flags if p == param and v.lower() not in values), None)
+                        if other is not None:
+                            extra["baseline"] = {param: other}
                     if option == "l2":
-                        coef = _l2_coef(info.init_params)
+                        coef = _l2_coef(info.init_params, info.switches)
                         if coef is None:
                             unusable.append(f"`{name}` ({where}) compares `{param}` with {value!r}, but takes no "
                                             "parameter for the L2 coefficient, so option II cannot be graded at "
@@ -386,6 +417,25 @@ def candidates(classes, unusable=None) -> dict:
                                                f"`{name}` compares its parameter `{param}` with {value!r}", where,
                                                kwargs=kwargs, confirm="behaves", strength=STRENGTH["flag"],
                                                after_heading=info.after_heading, **extra))
+        for param in info.switches:
+            for option in _name_options(param):
+                if option not in SWITCH_OPTIONS or any(f["class"] == name for f in found[option]):
+                    continue
+                extra = {}
+                if option == "l2":
+                    coef = _l2_coef(info.init_params, info.switches)
+                    if coef is None:
+                        unusable.append(f"`{name}` ({where}) has a switch `{param}`, but takes no parameter for "
+                                        "the L2 coefficient, so option II cannot be graded at the coefficients "
+                                        "nncheck chooses; pin it with the coefficient's name: `# nncheck: l2 = "
+                                        f"{name}({param}=True, <coef>=...)`")
+                        continue
+                    extra["hyper"] = {"alpha": coef}
+                found[option].append(_form(option, "factory", name, _fmt_call(name, {param: True}),
+                                           f"`{name}` has a switch `{param}` (default {info.init_defaults[param]})",
+                                           where, kwargs={param: True}, baseline={param: False},
+                                           confirm="behaves", strength=STRENGTH["flag"],
+                                           after_heading=info.after_heading, **extra))
         init_param = next((p for p in info.init_params if p.lower() in INIT_PARAMS), None)
         if init_param is not None and not any(f["class"] == name for f in found["xavier"]):
             values = sorted({v for p, v in info.flags if p == init_param})
@@ -396,14 +446,15 @@ def candidates(classes, unusable=None) -> dict:
                     f"{init_param}='xavier'", where, kwargs={init_param: "xavier"}, confirm="xavier-variance",
                     strength=STRENGTH["fallback"], after_heading=info.after_heading))
         if not any(f["class"] == name for f in found["l2"]):
-            coef = _l2_coef(info.init_params)
+            coef = _l2_coef(info.init_params, info.switches)
             if coef is not None:
                 found["l2"].append(_form("l2", "factory", name, f"{name}(..., {coef}=...)",
                                          f"`{name}` takes a parameter `{coef}`", where, hyper={"alpha": coef},
                                          confirm="behaves", strength=STRENGTH["param"],
                                          after_heading=info.after_heading))
             else:
-                coef = _l2_coef(info.backward_params[2:])
+                extra_args = info.backward_params[2:]
+                coef = _l2_coef(extra_args) or next((p for p in extra_args if p.lower() in BACKWARD_L2), None)
                 if coef is not None:
                     found["l2"].append(_form("l2", "factory", name, f"{name}.backward(..., {coef}=...)",
                                              f"`{name}.backward` takes a parameter `{coef}`", where,
@@ -432,7 +483,8 @@ def parse_pin(option: str, text: str, where: str, kind: str) -> dict | str:
     try:
         expr = parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError):
-        return f"{where}: `{text.strip()}` is not a class name or a call like Dense(init=\"xavier\")"
+        return (f"{where}: `{text.strip()}` is not a class name or a call like Dense(init=\"xavier\")"
+                + (" or Dense.backward(alpha=...)" if option == "l2" else ""))
     if isinstance(expr, ast.Name):
         return _form(option, "class", expr.id, expr.id, f"pinned by {kind}", where, confirm="none",
                      strength=STRENGTH[kind], pinned=True)
@@ -453,7 +505,14 @@ def parse_pin(option: str, text: str, where: str, kind: str) -> dict | str:
         cls = expr.func.id
         return _form(option, "factory", cls, _fmt_call(cls, kwargs), f"pinned by {kind}", where,
                      kwargs=kwargs, hyper=hyper, confirm="none", strength=STRENGTH[kind], pinned=True)
-    return f"{where}: `{text.strip()}` is not a class name or a call like Dense(init=\"xavier\")"
+    if (option == "l2" and isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr == "backward" and isinstance(expr.func.value, ast.Name) and len(expr.keywords) == 1
+            and isinstance(expr.keywords[0].value, ast.Constant) and expr.keywords[0].value.value is Ellipsis):
+        cls, coef = expr.func.value.id, expr.keywords[0].arg  # Dense.backward(alpha=...)
+        return _form(option, "factory", cls, f"{cls}.backward(..., {coef}=...)", f"pinned by {kind}", where,
+                     backward_hyper={"alpha": coef}, confirm="none", strength=STRENGTH[kind], pinned=True)
+    return (f"{where}: `{text.strip()}` is not a class name or a call like Dense(init=\"xavier\")"
+            + (" or Dense.backward(alpha=...)" if option == "l2" else ""))
 
 
 def scan(path, config=None, aliases=None) -> Discovery:
@@ -509,8 +568,7 @@ def _unused_clues(option, classes, functions) -> list[str]:
     pin = f"`# nncheck: {option} = <the layer, e.g. Dense(init=\"xavier\")>`" if option == "xavier" else \
         f"`# nncheck: {option} = <your layer class or call>`"
     for name, infos in classes.items():
-        w = _words(name)
-        hits = [o for o, ws in NAME_WORDS.items() if any(x in w for x in ws)]
+        hits = _name_options(name)
         if option not in hits or name == canon:
             continue
         info = infos[-1]

@@ -48,6 +48,10 @@ def xavier_variants() -> list:
             "        self.learning_rate = learning_rate\n"
             "        scale = {SCALE} if init == 'xavier' else 0.01\n"
             "        self.weights = np.random.randn(input_units, output_units) * scale\n")
+    switch = ("    def __init__(self, input_units, output_units, learning_rate=0.1, xavier=False):\n"
+              "        self.learning_rate = learning_rate\n"
+              "        scale = {SCALE} if xavier else 0.01\n"
+              "        self.weights = np.random.randn(input_units, output_units) * scale\n")
     glorot = "np.sqrt(2.0 / (input_units + output_units))"
     return [
         _variant("discovered-xavier-class-renamed", "correct", "xavier", None, _rename("xavier", "Xavier_Dense"),
@@ -59,6 +63,13 @@ def xavier_variants() -> list:
                  [("layers.py", _DENSE_INIT, flag.replace("{SCALE}", "np.sqrt(2.0 / input_units)")),
                   *_hide("xavier", 1)],
                  "Dense(..., init='xavier') drawing He's 2/in"),
+        _variant("discovered-xavier-switch", "correct", "xavier", None,
+                 [("layers.py", _DENSE_INIT, switch.replace("{SCALE}", glorot)), *_hide("xavier", 1)],
+                 "option I as a boolean switch on Dense: Dense(..., xavier=True)"),
+        _variant("discovered-xavier-switch-he", "mutant", "xavier", "xavier-wrong-variance",
+                 [("layers.py", _DENSE_INIT, switch.replace("{SCALE}", "np.sqrt(2.0 / input_units)")),
+                  *_hide("xavier", 1)],
+                 "Dense(..., xavier=True) drawing He's 2/in"),
         _variant("discovered-xavier-class-std-as-variance", "mutant", "xavier", "xavier-wrong-variance",
                  [*_rename("xavier", "DenseXavier"),
                   ("options.py", std, "        std = 2.0 / (input_units + output_units)\n")],
@@ -71,6 +82,9 @@ def l2_variants() -> list:
             "        self.learning_rate = learning_rate\n        self.l2 = l2\n"
             "        self.weights = np.random.randn(input_units, output_units) * 0.01\n")
     penalty = "return grad_weights + 2.0 * self.alpha * self.weights, grad_biases"
+    switch = ("    def __init__(self, input_units, output_units, learning_rate=0.1, lambd=0.001, l2=False):\n"
+              "        self.learning_rate, self.lambd, self.l2 = learning_rate, lambd, l2\n"
+              "        self.weights = np.random.randn(input_units, output_units) * 0.01\n")
     return [
         _variant("discovered-l2-class-renamed", "correct", "l2", None, _rename("l2", "DenseL2"),
                  "option II as an own-named subclass DenseL2(Dense)"),
@@ -84,6 +98,12 @@ def l2_variants() -> list:
                   ("layers.py", _DENSE_GRADS, "        return np.dot(input.T, grad_output) + self.l2 * "
                                               "self.weights, grad_output.sum(axis=0)"), *_hide("l2", 2)],
                  "Dense(..., l2=...) with the 0.5 convention"),
+        _variant("discovered-l2-switch-beside-coefficient", "correct", "l2", None,
+                 [("layers.py", _DENSE_INIT, switch),
+                  ("layers.py", _DENSE_GRADS, "        return np.dot(input.T, grad_output) + (2.0 * self.lambd * "
+                                              "self.weights if self.l2 else 0.0), grad_output.sum(axis=0)"),
+                  *_hide("l2", 2)],
+                 "option II as a switch l2=True beside the coefficient lambd (the switch is not the coefficient)"),
         _variant("discovered-l2-class-bias", "mutant", "l2", "l2-regularises-bias",
                  [*_rename("l2", "Dense_L2"),
                   ("options.py", penalty, "return grad_weights + 2.0 * self.alpha * self.weights, "

@@ -203,3 +203,43 @@ def test_reports_show_the_counted_option_first_and_collapse_the_rest():
     assert "not attempted: xavier, momentum" in html and html.index("adam.trajectory") < html.index("l2.grad")
     assert "xavier.init" not in html
     assert "xavier.init" in render_json(report)                     # JSON keeps every check
+
+
+def test_boolean_switches_named_for_an_option_are_flags_and_never_coefficients(tmp_path):
+    d = scan_text(tmp_path, DENSE.format(extra=", lambd=0.001, l2=False, xavier=False, use_rms=False, bias=True",
+                                         body=""))
+    assert d.forms["xavier"]["kwargs"] == {"xavier": True} and d.forms["xavier"]["baseline"] == {"xavier": False}
+    assert d.forms["rmsprop"]["kwargs"] == {"use_rms": True}
+    l2 = d.forms["l2"]
+    assert l2["kwargs"] == {"l2": True} and l2["hyper"] == {"alpha": "lambd"}  # the switch is not the coefficient
+    assert "momentum" not in d.forms and "adam" not in d.forms  # bias=True says no option
+
+
+def test_an_l2_switch_without_a_coefficient_is_reported_not_graded(tmp_path):
+    d = scan_text(tmp_path, DENSE.format(extra=", use_l2=False", body=""))
+    assert "l2" not in d.forms
+    assert any("switch `use_l2`" in s and "no parameter for the L2 coefficient" in s for s in d.seen), d.seen
+
+
+def test_a_flag_on_by_default_is_compared_with_its_other_value(tmp_path):
+    d = scan_text(tmp_path, DENSE.format(extra=", init='xavier'",
+                                         body="        if init == 'xavier': pass\n        elif init == 'small': pass"))
+    assert d.forms["xavier"]["kwargs"] == {"init": "xavier"} and d.forms["xavier"]["baseline"] == {"init": "small"}
+
+
+@pytest.mark.parametrize("name,option", [("Dense_RMS", "rmsprop"), ("Dense_rms", "rmsprop"),
+                                         ("DenseNorms", None), ("Dense_m", None)])
+def test_short_words_count_only_as_whole_words_of_a_name(tmp_path, name, option):
+    d = scan_text(tmp_path, DENSE.format(extra="", body="") + f"\nclass {name}(Dense):\n    pass\n")
+    found = [o for o, f in d.forms.items() if f["class"] == name]
+    assert found == ([option] if option else []), found
+
+
+def test_backward_alpha_and_the_backward_pin(tmp_path):
+    text = DENSE.format(extra="", body="").replace("def backward(self, input, grad_output):",
+                                                   "def backward(self, input, grad_output, alpha=0.0):")
+    assert scan_text(tmp_path, text).forms["l2"]["backward_hyper"] == {"alpha": "alpha"}
+    pinned = scan_text(tmp_path, "# nncheck: l2 = Dense.backward(lam=...)\n" + DENSE.format(extra="", body=""))
+    assert pinned.forms["l2"]["backward_hyper"] == {"alpha": "lam"} and pinned.forms["l2"]["pinned"]
+    bad = discovery.parse_pin("xavier", "Dense.backward(lam=...)", "here", "pin")
+    assert isinstance(bad, str) and "not a class name" in bad

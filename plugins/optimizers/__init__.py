@@ -402,7 +402,8 @@ def _hyper_candidates(family, hp0, info):
     cands = {}
     for k, v in hp0.items():
         c = [v]
-        extras = [info.get("defaults", {}).get(k), info.get("attributes_before", {}).get(k), defaults.get(k)]
+        extras = [info.get("stored", {}).get(k), info.get("defaults", {}).get(k),
+                  info.get("attributes_before", {}).get(k), defaults.get(k)]
         if k == "learning_rate":
             extras.append(0.1)  # Dense's default: learning_rate not passed on to super().__init__
         if k == "epsilon":

@@ -54,7 +54,7 @@ def _construct(cls, n_in, n_out, hyper):
     signature's defaults and the layer's numeric attributes.
     """
     info = {"signature": "", "passed_as": {}, "set_attribute": {}, "missing": [], "defaults": {},
-            "attributes_before": {}}
+            "attributes_before": {}, "stored": {}}
     kwargs = {}
     try:
         params = inspect.signature(cls).parameters
@@ -93,6 +93,11 @@ def _construct(cls, n_in, n_out, hyper):
         info["passed_as"] = {}
     for canon, value in hyper.items():
         if canon in info["passed_as"]:
+            # passed, but the layer may keep another value (``0.002 if rmsprop else learning_rate``)
+            attrs = getattr(layer, "__dict__", {})
+            name = next((a for a in HYPER_ALIASES[canon] if a in attrs and _number(attrs[a])), None)
+            if name is not None and _number(value) and float(attrs[name]) != float(value):
+                info["stored"][canon] = float(attrs[name])
             continue
         attrs = getattr(layer, "__dict__", {})
         name = next((a for a in HYPER_ALIASES[canon] if a in attrs and _number(attrs[a])), None)

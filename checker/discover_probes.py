@@ -184,6 +184,9 @@ def option_class(ns, inputs, canonical):
     if params:
         factory.__signature__ = inspect.Signature(params)
     factory.__name__ = factory.__qualname__ = form.get("label") or name
+    # what each canonical parameter is called in the student's code, for the checks' messages
+    factory.__nncheck_names__ = {**(form.get("hyper") or {}),
+                                 **{c: f"{n} (of backward)" for c, n in (form.get("backward_hyper") or {}).items()}}
     return factory
 
 

@@ -70,6 +70,9 @@ def _construct(cls, n_in, n_out, lr, coef):
     if coef_p is not None:
         kwargs[coef_p.name] = coef
         how["coefficient"] = coef_p.name
+    shown = getattr(cls, "__nncheck_names__", None) or {}  # a discovered form: the student's own names
+    if how["coefficient"] == "alpha" and shown.get("alpha"):
+        how["coefficient"] = shown["alpha"]
     layer = None
     if coef_p is None and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         for name in ("alpha", "reg"):  # def __init__(self, *args, **kwargs): try the two usual names

@@ -1,7 +1,8 @@
 """The option fixture corpus (tests/fixtures/options): each file is an option written the way
 real students write it (our own code, one style per file), with its expected verdicts in a
 ``# expect:`` line: ``family=status`` (``passed``, ``failed``, ``skipped``) and optionally
-``family:diagnosis`` for a code the failed family must carry. See docs/option-styles.md."""
+``family:diagnosis`` for a code the failed family must carry. A fixture that is another with a pin
+or one changed line says ``# from:`` (see :func:`fixture_code`). See docs/option-styles.md."""
 from __future__ import annotations
 
 import re
@@ -18,9 +19,25 @@ FIXTURES = sorted(p for p in HERE.glob("*.py") if not p.name.startswith("_"))
 SKIP_CHECKS = re.compile(r"\.experiment$")
 
 
+def fixture_code(fixture: Path) -> str:
+    """The fixture's code. A fixture that is another one with a pin or a one-line change says so:
+    ``# from: <fixture>`` takes that fixture's code (without its comment header), and each
+    ``# replace: old => new`` line edits it (the text must be there)."""
+    text = fixture.read_text()
+    m = re.search(r"^# from: (\w+)$", text, re.M)
+    if not m:
+        return text
+    base = (HERE / f"{m.group(1)}.py").read_text()
+    code = base[re.search(r"^(?!#)", base, re.M).start():]
+    for old, new in re.findall(r"^# replace: (.+?) => (.+)$", text, re.M):
+        assert old in code, f"{fixture.name}: {old!r} is not in {m.group(1)}"
+        code = code.replace(old, new)
+    return text + code
+
+
 def compose(fixture: Path) -> str:
     core = (HERE / "_core.py").read_text()
-    text = fixture.read_text()
+    text = fixture_code(fixture)
     dense = "" if re.search(r"^class Dense\b", text, re.M) else (HERE / "_dense.py").read_text()
     return core.replace("\n%DENSE%\n", "\n" + dense + "\n\n" + text + "\n")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +32,8 @@ from nncheck.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "options"
+sys.path.insert(0, str(REPO / "tests"))
+from test_discovery_fixtures import compose  # noqa: E402  (the fixtures as the tests compose them)
 PROBES_PER_FAMILY = {"xavier": 3, "l2": 2, "momentum": 4, "rmsprop": 4, "adam": 4}  # experiment re-runs traj
 
 
@@ -41,13 +44,6 @@ def median_time(fn, runs):
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
-
-
-def compose(fixture: Path) -> str:
-    core = (FIXTURES / "_core.py").read_text()
-    text = fixture.read_text()
-    dense = "" if "\nclass Dense(" in "\n" + text else (FIXTURES / "_dense.py").read_text()
-    return core.replace("\n%DENSE%\n", "\n" + dense + "\n\n" + text + "\n")
 
 
 def main() -> None:

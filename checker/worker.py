@@ -297,39 +297,8 @@ class Worker:
         return ns
 
     def _describe_defs(self) -> dict:
-        """Where each graded definition's code lives, from the code objects themselves.
-
-        ``{"Dense.backward": {"file": "hw.ipynb [cell 7]", "line": 12, "end": 20,
-        "owner": "Dense"}, "train": {...}}``: for every function of the
-        submission and every method its classes use (``owner`` is the class
-        that defines it, a base class for an inherited method). This is the
-        evidence for pointing at lines: it follows redefinitions and
-        inheritance exactly as Python resolved them.
-        """
-        own = set(self.own_files)
-        defs = {}
-
-        def span(fn):
-            code = getattr(fn, "__code__", None)
-            if code is None or code.co_filename not in own:
-                return None
-            lines = [line for _, _, line in code.co_lines() if line is not None]
-            return {"file": code.co_filename, "line": code.co_firstlineno,
-                    "end": max(lines, default=code.co_firstlineno)}
-
-        for key, value in self.ns.items():
-            if isinstance(value, type):
-                for klass in value.__mro__:
-                    for name, member in vars(klass).items():
-                        fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
-                        where = span(fn) if callable(fn) else None
-                        if where and f"{key}.{name}" not in defs:
-                            defs[f"{key}.{name}"] = {**where, "owner": klass.__name__}
-            elif callable(value):
-                where = span(value)
-                if where:
-                    defs[key] = {**where, "owner": None}
-        return defs
+        """Where each graded definition's code lives (see :func:`describe_defs`)."""
+        return describe_defs(self.ns, self.own_files)
 
     def _describe_names(self) -> dict:
         kinds = {}
@@ -464,6 +433,43 @@ def _sentinel() -> None:
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
         finally:
             os._exit(1)
+
+
+def describe_defs(ns: dict, own_files) -> dict:
+    """Where each definition in ``ns`` has its code, from the code objects themselves.
+
+    ``{"Dense.backward": {"file": "hw.ipynb [cell 7]", "line": 12, "end": 20,
+    "owner": "Dense"}, "train": {...}}``: for every function of the
+    submission and every method its classes use (``owner`` is the class
+    that defines it, a base class for an inherited method), when its code
+    comes from one of ``own_files``. This is the evidence for pointing at
+    lines: it follows redefinitions and inheritance exactly as Python
+    resolved them.
+    """
+    own = set(own_files)
+    defs = {}
+
+    def span(fn):
+        code = getattr(fn, "__code__", None)
+        if code is None or code.co_filename not in own:
+            return None
+        lines = [line for _, _, line in code.co_lines() if line is not None]
+        return {"file": code.co_filename, "line": code.co_firstlineno,
+                "end": max(lines, default=code.co_firstlineno)}
+
+    for key, value in ns.items():
+        if isinstance(value, type):
+            for klass in value.__mro__:
+                for name, member in vars(klass).items():
+                    fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+                    where = span(fn) if callable(fn) else None
+                    if where and f"{key}.{name}" not in defs:
+                        defs[f"{key}.{name}"] = {**where, "owner": klass.__name__}
+        elif callable(value):
+            where = span(value)
+            if where:
+                defs[key] = {**where, "owner": None}
+    return defs
 
 
 def main(argv=None) -> None:

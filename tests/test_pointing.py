@@ -33,6 +33,7 @@ import pytest
 
 from nncheck import pointing
 from nncheck.loader import compile_unit, prepare, unit_filename
+from nncheck.worker import describe_defs
 from nncheck.model import Status
 from nncheck.reports import render_text, report_dict
 from nncheck.selftest import collect_variants, judge_pointing, run_variant
@@ -230,28 +231,7 @@ def _defs(plan, ns_names):
         for u in m.units:
             own.add(unit_filename(u, m.filename))
             exec(compile_unit(u, m.filename, register=False), ns)  # noqa: S102 - our own test code
-    defs = {}
-
-    def span(fn):
-        code = getattr(fn, "__code__", None)
-        if code is None or code.co_filename not in own:
-            return None
-        lines = [ln for _, _, ln in code.co_lines() if ln is not None]
-        return {"file": code.co_filename, "line": code.co_firstlineno, "end": max(lines)}
-
-    for key in ns_names:
-        value = ns[key]
-        if isinstance(value, type):
-            for klass in value.__mro__:
-                for name, member in vars(klass).items():
-                    where = span(member) if callable(member) else None
-                    if where and f"{key}.{name}" not in defs:
-                        defs[f"{key}.{name}"] = {**where, "owner": klass.__name__}
-        elif callable(value):
-            where = span(value)
-            if where:
-                defs[key] = {**where, "owner": None}
-    return defs
+    return describe_defs({key: ns[key] for key in ns_names}, own)
 
 
 def _point(tmp_path, source, names, check_id, requires, diagnosis, details=None, message="", form=None):

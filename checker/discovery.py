@@ -89,10 +89,11 @@ def _is_l2_param(name: str) -> bool:
             or "penal" in low or low.startswith("reg"))
 
 
-def _l2_coef(params, switches=()) -> str | None:
+def _l2_coef(params, not_numbers=()) -> str | None:
     """The parameter that holds the L2 coefficient: one that says l2, else one that looks like it.
-    A boolean switch (``l2=False`` beside ``lambd=0.001``) is never the coefficient."""
-    params = [p for p in params if p not in switches]
+    ``not_numbers`` are never it: a boolean switch (``l2=False`` beside ``lambd=0.001``) or a
+    parameter whose default is a string (``penalty='none'``, compared with ``'l2'``)."""
+    params = [p for p in params if p not in not_numbers]
     return (next((p for p in params if "l2" in p.lower() and _is_l2_param(p)), None)
             or next((p for p in params if _is_l2_param(p)), None))
 
@@ -127,6 +128,12 @@ class ClassInfo:
     flags: list           # (parameter, string value)
     after_heading: bool
     switches: list = dataclasses.field(default_factory=list)  # constructor parameters with a True/False default
+
+    @property
+    def not_numbers(self) -> set:
+        """Constructor parameters that cannot be a coefficient: switches and string-valued ones."""
+        return set(self.switches) | {p for p, d in self.init_defaults.items()
+                                     if isinstance(d, str) and d != NOT_CONSTANT}
 
 
 @dataclasses.dataclass
@@ -213,6 +220,9 @@ def _strings(node):
     return []
 
 
+NOT_CONSTANT = "<an expression>"  # what a default that is not a constant is recorded as
+
+
 def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
     methods = {n.name: n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
@@ -224,10 +234,10 @@ def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
         pos = a.posonlyargs + a.args
         defaults = {}
         for arg, d in zip(pos[len(pos) - len(a.defaults):], a.defaults):
-            defaults[arg.arg] = d.value if isinstance(d, ast.Constant) else "?"
+            defaults[arg.arg] = d.value if isinstance(d, ast.Constant) else NOT_CONSTANT
         for arg, d in zip(a.kwonlyargs, a.kw_defaults):
             if d is not None:
-                defaults[arg.arg] = d.value if isinstance(d, ast.Constant) else "?"
+                defaults[arg.arg] = d.value if isinstance(d, ast.Constant) else NOT_CONSTANT
         return names, defaults
 
     init_params, init_defaults = params(methods.get("__init__"))
@@ -349,6 +359,24 @@ def _fmt_call(cls, kwargs):
     return f"{cls}(..., {', '.join(parts)})" if parts else cls
 
 
+def _flag_form(option, name, info, where, param, value, baseline, unusable, evidence):
+    """The form ``name(..., param=value)`` for ``option``, or None (with a sentence in ``unusable``)
+    when it is L2 and the class takes no coefficient to pass. ``baseline``: the same flag turned
+    off, for a flag that is on by default (a switch, a string flag whose default is the option)."""
+    extra = {"baseline": baseline} if baseline else {}
+    if option == "l2":
+        coef = _l2_coef(info.init_params, info.not_numbers)
+        if coef is None:
+            unusable.append(f"{evidence} ({where}), but it takes no parameter for the L2 coefficient, so "
+                            "option II cannot be graded at the coefficients nncheck chooses; pin it with the "
+                            f"coefficient's name: `# nncheck: l2 = {name}({param}={value!r}, <coef>=...)`")
+            return None
+        extra["hyper"] = {"alpha": coef}
+    return _form(option, "factory", name, _fmt_call(name, {param: value}), evidence, where,
+                 kwargs={param: value}, confirm="behaves", strength=STRENGTH["flag"],
+                 after_heading=info.after_heading, **extra)
+
+
 def candidates(classes, unusable=None) -> dict:
     found: dict[str, list] = {o: [] for o in OPTIONS}
     unusable = unusable if unusable is not None else []
@@ -370,7 +398,7 @@ def candidates(classes, unusable=None) -> dict:
                     x in w for x in NOT_AN_OPTION if not (x == "norm" and hits[0] == "batchnorm")):
                 extra = {}
                 if hits[0] == "l2":  # 'l2'/'reg' in a name is weaker evidence: confirm it shrinks the weights
-                    coef = _l2_coef(info.init_params[2:], info.switches)
+                    coef = _l2_coef(info.init_params[2:], info.not_numbers)
                     extra = {"confirm": "behaves", **({"hyper": {"alpha": coef}} if coef else {})}
                 found[hits[0]].append(_form(hits[0], "class", name, name,
                                             f"a Dense layer named `{name}`", where,
@@ -395,47 +423,24 @@ def candidates(classes, unusable=None) -> dict:
         for param, value in info.flags:
             for option, values in FLAG_VALUES.items():
                 if value.lower() in values and param in info.init_params:
-                    kwargs = {param: value}
-                    extra = {}
+                    baseline = None
                     default = info.init_defaults.get(param)
                     if isinstance(default, str) and default.lower() in values:
                         # on by default: plain Dense *is* the option; tried against another of its values
                         other = next((v for p, v in info.flags if p == param and v.lower() not in values), None)
-                        if other is not None:
-                            extra["baseline"] = {param: other}
-                    if option == "l2":
-                        coef = _l2_coef(info.init_params, info.switches)
-                        if coef is None:
-                            unusable.append(f"`{name}` ({where}) compares `{param}` with {value!r}, but takes no "
-                                            "parameter for the L2 coefficient, so option II cannot be graded at "
-                                            "the coefficients nncheck chooses; pin it with the coefficient's "
-                                            "name: `# nncheck: l2 = " + f"{name}({param}={value!r}, <coef>=...)`")
-                            continue
-                        extra["hyper"] = {"alpha": coef}
-                    label = _fmt_call(name, kwargs)
-                    found[option].append(_form(option, "factory", name, label,
-                                               f"`{name}` compares its parameter `{param}` with {value!r}", where,
-                                               kwargs=kwargs, confirm="behaves", strength=STRENGTH["flag"],
-                                               after_heading=info.after_heading, **extra))
+                        baseline = {param: other} if other is not None else None
+                    form = _flag_form(option, name, info, where, param, value, baseline, unusable,
+                                      f"`{name}` compares its parameter `{param}` with {value!r}")
+                    if form is not None:
+                        found[option].append(form)
         for param in info.switches:
             for option in _name_options(param):
                 if option not in SWITCH_OPTIONS or any(f["class"] == name for f in found[option]):
                     continue
-                extra = {}
-                if option == "l2":
-                    coef = _l2_coef(info.init_params, info.switches)
-                    if coef is None:
-                        unusable.append(f"`{name}` ({where}) has a switch `{param}`, but takes no parameter for "
-                                        "the L2 coefficient, so option II cannot be graded at the coefficients "
-                                        "nncheck chooses; pin it with the coefficient's name: `# nncheck: l2 = "
-                                        f"{name}({param}=True, <coef>=...)`")
-                        continue
-                    extra["hyper"] = {"alpha": coef}
-                found[option].append(_form(option, "factory", name, _fmt_call(name, {param: True}),
-                                           f"`{name}` has a switch `{param}` (default {info.init_defaults[param]})",
-                                           where, kwargs={param: True}, baseline={param: False},
-                                           confirm="behaves", strength=STRENGTH["flag"],
-                                           after_heading=info.after_heading, **extra))
+                form = _flag_form(option, name, info, where, param, True, {param: False}, unusable,
+                                  f"`{name}` has a switch `{param}` (default {info.init_defaults[param]})")
+                if form is not None:
+                    found[option].append(form)
         init_param = next((p for p in info.init_params if p.lower() in INIT_PARAMS), None)
         if init_param is not None and not any(f["class"] == name for f in found["xavier"]):
             values = sorted({v for p, v in info.flags if p == init_param})
@@ -446,7 +451,7 @@ def candidates(classes, unusable=None) -> dict:
                     f"{init_param}='xavier'", where, kwargs={init_param: "xavier"}, confirm="xavier-variance",
                     strength=STRENGTH["fallback"], after_heading=info.after_heading))
         if not any(f["class"] == name for f in found["l2"]):
-            coef = _l2_coef(info.init_params, info.switches)
+            coef = _l2_coef(info.init_params, info.not_numbers)
             if coef is not None:
                 found["l2"].append(_form("l2", "factory", name, f"{name}(..., {coef}=...)",
                                          f"`{name}` takes a parameter `{coef}`", where, hyper={"alpha": coef},

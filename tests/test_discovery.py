@@ -243,3 +243,14 @@ def test_backward_alpha_and_the_backward_pin(tmp_path):
     assert pinned.forms["l2"]["backward_hyper"] == {"alpha": "lam"} and pinned.forms["l2"]["pinned"]
     bad = discovery.parse_pin("xavier", "Dense.backward(lam=...)", "here", "pin")
     assert isinstance(bad, str) and "not a class name" in bad
+
+
+def test_a_string_valued_flag_is_never_its_own_l2_coefficient(tmp_path):
+    """`penalty='none'` compared with 'l2' says L2 is chosen by the flag; the flag's name looks like a
+    coefficient ("penal"), but a parameter whose default is a string cannot hold one."""
+    d = scan_text(tmp_path, DENSE.format(extra=", penalty='none'", body="        if penalty == 'l2': pass"))
+    assert "l2" not in d.forms
+    assert any("`penalty`" in s and "no parameter for the L2 coefficient" in s for s in d.seen), d.seen
+    d = scan_text(tmp_path, DENSE.format(extra=", penalty='none', reg_strength=0.0",
+                                         body="        if penalty == 'l2': pass"))
+    assert d.forms["l2"]["kwargs"] == {"penalty": "l2"} and d.forms["l2"]["hyper"] == {"alpha": "reg_strength"}

@@ -26,7 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from nncheck import discover_probes, discovery
+from nncheck.discover import scan as discovery
+from nncheck.worker import forms as discover_probes
 from nncheck.config import Config
 from nncheck.engine import Engine
 

@@ -38,8 +38,8 @@ from pathlib import Path
 
 from nncheck.config import Config
 from nncheck.engine import Engine
-from nncheck.grading import grade_class
-from nncheck.loader import SHIMS_DIR
+from nncheck.classroom.grading import grade_class
+from nncheck.load.loader import SHIMS_DIR
 from nncheck.variants import REFERENCE_DIR
 
 REPO = Path(__file__).resolve().parents[1]

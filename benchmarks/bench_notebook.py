@@ -26,8 +26,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from nncheck.convention_variants import reference_source
-from nncheck.jupyter import session_notebook
+from nncheck.selftest.conventions import reference_source
+from nncheck.classroom.jupyter import session_notebook
 
 SCOPES = {"dense": "dense", "everything": ""}
 

@@ -1,6 +1,6 @@
 """What does pointing at the line cost? Grading with and without it, and the pointer alone.
 
-Pointing (nncheck.pointing, issue 12) runs in the grading process after the
+Pointing (nncheck.point.pointing, issue 12) runs in the grading process after the
 last check, on failed checks only; the budget is 0.5 s per submission. For
 each subject, grades --runs times with pointing and --runs times without
 (interleaved, same engine), and prints the median grading time of each, their
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nncheck import pointing
+from nncheck.point import pointing
 from nncheck.config import Config
 from nncheck.engine import Engine
 from nncheck.variants import REFERENCE_DIR, Variant, as_notebook
@@ -47,7 +47,7 @@ MANY_BUGS = Variant("bench-many-bugs", "mutant", "dense", edits=[
 
 
 class Timed:
-    """Wraps :func:`nncheck.pointing.annotate`: records its time and its inputs; ``enabled=False``
+    """Wraps :func:`nncheck.point.pointing.annotate`: records its time and its inputs; ``enabled=False``
     grades without pointing."""
 
     def __init__(self):

@@ -25,9 +25,9 @@ from pathlib import Path
 import nncheck.data
 from nncheck.config import Config
 from nncheck.engine import Engine
-from nncheck.loader import prepare
+from nncheck.load.loader import prepare
 from nncheck.model import Fail
-from nncheck.worker import _SubmissionFinder
+from nncheck.worker.loop import _SubmissionFinder
 
 REPO = Path(__file__).resolve().parents[1]
 SUBMISSIONS = {"reference": REPO / "reference", "template": REPO / "student_template"}

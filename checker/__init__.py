@@ -26,22 +26,22 @@ from nncheck.model import Check, Result, Status  # noqa: E402
 
 
 def load_ipython_extension(ip):
-    """``%load_ext nncheck`` in Jupyter: adds the ``%nncheck`` magic (:mod:`nncheck.jupyter`)."""
-    from nncheck.jupyter import load_ipython_extension as load
+    """``%load_ext nncheck`` in Jupyter: adds the ``%nncheck`` magic (:mod:`nncheck.classroom.jupyter`)."""
+    from nncheck.classroom.jupyter import load_ipython_extension as load
 
     load(ip)
 
 
 def unload_ipython_extension(ip):
-    from nncheck.jupyter import unload_ipython_extension as unload
+    from nncheck.classroom.jupyter import unload_ipython_extension as unload
 
     unload(ip)
 
 
 def check(*only, **options):
     """Grade what this notebook's kernel has run (or ``file=``), in nncheck's sandbox, outside this
-    process; see :func:`nncheck.jupyter.check`."""
-    from nncheck.jupyter import check as run_check
+    process; see :func:`nncheck.classroom.jupyter.check`."""
+    from nncheck.classroom.jupyter import check as run_check
 
     return run_check(*only, **options)
 

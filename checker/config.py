@@ -25,7 +25,7 @@ Example::
     core = "message"                       # message only: no hint, no diagnosis, no expected values
     [visibility]                           # visible | hidden | after_due_date | after_published
     "dense.backward.params" = "after_due_date"
-    [options]                              # which code is graded as which option (nncheck.discovery)
+    [options]                              # which code is graded as which option (nncheck.discover.scan)
     xavier = "Dense(init='xavier')"
 
 Unknown keys are errors (naming the key and the file), so a typo never
@@ -77,7 +77,7 @@ class Config:
 
     def feedback_for(self, check_id: str, section: str = "") -> str:
         """How much feedback a student sees for the check: ``full``, ``message`` or ``score``
-        (:mod:`nncheck.feedback`); keyed by check id, else family, else section."""
+        (:mod:`nncheck.report.feedback`); keyed by check id, else family, else section."""
         return _by_id_family_section(self.feedback, check_id, section, "full")
 
     def visibility_for(self, check_id: str, section: str = "") -> str:
@@ -179,7 +179,7 @@ def _apply_table(cfg: Config, key: str, table: dict, where: str) -> None:
         cfg.training.update(table)
     elif key == "plugin":
         cfg.extra.update(table)
-    elif key == "options":  # nncheck.discovery: which code is graded as which option
+    elif key == "options":  # nncheck.discover.scan: which code is graded as which option
         for k, v in table.items():
             if not isinstance(v, str) or not v.strip():
                 raise _bad(where, f"options.{k}", "expected a class name or a call, e.g. \"Dense(init='xavier')\"")

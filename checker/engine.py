@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nncheck import discovery
+from nncheck.discover import scan as discovery
 from nncheck.config import Config
 from nncheck.model import SECTIONS, Check, Report
 from nncheck.plugin_manager import get_plugin_manager
-from nncheck.runner import Limits, Session, probe_modules
+from nncheck.sandbox.session import Limits, Session, probe_modules
 from nncheck.sandbox import ISOLATION_VAR, Isolation, choose
 from nncheck.scoring import score_report
 

@@ -47,7 +47,7 @@ class Result:
     0.0 for anything else unless a verdict grants partial credit).
     ``details`` is free-form plain data for reports (curves, arrays' shapes,
     expected vs got); it must be JSON-serialisable after
-    :func:`nncheck.wire.to_jsonable`.
+    :func:`nncheck.worker.wire.to_jsonable`.
     """
 
     status: Status
@@ -170,7 +170,7 @@ class CheckRecord:
     output: str = ""
     traceback: str = ""
     incident: str = ""
-    where: list[dict[str, Any]] = field(default_factory=list)  # where the mistake is: nncheck.pointing
+    where: list[dict[str, Any]] = field(default_factory=list)  # where the mistake is: nncheck.point.pointing
 
     @property
     def family(self) -> str:

@@ -27,7 +27,7 @@ DEFAULT_PLUGINS = (
     "nncheck.plugins.xavier",
     "nncheck.plugins.l2",
     "nncheck.plugins.optimizers",
-    "nncheck.discovery_variants",  # the options in the forms students write them (issue 10)
+    "nncheck.selftest.discovery",  # the options in the forms students write them (issue 10)
 )
 
 

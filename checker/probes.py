@@ -324,7 +324,7 @@ def make_dense(cls, canonical: str, n_in: int, n_out: int, lr=None):
 def reports_conventions(probe):
     """Decorate a probe: a :class:`ConventionError` becomes ``{"signature_error": sentence}``.
 
-    The verdicts (wrapped by ``nncheck.conventions.guard``) turn it into a
+    The verdicts (wrapped by ``nncheck.verdicts.guard``) turn it into a
     failed check with that sentence.
     """
     @functools.wraps(probe)

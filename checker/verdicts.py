@@ -6,10 +6,13 @@ checklist a TA would follow.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from nncheck.gradient_check import rel_error
 from nncheck.model import Fail, Result
+from nncheck.probes import SIGNATURE_ERROR
 
 
 def as_array(got, what: str, shape: tuple | None = None) -> np.ndarray:
@@ -101,3 +104,35 @@ def close_to_scale(got: np.ndarray, expected: np.ndarray, rtol: float) -> bool:
     scale = float(np.abs(expected).max(initial=0.0))
     return got.shape == expected.shape and bool(
         np.allclose(got, expected, rtol=rtol, atol=rtol * max(scale, 1e-300)))
+
+
+# --------------------------------------------------------------------------
+# Calling conventions (docs/calling-conventions.md)
+# --------------------------------------------------------------------------
+SIGNATURE_HINT = ("The grader calls your code exactly as the assignment does. Extra parameters are fine "
+        "when they have a default; the assignment's own parameters must stay.")
+
+
+def signature_result(output) -> Result | None:
+    """The failed result for a probe output that reports a calling-convention problem, else None."""
+    if isinstance(output, dict) and isinstance(output.get(SIGNATURE_ERROR), str):
+        return Result.failed(output[SIGNATURE_ERROR], hint=SIGNATURE_HINT)
+    return None
+
+
+def guard_verdict(verdict):
+    """``verdict``, answering a probe's ``signature_error`` with its sentence first."""
+    @functools.wraps(verdict)
+    def guarded(inputs, output):
+        result = signature_result(output)
+        return result if result is not None else verdict(inputs, output)
+    guarded.__nncheck_guarded__ = True
+    return guarded
+
+
+def guard(checks):
+    """Wrap every check's verdict with :func:`guard_verdict` (once); returns ``checks``."""
+    for check in checks:
+        if not getattr(check.verdict, "__nncheck_guarded__", False):
+            check.verdict = guard_verdict(check.verdict)
+    return checks

@@ -1,10 +1,10 @@
 """The built-in output formats (``--format``)."""
 import nncheck
-from nncheck.report_gradescope import render_gradescope
-from nncheck.report_html import render_html
-from nncheck.report_junit import render_junit
-from nncheck.report_prairielearn import render_prairielearn
-from nncheck.reports import render_json, render_text
+from nncheck.report.gradescope import render_gradescope
+from nncheck.report.html import render_html
+from nncheck.report.junit import render_junit
+from nncheck.report.prairielearn import render_prairielearn
+from nncheck.report.text import render_json, render_text
 
 
 @nncheck.hookimpl

@@ -21,8 +21,8 @@ import jsonschema
 import pytest
 
 from nncheck import __version__
-from nncheck.autograder import MANIFEST, local_imports, pick_submission
-from nncheck.convention_variants import reference_source
+from nncheck.classroom.autograder import MANIFEST, local_imports, pick_submission
+from nncheck.selftest.conventions import reference_source
 from nncheck.plugins.forms import _notebook
 from nncheck.sandbox import bubblewrap_problem
 
@@ -344,7 +344,7 @@ def test_zip_from_an_installed_nncheck(tmp_path, monkeypatch):
     import importlib.metadata
     import shutil
 
-    from nncheck import autograder
+    from nncheck.classroom import autograder
 
     site = tmp_path / "site"
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from nncheck.config import Config
-from nncheck.conventions import HINT, guard, guard_verdict
-from nncheck.convention_variants import (FIXTURES, SEARCH, BrokenVariant, fixtures, reference_source,
+from nncheck.verdicts import SIGNATURE_HINT as HINT, guard, guard_verdict
+from nncheck.selftest.conventions import (FIXTURES, SEARCH, BrokenVariant, fixtures, reference_source,
                                          search_variants)
 from nncheck.model import Check, Result, Status
 from nncheck.plugins.network import probes as net_probes

@@ -1,4 +1,4 @@
-"""Option discovery (nncheck.discovery): the static scan, pins and [options], what it refuses to
+"""Option discovery (nncheck.discover.scan): the static scan, pins and [options], what it refuses to
 grade, how it wires forms into the option checks without touching the core, and the report."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from nncheck import discovery
+from nncheck.discover import scan as discovery
 from nncheck.config import ConfigError, from_mapping
 from nncheck.engine import Engine
 from nncheck.config import Config
@@ -175,8 +175,8 @@ def _rec(cid, section, status, score=0.0, maximum=1.0, message=""):
 
 
 def test_reports_show_the_counted_option_first_and_collapse_the_rest():
-    from nncheck.report_html import render_html
-    from nncheck.reports import render_json, render_text
+    from nncheck.report.html import render_html
+    from nncheck.report.text import render_json, render_text
 
     na = "not attempted: no {} in the submission"
     checks = [_rec("relu.forward", "core", Status.PASSED, 1, 1),

@@ -16,14 +16,14 @@ from click.testing import CliRunner
 
 from nncheck.cli import main
 from nncheck.config import ConfigError, from_mapping
-from nncheck.convention_variants import reference_source
-from nncheck.feedback import check_keys, for_student, trim_check, trim_record
-from nncheck.jupyter import render_inline
-from nncheck.report_gradescope import gradescope_dict, render_gradescope
-from nncheck.report_html import render_html
-from nncheck.report_junit import render_junit
-from nncheck.report_prairielearn import prairielearn_dict, render_prairielearn
-from nncheck.reports import render_json, render_text, report_dict
+from nncheck.selftest.conventions import reference_source
+from nncheck.report.feedback import check_keys, for_student, trim_check, trim_record
+from nncheck.classroom.jupyter import render_inline
+from nncheck.report.gradescope import gradescope_dict, render_gradescope
+from nncheck.report.html import render_html
+from nncheck.report.junit import render_junit
+from nncheck.report.prairielearn import prairielearn_dict, render_prairielearn
+from nncheck.report.text import render_json, render_text, report_dict
 
 REPO = Path(__file__).resolve().parents[1]
 GS_SCHEMA = json.loads((REPO / "tests" / "schemas" / "gradescope_results.schema.json").read_text())

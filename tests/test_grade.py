@@ -21,10 +21,10 @@ from conftest import relu_source
 import pytest
 from click.testing import CliRunner
 
-from nncheck.class_summary import build_summary, render_summary_html
+from nncheck.classroom.summary import build_summary, render_summary_html
 from nncheck.cli import main
-from nncheck.archives import UnsafeArchive, safe_extract
-from nncheck.grading import (
+from nncheck.load.archives import UnsafeArchive, safe_extract
+from nncheck.classroom.grading import (
     CRASHED, LOAD_FAILED, OK, PENDING, TIMEOUT, _cell, _descend, discover, grade_class,
     grade_submission, make_bundle, pack, row_status, submission_digest,
 )
@@ -237,7 +237,7 @@ def _needs_bwrap():
 def test_the_isolation_asked_for_travels_with_each_task(monkeypatch, tmp_path):
     """A process that grades without bubblewrap refuses when the class asked for the sandbox,
     rather than grade under a weaker layer; the same call without a demand falls back and says so."""
-    import nncheck.grading as grading
+    import nncheck.classroom.grading as grading
     from nncheck.sandbox import BWRAP_VAR, IsolationError
 
     sub = tmp_path / "zoe.py"
@@ -276,7 +276,7 @@ def test_dask_workers_without_the_sandbox_refuse_instead_of_grading_unsandboxed(
     that names the missing sandbox (retried by the next run), and no report is a grade."""
     distributed = pytest.importorskip("distributed")
     _needs_bwrap()
-    from nncheck.grading import DaskExecutor
+    from nncheck.classroom.grading import DaskExecutor
 
     subs = tmp_path / "subs"
     subs.mkdir()

@@ -209,7 +209,7 @@ def test_killing_the_parent_at_import_spares_the_grader(write_py, isolation):
 def test_worker_drops_to_an_unprivileged_user(write_py, tmp_path):
     """Forced here with user='nobody' (auto mode only drops when Python is readable by
     others; on this machine it lives under a 0700 /root, see drop_target)."""
-    from nncheck.runner import Session
+    from nncheck.sandbox.session import Session
     from nncheck.sandbox import Isolation
     from nncheck.plugins import relu
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from nncheck.convention_variants import reference_source
-from nncheck.jupyter import (NncheckError, _parser, clean_cell, render_inline, run_submit, session_notebook)
+from nncheck.selftest.conventions import reference_source
+from nncheck.classroom.jupyter import (NncheckError, _parser, clean_cell, render_inline, run_submit, session_notebook)
 
 BUG = ("grad_output.sum(axis=0)", "grad_output.mean(axis=0)")
 
@@ -170,7 +170,7 @@ def test_magic_in_a_real_kernel(tmp_path, kernel_name):
         nbformat.v4.new_code_cell("import nncheck\nnncheck.check('dense')"),
         nbformat.v4.new_code_cell("%nncheck nosuchfamily"),
         nbformat.v4.new_code_cell("import sys\nprint('GRADER IN KERNEL:', sorted(m for m in sys.modules if m in "
-                                  "('nncheck.engine', 'nncheck.runner', 'nncheck.worker', 'nncheck.sandbox')))"),
+                                  "('nncheck.engine', 'nncheck.sandbox.session', 'nncheck.worker.loop', 'nncheck.sandbox')))"),
     ]
     NotebookClient(nb, kernel_name=kernel_name, timeout=300,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()

@@ -6,7 +6,7 @@ import pytest
 from nncheck.config import Config
 from nncheck.model import Status
 from nncheck.plugins import optimizers as opt
-from nncheck.template import template_source
+from nncheck.cli.template import template_source
 from nncheck.variants import REFERENCE_DIR
 
 FAMILIES = ("momentum", "rmsprop", "adam")

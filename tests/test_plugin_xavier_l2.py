@@ -6,7 +6,7 @@ from nncheck.config import Config
 from nncheck.model import Result, Status
 from nncheck.plugins import l2, xavier
 from nncheck.variants import REFERENCE_DIR
-from nncheck.template import template_source
+from nncheck.cli.template import template_source
 
 FAMILIES = ("xavier", "l2")
 VARIANTS = [(fam, v) for fam, mod in (("xavier", xavier), ("l2", l2))

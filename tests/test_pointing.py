@@ -31,11 +31,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from nncheck import pointing
-from nncheck.loader import compile_unit, prepare, unit_filename
-from nncheck.worker import describe_defs
+from nncheck.point import pointing
+from nncheck.load.loader import compile_unit, prepare, unit_filename
+from nncheck.worker.loop import describe_defs
 from nncheck.model import Status
-from nncheck.reports import render_text, report_dict
+from nncheck.report.text import render_text, report_dict
 from nncheck.selftest import collect_variants, judge_pointing, run_variant
 from nncheck.variants import as_notebook
 

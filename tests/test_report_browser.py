@@ -27,7 +27,7 @@ import pytest
 from nncheck.config import Config
 from nncheck.engine import Engine
 from nncheck.model import Status
-from nncheck.report_html import render_html
+from nncheck.report.html import render_html
 from nncheck.variants import REFERENCE_DIR, Variant
 
 pytestmark = pytest.mark.slow

@@ -17,15 +17,15 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from nncheck import plots
+from nncheck.report import plots
 from nncheck.cli import main
 from nncheck.config import Config
 from nncheck.engine import Engine
 from nncheck.model import CheckRecord, Report, Status
-from nncheck.report_gradescope import gradescope_dict, render_gradescope
-from nncheck.report_html import fix_first, render_html
-from nncheck.report_junit import render_junit, xml_text
-from nncheck.reports import report_dict
+from nncheck.report.gradescope import gradescope_dict, render_gradescope
+from nncheck.report.html import fix_first, render_html
+from nncheck.report.junit import render_junit, xml_text
+from nncheck.report.text import report_dict
 from nncheck.scoring import score_report
 from nncheck.variants import REFERENCE_DIR, Variant
 
@@ -521,7 +521,7 @@ def test_a_plugin_adds_a_format_with_nncheck_report_formats(tmp_path):
     plugin = tmp_path / "oneline.py"
     plugin.write_text(textwrap.dedent('''
         import nncheck
-        from nncheck.reports import report_dict
+        from nncheck.report.text import report_dict
 
         def render(report, config=None):
             d = report_dict(report)

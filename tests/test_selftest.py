@@ -75,7 +75,7 @@ def test_a_surviving_mutant_fails_the_selftest(tmp_path):
 
 
 def test_every_code_a_verdict_names_is_catalogued(result):
-    from nncheck.diagnoses import DIAGNOSIS_TITLES
+    from nncheck.report.diagnoses import DIAGNOSIS_TITLES
 
     named = {d for v in result["variants"] for f in v["failing"] for d in f["diagnosis"]}
     assert named - set(DIAGNOSIS_TITLES) == set()

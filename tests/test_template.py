@@ -10,7 +10,7 @@ import pytest
 import nncheck.reference as reference
 import nncheck.student_template as template
 from nncheck.student_template import assignment
-from nncheck.template import write_template
+from nncheck.cli.template import write_template
 
 NAMES = list(reference.__all__)
 

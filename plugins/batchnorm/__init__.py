@@ -25,7 +25,7 @@ import inspect
 import numpy as np
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite

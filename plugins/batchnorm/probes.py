@@ -6,7 +6,7 @@ reference or a verdict.
 """
 import inspect
 import numpy as np
-from nncheck.discover_probes import discovered, option_class
+from nncheck.worker.forms import discovered, option_class
 from nncheck.probes import call_backward, call_forward, construct, mode_flags, reports_conventions
 
 

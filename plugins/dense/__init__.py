@@ -29,7 +29,7 @@ import functools
 import numpy as np
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant

@@ -28,7 +28,7 @@ import inspect
 import numpy as np
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
 from nncheck.plugins.dropout.probes import (  # noqa: F401 - the worker-side half

@@ -19,7 +19,7 @@ is still far below every mistake (ratios like 1/b, -1, or O(1) errors).
 import numpy as np
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 from nncheck.gradient_check import numerical_gradient, numerical_gradient_array, rel_error
 from nncheck.model import Check, Result
 from nncheck.probes import as_float_array

@@ -7,7 +7,7 @@ reference or a verdict.
 import inspect
 import numpy as np
 from nncheck.data import load_dataset
-from nncheck.discover_probes import discovered, option_class
+from nncheck.worker.forms import discovered, option_class
 from nncheck.probes import (GraderReLU, array_or_description, call_backward, call_forward, construct,
                             reports_conventions, train_step)
 

@@ -16,7 +16,7 @@ and ``tqdm_utils.tqdm_notebook_failsafe`` is provided by the worker's shims.
 import numpy as np
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
 from nncheck.plugins.minibatches.probes import (  # noqa: F401 - the worker-side half

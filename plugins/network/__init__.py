@@ -22,10 +22,10 @@ with zeros, so the verdict sees the whole walk and can name the mistake.
 import numpy as np
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
-from nncheck.convention_variants import fixtures as convention_fixtures
+from nncheck.selftest.conventions import fixtures as convention_fixtures
 from nncheck.variants import correct, mutant
 from nncheck.verdicts import mismatch_details, scale_between
 from nncheck.plugins.network.probes import (  # noqa: F401 - the worker-side half

@@ -8,7 +8,7 @@ import inspect
 import math
 import numpy as np
 from nncheck.data import load_dataset
-from nncheck.discover_probes import discovered, option_class
+from nncheck.worker.forms import discovered, option_class
 from nncheck.probes import call_backward, call_forward, construct, reports_conventions
 
 

@@ -6,7 +6,7 @@ backward.
 """
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Result
 from nncheck.verdicts import check_array, as_array, allclose

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 # Imported at the top on purpose: the worker imports this module before it
 # blocks every nncheck import, and the probe needs load_dataset there.
 import nncheck.data as nndata

@@ -24,7 +24,7 @@ import inspect
 import numpy as np
 
 import nncheck
-from nncheck.conventions import guard
+from nncheck.verdicts import guard
 from nncheck import reference as ref
 from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result

@@ -106,7 +106,7 @@ def _via_imports():
     _emit("META_PATH", [type(f).__name__ for f in _sys.meta_path], "->", [type(f).__name__ for f in kept])
     _sys.meta_path[:] = kept
     for name in ("nncheck", "nncheck.reference", "nncheck.reference.loss", "nncheck.plugins",
-                 "nncheck.plugins.loss", "nncheck.grading", "nncheck.variants", "reference"):
+                 "nncheck.plugins.loss", "nncheck.classroom.grading", "nncheck.variants", "reference"):
         try:
             spec = _ilu.find_spec(name)
         except BaseException as exc:  # noqa: BLE001

@@ -52,10 +52,11 @@ OUTPUT_BYTES = 64 * 1024 * 1024
 SHM_BYTES = 16 * 1024 * 1024     # /dev/shm (POSIX semaphores, shared memory)
 NPROC = 32                       # processes (threads included) the sandbox's user may have
 
-PACKAGE = Path(__file__).resolve().parent
-WORKER_SIDE = ("worker.py", "wire.py", "loader.py", "probes.py", "gradient_check.py", "data.py",
-               "discover_probes.py")
-"""The modules of ``nncheck`` that run inside the sandbox (plus ``shims/``)."""
+PACKAGE = Path(__file__).resolve().parents[1]
+WORKER_SIDE = ("worker/loop.py", "worker/wire.py", "worker/forms.py", "load/loader.py",
+               "probes.py", "gradient_check.py", "data.py")
+"""The modules of ``nncheck`` that run inside the sandbox (plus ``shims/``), relative to
+the package; a subpackage's ``__init__.py`` is written empty in the view."""
 
 ENV_ALLOW = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 """Variables of the grader's environment the worker keeps (the rest is set by nncheck)."""
@@ -247,8 +248,12 @@ def stage_view(dest: Path, probe_modules: dict[str, str], data_files: dict[str, 
     pkg.mkdir(parents=True, exist_ok=True)
     (pkg / "__init__.py").write_text('"""nncheck, worker side: what runs in the sandbox."""\n')
     for name in WORKER_SIDE:
-        shutil.copyfile(PACKAGE / name, pkg / name)
-    shutil.copytree(PACKAGE / "shims", pkg / "shims", dirs_exist_ok=True,
+        target = pkg / name
+        if not target.parent.exists():
+            target.parent.mkdir(parents=True)
+            (target.parent / "__init__.py").write_text("")
+        shutil.copyfile(PACKAGE / name, target)
+    shutil.copytree(PACKAGE / "load" / "shims", pkg / "load" / "shims", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (pkg / "data").mkdir(exist_ok=True)
     inside = {}
@@ -393,7 +398,7 @@ def worker_argv(python: str | None = None) -> list[str]:
     """
     path = [VIEW, *site_dirs()]
     boot = (f"import sys; sys.path[:0] = {path[:1]!r}; sys.path += {path[1:]!r}; "
-            "from nncheck.worker import main; main()")
+            "from nncheck.worker.loop import main; main()")
     return [python or os.path.realpath(sys.executable), "-I", "-S", "-c", boot]
 
 

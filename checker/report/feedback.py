@@ -35,8 +35,8 @@ Who sees what:
   score computed over the checks shown (the total would give hidden results
   away);
 * the platforms (Gradescope, PrairieLearn) get every check in their own
-  fields: see :mod:`nncheck.report_gradescope` and
-  :mod:`nncheck.report_prairielearn`.
+  fields: see :mod:`nncheck.report.gradescope` and
+  :mod:`nncheck.report.prairielearn`.
 
 On a student's own machine this is a courtesy, not a lock: the student has
 the grader and can run it as the instructor. The lock is on the platforms,
@@ -91,7 +91,7 @@ def visibility_of(config: Config | None, check_id: str, section: str) -> str:
 
 
 def trim_check(c: dict, level: str) -> dict:
-    """A report-dict check (:func:`nncheck.reports.report_dict`) trimmed to ``level``."""
+    """A report-dict check (:func:`nncheck.report.text.report_dict`) trimmed to ``level``."""
     keep = KEEP[level]
     if keep is None:
         return dict(c)

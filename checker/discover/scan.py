@@ -21,7 +21,7 @@ Dropout with a keep probability. :func:`scan` reads the submission's sources
 
 A form is plain data (``{"option": "xavier", "class": "Dense", "kwargs":
 {"init": "xavier"}, ...}``) handed to the option checks in their inputs;
-the worker side (:mod:`nncheck.discover_probes`) builds the layer from it and,
+the worker side (:mod:`nncheck.worker.forms`) builds the layer from it and,
 for a form found by a weak clue, first confirms that it behaves like the
 option at all. An unconfirmed form is reported and skipped, never failed. A
 canonical class (``XavierDense``) always wins over discovery; a pin or the
@@ -37,8 +37,8 @@ import re
 import time
 from pathlib import Path
 
-from nncheck.discover_probes import FORM, UNCONFIRMED
-from nncheck.loader import parse
+from nncheck.worker.forms import FORM, UNCONFIRMED
+from nncheck.load.loader import parse
 from nncheck.model import Result, Status
 from nncheck.probes import SIGNATURE_ERROR
 
@@ -195,7 +195,7 @@ def _parse_cached(code: str):
 
 def _parse(code: str):
     """The module's AST, or None. Cached by text: a class or a selftest grades the same files over and
-    over (:func:`nncheck.loader.parse` makes it safe in threads)."""
+    over (:func:`nncheck.load.loader.parse` makes it safe in threads)."""
     try:
         return _parse_cached(code)  # a failed parse raises, so it is never cached
     except (SyntaxError, ValueError, MemoryError, RecursionError, SystemError):

@@ -10,9 +10,9 @@ import json
 import os
 import sys
 
-from nncheck.wire import to_jsonable
+from nncheck.worker.wire import to_jsonable
 from nncheck.model import Report
-from nncheck.pointing import where_text
+from nncheck.point.pointing import where_text
 
 STATUS_ORDER = ("failed", "error", "timeout", "passed", "skipped")
 
@@ -34,7 +34,7 @@ def report_dict(report: Report) -> dict:
         "seed": report.seed, "duration_s": report.duration_s, "nncheck_version": report.version,
         "exit_code": report.exit_code(), "isolation": dict(report.isolation),
     }
-    if getattr(report, "audience", None):  # a student's view (nncheck.feedback.for_student)
+    if getattr(report, "audience", None):  # a student's view (nncheck.report.feedback.for_student)
         d["audience"] = dict(report.audience)
     return d
 
@@ -56,7 +56,7 @@ def report_from_dict(d: dict) -> Report:
                     score=d.get("score", 0.0), max_score=d.get("max_score", 0.0),
                     isolation=d.get("isolation") or {})
     if d.get("audience"):  # a student's view keeps saying so
-        from nncheck.feedback import StudentReport
+        from nncheck.report.feedback import StudentReport
         report = StudentReport(**vars(report), audience=dict(d["audience"]))
     return report
 
@@ -65,7 +65,7 @@ def render_json(report: Report, config=None) -> str:
     """The JSON report; with a config, each check also says its ``feedback`` level and ``visibility``."""
     d = report_dict(report)
     if config is not None:
-        from nncheck.feedback import annotate
+        from nncheck.report.feedback import annotate
         annotate(d, config)
     return json.dumps(d, indent=2, allow_nan=False) + "\n"
 
@@ -117,7 +117,7 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
         lines.append(f"  note: {s['name']} in {s['label']} set aside: {s.get('reason', '')}")
     for note in audience_notes(d):
         lines.append(f"  note: {note}")
-    from nncheck.discovery import option_layout, option_notes
+    from nncheck.discover.scan import option_layout, option_notes
     for note in option_notes(d):
         lines.append(f"  note: {note}")
     section = None

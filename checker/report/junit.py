@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from nncheck.model import SECTIONS
-from nncheck.reports import report_dict
+from nncheck.report.text import report_dict
 
 OUTPUT_CAP = 20000
 
@@ -33,7 +33,7 @@ def _el(parent, tag, attrs=None, text=None):
 
 
 def _body(c: dict) -> str:
-    from nncheck.diagnoses import diagnosis_title
+    from nncheck.report.diagnoses import diagnosis_title
 
     lines = [c["message"]] if c["message"] else []
     if c["hint"]:

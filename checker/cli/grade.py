@@ -1,4 +1,4 @@
-"""``nncheck grade``: grade a whole class folder (see :mod:`nncheck.grading`).
+"""``nncheck grade``: grade a whole class folder (see :mod:`nncheck.classroom.grading`).
 
 Registered on the ``nncheck`` group at the end of :mod:`nncheck.cli`; this
 module does not import :mod:`nncheck.cli` (so either can be imported first).
@@ -86,7 +86,7 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
     1 grading itself failed for some submission (run again to retry them),
     2 the command was misused, 130 interrupted.
     """
-    from nncheck.grading import DaskExecutor, Progress, grade_class
+    from nncheck.classroom.grading import DaskExecutor, Progress, grade_class
 
     isolation = _class_isolation(isolation)
     engine = _engine(config_path, plugin_files, isolation)

@@ -19,7 +19,7 @@ runs ``nncheck submit /autograder/submission --format gradescope --output
   (Gradescope shows instructors every test; students see a test when its
   visibility says so; while an ``after_due_date``/``after_published`` test
   is hidden, so is the student's total). Its ``[feedback]`` level trims the
-  test's ``output`` (:mod:`nncheck.feedback`) and is named in
+  test's ``output`` (:mod:`nncheck.report.feedback`) and is named in
   ``extra_data.feedback``. When any test is not visible, the top-level
   output leaves out the per-section points, which would give it away.
 """
@@ -28,9 +28,9 @@ from __future__ import annotations
 import json
 import math
 
-from nncheck.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
+from nncheck.report.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
 from nncheck.model import SECTIONS
-from nncheck.reports import report_dict
+from nncheck.report.text import report_dict
 
 OUTPUT_CAP = 3000          # characters of printed output per test
 TRACEBACK_CAP = 4000
@@ -41,7 +41,7 @@ SCORE_ONLY = "Your instructor shows only the score of this check."
 
 
 def _test_output(c: dict, counted: bool) -> str:
-    from nncheck.diagnoses import diagnosis_title
+    from nncheck.report.diagnoses import diagnosis_title
 
     lines = []
     status = c["status"]

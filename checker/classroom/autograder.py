@@ -111,7 +111,7 @@ exec "$PY" -m nncheck autograder run gradescope --root "$ROOT"
 
 def project_root() -> Path | None:
     """The source tree nncheck runs from (an editable install or a checkout), if there is one."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     pyproject = root / "pyproject.toml"
     if pyproject.is_file() and 'name = "nncheck"' in pyproject.read_text(encoding="utf-8"):
         return root
@@ -215,7 +215,7 @@ def bundle(config_path=None, plugin_files=(), only=()) -> Bundle:
     """Check that the config and plugins load, and collect the files the autograder needs."""
     from nncheck.config import load_config
     from nncheck.engine import Engine
-    from nncheck.feedback import check_keys
+    from nncheck.report.feedback import check_keys
 
     config = load_config(config_path)
     engine = Engine(config, plugin_files)  # refuses a bad plugin now, not on Gradescope
@@ -314,7 +314,7 @@ def pick_submission(folder: Path, scratch: Path) -> tuple[Path | None, str]:
     helper files); else a single ``.py``; else the folder holding the
     ``.py`` files; else a single ``.zip``, unpacked safely into ``scratch``.
     """
-    from nncheck.archives import UnsafeArchive, safe_extract
+    from nncheck.load.archives import UnsafeArchive, safe_extract
 
     if not folder.is_dir():
         return None, "Nothing was uploaded."
@@ -381,7 +381,7 @@ def run(platform: str, root=None, config_path=None, plugin_files=(), only=(), ou
     """
     from nncheck.config import load_config
     from nncheck.engine import Engine
-    from nncheck.reports import render_text
+    from nncheck.report.text import render_text
     from nncheck.sandbox import ISOLATION_VAR
 
     default_root, sub_dir, private, fmt = PLATFORMS[platform]

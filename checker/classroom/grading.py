@@ -1,6 +1,6 @@
 """Grade a whole class: discovery, safe unpacking, executors, gradebook, resumability.
 
-``nncheck grade SUBMISSIONS_DIR --out DIR`` (see :mod:`nncheck.cli_grade`) is
+``nncheck grade SUBMISSIONS_DIR --out DIR`` (see :mod:`nncheck.cli.grade`) is
 a thin wrapper around :func:`grade_class`. The pieces:
 
 * :func:`discover` turns a folder into :class:`Entry` objects, one per student
@@ -8,7 +8,7 @@ a thin wrapper around :func:`grade_class`. The pieces:
 * :func:`grade_submission` grades one of them and returns the JSON report
   (CONTRACT §3) as plain data. It is a module-level function taking plain
   arguments, so a process pool or a Dask cluster can run it; the student's
-  code runs, as always, in the isolated worker process :mod:`nncheck.runner`
+  code runs, as always, in the isolated worker process :mod:`nncheck.sandbox.session`
   starts, never in the process calling this function.
 * :class:`LocalExecutor` (a process pool) and :class:`DaskExecutor`
   (``distributed.Client``) implement the small :class:`Executor` interface
@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nncheck import __version__
-from nncheck.archives import UnsafeArchive, safe_extract
-from nncheck.loader import IGNORED_DIRS
-from nncheck.reports import report_from_dict
+from nncheck.load.archives import UnsafeArchive, safe_extract
+from nncheck.load.loader import IGNORED_DIRS
+from nncheck.report.text import report_from_dict
 
 GRADE_FORMAT = 1  # bump when the meaning of a cached report changes
 
@@ -311,7 +311,7 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
     Never raises for a bad submission: an archive that cannot be unpacked
     safely gives a report whose ``load.ok`` is false.
     """
-    from nncheck.reports import report_dict
+    from nncheck.report.text import report_dict
 
     if bundle is not None:
         config_path, plugin_files = _materialise_bundle(bundle)
@@ -496,7 +496,7 @@ def _mp_context():
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["nncheck.grading", "nncheck.engine", "numpy"])
+        ctx.set_forkserver_preload(["nncheck.classroom.grading", "nncheck.engine", "numpy"])
     return ctx
 
 
@@ -767,7 +767,7 @@ def collect_rows(out: Path, entries: list[Entry], keys: dict[str, str]) -> list[
 
 def write_outputs(out: Path, rows: list[dict], check_ids: list[str], meta: dict) -> dict:
     """Write ``gradebook.csv``, ``summary.json`` and ``summary.html``; return the summary."""
-    from nncheck.class_summary import build_summary, render_summary_html
+    from nncheck.classroom.summary import build_summary, render_summary_html
 
     header, table = gradebook_rows(rows, check_ids)
     buf = io.StringIO()

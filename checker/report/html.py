@@ -1,9 +1,9 @@
 """``--format html``: one self-contained page a student is glad to read.
 
 Rendered with jinja2 from ``nncheck/templates/report.html`` (autoescaped)
-out of :func:`nncheck.reports.report_dict`, the model every format shares.
+out of :func:`nncheck.report.text.report_dict`, the model every format shares.
 The page carries its CSS and pictures inline (PNG data URIs drawn by
-:mod:`nncheck.plots`), loads nothing from the network and needs no
+:mod:`nncheck.report.plots`), loads nothing from the network and needs no
 JavaScript: collapsible parts are ``<details>`` elements.
 
 Everything that comes from the submission (messages quoting its values,
@@ -18,8 +18,8 @@ import re
 from typing import Any
 
 from nncheck.model import SECTIONS
-from nncheck.discovery import option_layout, option_notes
-from nncheck.reports import audience_notes, report_dict
+from nncheck.discover.scan import option_layout, option_notes
+from nncheck.report.text import audience_notes, report_dict
 
 OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page
 OUTPUT_CAP_LINES = 80
@@ -42,7 +42,7 @@ SECTION_RULES = {
 OPTION_NAMES = {"xavier": "XavierDense", "l2": "L2Dense", "momentum": "MomentumDense",
                 "rmsprop": "RMSPropDense", "adam": "AdamDense", "dropout": "Dropout", "batchnorm": "BatchNorm"}
 
-from nncheck.diagnoses import diagnosis_title  # noqa: E402
+from nncheck.report.diagnoses import diagnosis_title  # noqa: E402
 
 
 # --------------------------------------------------------------------------
@@ -153,7 +153,7 @@ _ARRAY_KEYS = ("expected", "got", "expected_shape", "got_shape", "rel_error_map"
 
 def _comparisons(details: dict, failed: bool) -> list[dict]:
     """Expected-vs-got blocks: the details themselves, and any sub-dict (``dW``, ``db``) that has them."""
-    from nncheck import plots
+    from nncheck.report import plots
 
     found = []
     if any(k in details for k in _ARRAY_KEYS):
@@ -231,7 +231,7 @@ def _facts(details: dict, skip_arrays: bool = True) -> list[tuple[str, str]]:
 
 
 def _where_view(where) -> list[dict]:
-    """``where`` (:mod:`nncheck.pointing`) as the template shows it: the place, and for a pinned
+    """``where`` (:mod:`nncheck.point.pointing`) as the template shows it: the place, and for a pinned
     line a few lines of the student's code around it with that line marked."""
     out = []
     for w in (where or [])[:4]:
@@ -256,7 +256,7 @@ def _anchor(check_id: str) -> str:
 
 
 def _check_view(c: dict) -> dict:
-    from nncheck import plots
+    from nncheck.report import plots
 
     status = c["status"]
     failed = status in ("failed", "error", "timeout")
@@ -393,7 +393,7 @@ def environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     env = Environment(
-        loader=PackageLoader("nncheck", "templates"),
+        loader=PackageLoader("nncheck.report", "templates"),
         # .html/.xml autoescape as the brief asks; anything else too (default=True), so no
         # template can be added that forgets to escape student text.
         autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),

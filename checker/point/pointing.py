@@ -54,7 +54,7 @@ import builtins
 import time
 from dataclasses import dataclass
 
-from nncheck.loader import ModulePlan, Plan, Unit, parse, unit_filename
+from nncheck.load.loader import ModulePlan, Plan, Unit, parse, unit_filename
 
 __all__ = ["RULES", "CHECK_ENTRY", "Code", "annotate", "point", "pinned_lines", "where_text"]
 
@@ -446,7 +446,7 @@ class Fn:
 
 
 def _parse(source: str):
-    """The module's AST, or None (:func:`nncheck.loader.parse` makes it safe in threads)."""
+    """The module's AST, or None (:func:`nncheck.load.loader.parse` makes it safe in threads)."""
     try:
         return parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError, SystemError):
@@ -2434,7 +2434,7 @@ def annotate(records, checks, plan: Plan | None, defs: dict | None, budget_s: fl
     """Fill ``where`` on each failed record (in place); returns the seconds it took.
 
     ``forms``: ``{family: form}`` of the options discovery graded in the student's own form
-    (:mod:`nncheck.discovery`). Never raises: a pointer that cannot be made is left out (and
+    (:mod:`nncheck.discover.scan`). Never raises: a pointer that cannot be made is left out (and
     noted in ``errors``)."""
     t0 = time.perf_counter()
     if plan is None:

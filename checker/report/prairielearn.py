@@ -20,14 +20,14 @@ autograder run prairielearn`` does that (see ``docs/platforms.md``).
   per-test visibility, so a check whose ``[visibility]`` is anything but
   ``visible`` is left out of ``tests`` (its points still count in
   ``score``), and the feedback level trims ``message``, ``output`` and
-  ``images`` (:mod:`nncheck.feedback`).
+  ``images`` (:mod:`nncheck.report.feedback`).
 """
 from __future__ import annotations
 
 import json
 
-from nncheck.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
-from nncheck.reports import report_dict
+from nncheck.report.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
+from nncheck.report.text import report_dict
 
 MAX_IMAGE_BYTES = 600_000      # all images together: the file must stay under PrairieLearn's 1 MB
 OUTPUT_CAP = 3000
@@ -37,7 +37,7 @@ TRACEBACK_CAP = 4000
 
 
 def _message(c: dict, level: str) -> str:
-    from nncheck.diagnoses import diagnosis_title
+    from nncheck.report.diagnoses import diagnosis_title
 
     if level == "score":
         return "Your instructor shows only the score of this check."
@@ -73,7 +73,7 @@ def _output(c: dict, counted: bool) -> str:
 
 def _images(c: dict) -> list[dict]:
     """The check's error heatmaps and curves, as the HTML report draws them."""
-    from nncheck.report_html import _check_view
+    from nncheck.report.html import _check_view
 
     view = _check_view(c)
     images = []

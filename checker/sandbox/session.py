@@ -1,7 +1,7 @@
 """The grading process's side: start the worker, run every check, build the report.
 
 Nothing the worker sends is trusted: frames are decoded without pickle
-(:mod:`nncheck.wire`), every wait has a deadline, and verdicts are computed
+(:mod:`nncheck.worker.wire`), every wait has a deadline, and verdicts are computed
 here from plain data. A worker that dies or talks nonsense is replaced and
 only the check it was running is lost.
 """
@@ -21,8 +21,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nncheck import __version__, sandbox, wire
-from nncheck.loader import Plan, SubmissionError, prepare
+from nncheck import __version__, sandbox
+from nncheck.worker import wire
+from nncheck.load.loader import Plan, SubmissionError, prepare
 from nncheck.model import Check, CheckRecord, Fail, Report, Result, Status
 
 DEFAULT_TIMEOUT = 10.0  # seconds per check unless --timeout says otherwise
@@ -138,7 +139,7 @@ class WorkerHandle:
         else:
             _become_subreaper()  # the sandbox's PID namespace needs no help; a plain process does
             self.token = secrets.token_hex(8)
-            argv = [sys.executable, "-I", "-m", "nncheck.worker", *fds]
+            argv = [sys.executable, "-I", "-m", "nncheck.worker.loop", *fds]
             env, cwd = _worker_env(str(workdir), self.token), workdir
         self.proc = subprocess.Popen(
             argv, pass_fds=keep, stdin=subprocess.DEVNULL, stdout=self.log,
@@ -294,7 +295,7 @@ class Session:
         self.worker: WorkerHandle | None = None
         self.restarts = 0
         self.timeouts = 0
-        self.pointing_s = 0.0       # time spent pointing at lines (nncheck.pointing)
+        self.pointing_s = 0.0       # time spent pointing at lines (nncheck.point.pointing)
         self.pointing_errors: list = []
         self.forms = forms or {}    # {family: option form discovery graded}, for pointing
 
@@ -540,7 +541,7 @@ class Session:
                 records.append(record)
                 self.progress("result", record=record)
             if load.ok:  # where each failed check's mistake is (issue 12); costs failed checks only
-                from nncheck import pointing
+                from nncheck.point import pointing
                 self.pointing_s = pointing.annotate(records, self.checks, load.plan, load.defs,
                                                     errors=self.pointing_errors, forms=self.forms)
         finally:

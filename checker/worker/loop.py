@@ -1,8 +1,8 @@
 """The worker process: the only place student code ever runs.
 
-Started by :mod:`nncheck.runner` as ``python -I -m nncheck.worker REQ_FD REP_FD``
+Started by :mod:`nncheck.sandbox.session` as ``python -I -m nncheck.worker.loop REQ_FD REP_FD``
 in its own session (process group), with stdin closed, in a temporary copy of
-the submission. It speaks :mod:`nncheck.wire` frames:
+the submission. It speaks :mod:`nncheck.worker.wire` frames:
 
 1. ``init``: import the probe modules (nncheck's and plugins'), then forget
    every ``nncheck`` module and refuse to import one again, set the memory
@@ -35,8 +35,8 @@ import types
 
 import numpy as np
 
-from nncheck import wire
-from nncheck.loader import SHIMS_DIR, SHIM_MODULES, Plan, compile_unit, unit_filename
+from nncheck.worker import wire
+from nncheck.load.loader import SHIMS_DIR, SHIM_MODULES, Plan, compile_unit, unit_filename
 
 OUTPUT_CAP = 64 * 1024          # bytes of printed output kept per probe / load
 FILE_LIMIT = 16 * 1024 * 1024   # RLIMIT_FSIZE: a flood of prints cannot fill the disk

@@ -1,7 +1,7 @@
 """``nncheck autograder``: build a platform's autograder, and grade on the platform.
 
 Registered on the ``nncheck`` group at the end of :mod:`nncheck.cli`; the
-work is in :mod:`nncheck.autograder`.
+work is in :mod:`nncheck.classroom.autograder`.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def gradescope(out, config_path, plugin_files, only, wheel):
     Each submission is graded in nncheck's sandbox; it can neither write
     results.json nor read the autograder's files.
     """
-    from nncheck.autograder import AutograderError, build_gradescope
+    from nncheck.classroom.autograder import AutograderError, build_gradescope
     from nncheck.config import ConfigError
     from nncheck.plugin_manager import PluginError
 
@@ -63,6 +63,6 @@ def run_cmd(platform, root, config_path, plugin_files, only):
     external grader's entrypoint. The full report goes to stdout, which the
     platforms show to instructors.
     """
-    from nncheck.autograder import run
+    from nncheck.classroom.autograder import run
 
     sys.exit(run(platform, root, config_path, plugin_files, only))

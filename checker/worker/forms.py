@@ -1,4 +1,4 @@
-"""Worker side of option discovery (runs in the sandbox; see ``nncheck.discovery``).
+"""Worker side of option discovery (runs in the sandbox; see ``nncheck.discover.scan``).
 
 The grader's static scan hands each option check a *form* in its inputs
 (``inputs["_form"]``): plain data saying how the student wrote the option,

@@ -1,6 +1,6 @@
 """Small pictures for the HTML report, drawn offline with matplotlib.
 
-Every function takes plain data from :func:`nncheck.reports.report_dict`
+Every function takes plain data from :func:`nncheck.report.text.report_dict`
 (lists, nested lists, the strings ``"nan"``/``"inf"`` for non-finite
 values) and returns a ``data:image/png;base64,...`` URI to inline in an
 ``<img>``, or ``None`` when there is nothing sensible to draw. Drawing never

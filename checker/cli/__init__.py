@@ -118,7 +118,7 @@ def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, pl
     unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
     if unknown:
         raise click.UsageError(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
-    from nncheck.feedback import PLATFORM_FORMATS, check_keys, for_student
+    from nncheck.report.feedback import PLATFORM_FORMATS, check_keys, for_student
 
     try:
         check_keys(engine.config, engine.checks)
@@ -130,7 +130,7 @@ def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, pl
         report = for_student(report, engine.config)
     render = engine.formats[fmt]
     if fmt == "text":
-        from nncheck.reports import use_colour
+        from nncheck.report.text import use_colour
         text = render(report, engine.config, colour=output is None and use_colour())
     else:
         text = render(report, engine.config)
@@ -192,7 +192,7 @@ def plugins(config_path, plugin_files):
 @click.option("--force", is_flag=True, help="Overwrite an existing assignment.py.")
 def template(dest, force):
     """Write the student template (assignment.py with TODOs) into DEST."""
-    from nncheck.template import write_template
+    from nncheck.cli.template import write_template
 
     try:
         written = write_template(dest, force=force)
@@ -232,7 +232,7 @@ def selftest(fmt, jobs, names, seed, config_path, plugin_files):
     click.echo(json.dumps(result, indent=2) if fmt == "json" else render_table(result), nl=False)
     sys.exit(0 if result["ok"] else 1)
 
-from nncheck.cli_grade import grade as _grade  # noqa: E402
+from nncheck.cli.grade import grade as _grade  # noqa: E402
 main.add_command(_grade)
-from nncheck.cli_autograder import autograder as _autograder  # noqa: E402
+from nncheck.cli.autograder import autograder as _autograder  # noqa: E402
 main.add_command(_autograder)

@@ -19,7 +19,7 @@ Here the kernel only gathers the source and shows the answer:
    student's code never runs in the kernel's process for grading, and the
    kernel's state cannot reach the grader;
 3. the kernel renders the JSON it gets back (already cut to the student
-   audience: hidden checks left out, feedback trimmed, :mod:`nncheck.feedback`)
+   audience: hidden checks left out, feedback trimmed, :mod:`nncheck.report.feedback`)
    as an inline HTML fragment: the score, the things to fix first on top,
    every check collapsed below.
 
@@ -180,7 +180,7 @@ def run_submit(path, only=(), config: Path | None = None, plugins=(), audience: 
 def render_inline(report: dict, scope: str = "", seconds: float | None = None) -> str:
     """The inline HTML fragment for a report dict (``templates/notebook.html``); ``seconds``: the
     whole round trip, shown beside the time the checks took."""
-    from nncheck.report_html import environment, fmt_num, html_model
+    from nncheck.report.html import environment, fmt_num, html_model
 
     return environment().get_template("notebook.html").render(
         r=html_model(report), scope=scope, seconds=fmt_num(seconds, 2) if seconds is not None else "")
@@ -217,7 +217,7 @@ class Feedback:
         return self.html()
 
     def __str__(self) -> str:
-        from nncheck.reports import render_text, report_from_dict
+        from nncheck.report.text import render_text, report_from_dict
 
         return render_text(report_from_dict(self.report))
 

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
 TOP_SLOWEST = 10
 BINS = 10
 

@@ -1,0 +1,1 @@
+"""Grading a class, the platforms' autograders and Jupyter."""

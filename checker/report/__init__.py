@@ -1,0 +1,1 @@
+"""Reports: text, JSON, HTML, the platforms' formats, plots and feedback levels."""

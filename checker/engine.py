@@ -8,9 +8,14 @@ from nncheck.discover import scan as discovery
 from nncheck.config import Config
 from nncheck.model import SECTIONS, Check, Report
 from nncheck.plugin_manager import get_plugin_manager
+from nncheck.verdicts import guard
 from nncheck.sandbox.session import Limits, Session, probe_modules
 from nncheck.sandbox import ISOLATION_VAR, Isolation, choose
 from nncheck.scoring import score_report
+
+
+class UnknownCheck(ValueError):
+    """``--check`` named a check or family that no plugin contributes."""
 
 
 class Engine:
@@ -29,7 +34,7 @@ class Engine:
         self.plugin_files = list(dict.fromkeys(str(Path(p).resolve()) for p in files))
         self.pm = get_plugin_manager(self.plugin_files, disabled=self.config.disable,
                                      entry_points=entry_points, modules=self.config.enable_modules)
-        self.checks = self.collect_checks()
+        self.checks = guard(self.collect_checks())
         probe_modules(self.checks)  # a probe beside its verdict is refused now, not mid-run
         self.aliases = {}
         for mapping in self.pm.hook.nncheck_aliases(config=self.config):
@@ -56,9 +61,19 @@ class Engine:
         # sections in order; within one, families in plugin order, each family's checks together
         return sorted(checks, key=lambda c: (order[c.section], first[c.family]))
 
+    def select(self, only=()) -> list[Check]:
+        """The checks ``--check`` names (a check id or a family each); every check when ``only`` is empty.
+
+        :raises UnknownCheck: when a name matches no check.
+        """
+        unknown = [o for o in only or () if not any(c.id == o or c.family == o for c in self.checks)]
+        if unknown:
+            raise UnknownCheck(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
+        return [c for c in self.checks if not only or any(c.id == o or c.family == o for o in only)]
+
     def grade(self, path, *, seed: int = 0, timeout: float | None = None, memory: int | None = None,
               only=None, progress=None) -> Report:
-        checks = [c for c in self.checks if not only or any(c.id == o or c.family == o for o in only)]
+        checks = self.select(only)
         found = discovery.scan(path, self.config, self.aliases)  # options as the student wrote them
         checks = discovery.apply(checks, found)
         limits = Limits(timeout=timeout or self.config.timeout, load_timeout=self.config.load_timeout,

@@ -51,3 +51,30 @@ def nncheck_selftest_variants(config):
         (with the family that must fail and the diagnosis code expected) and
         correct variants (that must pass every check).
     """
+
+
+@hookspec
+def nncheck_diagnoses(config):
+    """Contribute the diagnoses a family's verdicts name. Called once per run.
+
+    A diagnosis carries everything the engine needs to say and show it: its
+    title in reports, and where in the student's code pointing looks for the
+    line that makes it. Built-in families declare theirs exactly like this.
+
+    :param config: the run's :class:`nncheck.config.Config`.
+    :return: a list of :class:`nncheck.model.Diagnosis`.
+    """
+
+
+@hookspec
+def nncheck_options(config):
+    """Contribute assignment options (or bonus layers) that students write in forms of their own.
+
+    Called once per run, before the submission is scanned. Each option says how
+    it is recognised in a student's code (names, flag values, switches) and how
+    a candidate is confirmed by behaviour, so an instructor's new option is
+    discovered like a built-in one.
+
+    :param config: the run's :class:`nncheck.config.Config`.
+    :return: a list of :class:`nncheck.model.Option`.
+    """

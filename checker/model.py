@@ -113,6 +113,13 @@ class Check:
     :param timeout: seconds for the probe under the default ``--timeout``
         (10 s), scaled in proportion by another ``--timeout``; ``None``
         means the run's ``--timeout`` itself.
+    :param entry: the one definition of the student's the check exercises
+        (``"{cls}.forward"`` for a method of the class it grades, or a function
+        name): a failure with no diagnosis of its own still names it.
+    :param downstream: for a whole-network check (training, an experiment),
+        the id prefixes of the unit checks whose mistakes it inherits
+        (``("dense.", "relu.")``): it shows their pinned lines, and reports
+        list it after them ("fix the unit first").
     """
 
     id: str
@@ -126,6 +133,8 @@ class Check:
     after: tuple[str, ...] = ()
     timeout: float | None = None
     hint: str = ""
+    entry: str = ""
+    downstream: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.section not in SECTIONS:
@@ -150,6 +159,29 @@ class Check:
     def rng(self, seed: int) -> np.random.Generator:
         """The generator for this check's inputs: depends on the seed and the id only."""
         return np.random.default_rng([seed, zlib.crc32(self.id.encode())])
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One recognisable mistake, as a family declares it (hook ``nncheck_diagnoses``).
+
+    :param code: the name verdicts put in ``Result.diagnosis`` (``dense-bias-grad-mean``).
+    :param title: a short human title reports show next to the check's own message.
+    :param entry: where the mistake lives in the student's code: ``"{cls}.backward"``
+        (a method of the class the check graded) or a function name. ``""``: nowhere
+        in particular (pointing says nothing).
+    :param pointer: ``pointer(ctx) -> list of pins``, the lines that make the mistake
+        (:mod:`nncheck.point`); ``None`` names the entry's ``def`` line without
+        pinning one.
+    :param inherited: a mistake of ``Dense`` that an option class inherits with its
+        ``backward``: the report says to fix it once, in the base class.
+    """
+
+    code: str
+    title: str
+    entry: str = ""
+    pointer: Callable | None = None
+    inherited: bool = False
 
 
 @dataclass

@@ -220,9 +220,12 @@ def bundle(config_path=None, plugin_files=(), only=()) -> Bundle:
     config = load_config(config_path)
     engine = Engine(config, plugin_files)  # refuses a bad plugin now, not on Gradescope
     check_keys(config, engine.checks)
-    unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
-    if unknown:
-        raise AutograderError(f"no such check or family: {', '.join(unknown)}")
+    from nncheck.engine import UnknownCheck
+
+    try:
+        engine.select(only)
+    except UnknownCheck as exc:
+        raise AutograderError(str(exc)) from None
     b = Bundle(manifest={"nncheck_version": __version__, "config": None, "plugins": [], "only": list(only)})
     if config_path:
         cfg = Path(config_path).resolve()

@@ -281,7 +281,7 @@ def _unloadable(engine, only, message: str, seed: int):
     from nncheck.model import CheckRecord, Report, Status
     from nncheck.scoring import score_report
 
-    checks = [c for c in engine.checks if not only or any(c.id == o or c.family == o for o in only)]
+    checks = engine.select(only)
     records = [CheckRecord(id=c.id, title=c.title, section=c.section, status=Status.ERROR, score=0.0,
                            max_score=c.points, message=f"not run: {message}") for c in checks]
     report = Report(submission="", checks=records, load={"ok": False, "message": message},
@@ -782,7 +782,7 @@ def write_outputs(out: Path, rows: list[dict], check_ids: list[str], meta: dict)
 
 
 def _check_order(engine, only, rows) -> list[str]:
-    ids = [c.id for c in engine.checks if not only or any(c.id == o or c.family == o for o in only)]
+    ids = [c.id for c in engine.select(only)]
     extra = sorted({c["id"] for r in rows if r.get("report") for c in r["report"].get("checks", [])} - set(ids))
     return ids + extra
 

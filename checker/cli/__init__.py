@@ -115,9 +115,12 @@ def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, pl
         raise click.UsageError(str(exc)) from None
     if fmt not in engine.formats:
         raise click.UsageError(f"unknown format {fmt!r} (choose from {', '.join(sorted(engine.formats))})")
-    unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
-    if unknown:
-        raise click.UsageError(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
+    from nncheck.engine import UnknownCheck
+
+    try:
+        engine.select(only)
+    except UnknownCheck as exc:
+        raise click.UsageError(str(exc)) from None
     from nncheck.report.feedback import PLATFORM_FORMATS, check_keys, for_student
 
     try:

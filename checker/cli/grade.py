@@ -90,9 +90,12 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
 
     isolation = _class_isolation(isolation)
     engine = _engine(config_path, plugin_files, isolation)
-    unknown = [o for o in only if not any(c.id == o or c.family == o for c in engine.checks)]
-    if unknown:
-        raise click.UsageError(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
+    from nncheck.engine import UnknownCheck
+
+    try:
+        engine.select(only)
+    except UnknownCheck as exc:
+        raise click.UsageError(str(exc)) from None
     src, dest = Path(submissions).resolve(), Path(out).resolve()
     if dest == src or src in dest.parents and dest.parent != src:
         raise click.UsageError("--out must not be inside a student's submission")

@@ -155,7 +155,7 @@ def for_student(report: Report, config: Config | None) -> StudentReport:
     return student
 
 
-def annotate(d: dict, config: Config | None) -> dict:
+def mark_feedback_levels(d: dict, config: Config | None) -> dict:
     """Add each check's ``feedback`` level and ``visibility`` to a report dict, in place."""
     for c in d.get("checks", []):
         c["feedback"] = level_of(config, c["id"], c.get("section", ""))
@@ -163,7 +163,7 @@ def annotate(d: dict, config: Config | None) -> dict:
     return d
 
 
-__all__ = ["AUDIENCES", "FEEDBACK_LEVELS", "VISIBILITIES", "PLATFORM_FORMATS", "StudentReport", "annotate",
+__all__ = ["AUDIENCES", "FEEDBACK_LEVELS", "VISIBILITIES", "PLATFORM_FORMATS", "StudentReport", "mark_feedback_levels",
            "check_keys", "for_student", "level_of", "trim_check", "trim_record", "visibility_of"]
 
 

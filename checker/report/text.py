@@ -65,8 +65,8 @@ def render_json(report: Report, config=None) -> str:
     """The JSON report; with a config, each check also says its ``feedback`` level and ``visibility``."""
     d = report_dict(report)
     if config is not None:
-        from nncheck.report.feedback import annotate
-        annotate(d, config)
+        from nncheck.report.feedback import mark_feedback_levels
+        mark_feedback_levels(d, config)
     return json.dumps(d, indent=2, allow_nan=False) + "\n"
 
 

@@ -141,7 +141,7 @@ def test_rule_table_tells_every_mistake_from_every_accepted_form(family):
     for seed in range(1):  # telling the rules apart is structural: one draw of the grader's inputs suffices
         inputs = opt.trajectory_inputs(family)(np.random.default_rng([seed, 7]))
         grads = {"": opt._gradients(inputs), "batch": opt._gradients(inputs, "batch")}
-        for rule in opt.RULES[family]:
+        for rule in opt.UPDATE_RULES[family]:
             Ws, bs, _ = opt._simulate(rule, inputs["hyper"], inputs["W0"], inputs["b0"], grads[rule.grad_scale])
             an = opt.analyse(family, inputs, Ws, bs, {}, cfg.tolerance(f"{family}.trajectory", 1e-6))
             if rule.accepted:

@@ -39,7 +39,7 @@ from pathlib import Path
 from nncheck.config import Config
 from nncheck.engine import Engine
 from nncheck.classroom.grading import grade_class
-from nncheck.load.loader import SHIMS_DIR
+from nncheck.load.plan import SHIMS_DIR
 from nncheck.variants import REFERENCE_DIR
 
 REPO = Path(__file__).resolve().parents[1]

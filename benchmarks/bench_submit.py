@@ -25,7 +25,7 @@ from pathlib import Path
 import nncheck.data
 from nncheck.config import Config
 from nncheck.engine import Engine
-from nncheck.load.loader import prepare
+from nncheck.load.prepare import prepare
 from nncheck.model import Fail
 from nncheck.worker.loop import _SubmissionFinder
 

@@ -1,4 +1,4 @@
-"""Tests for nncheck.load.loader: submission -> load plan (parsing only, no student code run)."""
+"""Tests for nncheck.load (prepare, plan, statements, notebook, syntax): submission -> load plan."""
 import ast
 import json
 import os
@@ -11,10 +11,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nncheck.load.loader import (
+from nncheck.load.notebook import strip_ipython
+from nncheck.load.plan import (
     SHIM_MODULES, SHIMS_DIR, ModulePlan, Plan, SubmissionError, Unit, compile_unit,
-    prepare, strip_ipython,
 )
+from nncheck.load.prepare import prepare
 
 DENSE = '''\
 class Dense(Layer):
@@ -307,7 +308,7 @@ def test_missing_and_unsupported(tmp_path):
 
 
 def test_folder_too_large(tmp_path, monkeypatch):
-    import nncheck.load.loader as loader
+    import nncheck.load.prepare as loader
     monkeypatch.setattr(loader, "MAX_SUBMISSION_BYTES", 100)
     d = tmp_path / "sub"
     d.mkdir()
@@ -508,7 +509,7 @@ def test_parse_is_quiet_and_raises_what_ast_parse_raises():
     is not the grader's warning, and a syntax error is still a SyntaxError."""
     import warnings
 
-    from nncheck.load.loader import parse
+    from nncheck.load.syntax import parse
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -32,7 +32,8 @@ from types import SimpleNamespace
 import pytest
 
 from nncheck.point import pointing
-from nncheck.load.loader import compile_unit, prepare, unit_filename
+from nncheck.load.plan import compile_unit, unit_filename
+from nncheck.load.prepare import prepare
 from nncheck.worker.loop import describe_defs
 from nncheck.model import Status
 from nncheck.report.text import render_text, report_dict

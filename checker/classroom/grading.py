@@ -53,7 +53,7 @@ from pathlib import Path
 
 from nncheck import __version__
 from nncheck.load.archives import UnsafeArchive, safe_extract
-from nncheck.load.loader import IGNORED_DIRS
+from nncheck.load.prepare import IGNORED_DIRS
 from nncheck.report.text import report_from_dict
 
 GRADE_FORMAT = 1  # bump when the meaning of a cached report changes

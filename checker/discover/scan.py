@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from nncheck.worker.forms import FORM, UNCONFIRMED
-from nncheck.load.loader import parse
+from nncheck.load.syntax import parse
 from nncheck.model import Result, Status
 from nncheck.probes import SIGNATURE_ERROR
 
@@ -195,7 +195,7 @@ def _parse_cached(code: str):
 
 def _parse(code: str):
     """The module's AST, or None. Cached by text: a class or a selftest grades the same files over and
-    over (:func:`nncheck.load.loader.parse` makes it safe in threads)."""
+    over (:func:`nncheck.load.syntax.parse` makes it safe in threads)."""
     try:
         return _parse_cached(code)  # a failed parse raises, so it is never cached
     except (SyntaxError, ValueError, MemoryError, RecursionError, SystemError):

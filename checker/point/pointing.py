@@ -54,7 +54,8 @@ import builtins
 import time
 from dataclasses import dataclass
 
-from nncheck.load.loader import ModulePlan, Plan, Unit, parse, unit_filename
+from nncheck.load.plan import ModulePlan, Plan, Unit, unit_filename
+from nncheck.load.syntax import parse
 
 __all__ = ["RULES", "CHECK_ENTRY", "Code", "annotate", "point", "pinned_lines", "where_text"]
 
@@ -446,7 +447,7 @@ class Fn:
 
 
 def _parse(source: str):
-    """The module's AST, or None (:func:`nncheck.load.loader.parse` makes it safe in threads)."""
+    """The module's AST, or None (:func:`nncheck.load.syntax.parse` makes it safe in threads)."""
     try:
         return parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError, SystemError):

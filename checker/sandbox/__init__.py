@@ -53,7 +53,7 @@ SHM_BYTES = 16 * 1024 * 1024     # /dev/shm (POSIX semaphores, shared memory)
 NPROC = 32                       # processes (threads included) the sandbox's user may have
 
 PACKAGE = Path(__file__).resolve().parents[1]
-WORKER_SIDE = ("worker/loop.py", "worker/wire.py", "worker/forms.py", "load/loader.py",
+WORKER_SIDE = ("worker/loop.py", "worker/wire.py", "worker/forms.py", "load/plan.py",
                "probes.py", "gradient_check.py", "data.py")
 """The modules of ``nncheck`` that run inside the sandbox (plus ``shims/``), relative to
 the package; a subpackage's ``__init__.py`` is written empty in the view."""

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from nncheck import __version__, sandbox
 from nncheck.worker import wire
-from nncheck.load.loader import Plan, SubmissionError, prepare
+from nncheck.load.plan import Plan, SubmissionError
+from nncheck.load.prepare import prepare
 from nncheck.model import Check, CheckRecord, Fail, Report, Result, Status
 
 DEFAULT_TIMEOUT = 10.0  # seconds per check unless --timeout says otherwise

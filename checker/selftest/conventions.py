@@ -24,7 +24,7 @@ import ast
 import re
 from pathlib import Path
 
-from nncheck.load.loader import parse
+from nncheck.load.syntax import parse
 from nncheck.variants import REFERENCE_DIR, Variant, VariantError, correct
 
 MODULES = ("layers", "loss", "network", "options", "regularization")

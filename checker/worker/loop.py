@@ -36,7 +36,7 @@ import types
 import numpy as np
 
 from nncheck.worker import wire
-from nncheck.load.loader import SHIMS_DIR, SHIM_MODULES, Plan, compile_unit, unit_filename
+from nncheck.load.plan import SHIMS_DIR, SHIM_MODULES, Plan, compile_unit, unit_filename
 
 OUTPUT_CAP = 64 * 1024          # bytes of printed output kept per probe / load
 FILE_LIMIT = 16 * 1024 * 1024   # RLIMIT_FSIZE: a flood of prints cannot fill the disk

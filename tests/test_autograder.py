@@ -99,7 +99,7 @@ def test_zip_layout(autograder_zip):
         assert script in names
         assert (infos[script].external_attr >> 16) & stat.S_IXUSR, f"{script} must be executable"
     assert f"nncheck-{__version__}/pyproject.toml" in names
-    assert f"nncheck-{__version__}/checker/autograder.py" in names
+    assert f"nncheck-{__version__}/checker/classroom/autograder.py" in names
     assert f"nncheck-{__version__}/reference/layers.py" in names  # graded in the grader, never mounted
     assert not any("/tests/" in n or "__pycache__" in n or n.endswith(".pyc") for n in names)
     assert {"config/nncheck.toml", "plugins/0/tanh_checks.py", "plugins/0/tanh_probes.py"} <= set(names)

@@ -597,7 +597,7 @@ def test_fork_storm_is_capped_and_leaves_nothing_behind(tmp_path):
     before 2000 processes, the run ends in bounded time, the Dense checks after it
     pass, and no process with the marker is left on the host."""
     if os.geteuid() == 0:  # RLIMIT_NPROC does not bind root: only a cgroup caps a root-started sandbox
-        from nncheck.sandbox import Cgroup
+        from nncheck.sandbox.cgroup import Cgroup
 
         probe = Cgroup.create(f"nncheck-test-{os.getpid()}", 64)
         if probe is None:

@@ -1,41 +1,36 @@
-"""The grading process's side: start the worker, run every check, build the report.
+"""Grade one submission: load it in a worker, run every check, make the records.
 
-Nothing the worker sends is trusted: frames are decoded without pickle
-(:mod:`nncheck.worker.wire`), every wait has a deadline, and verdicts are computed
-here from plain data. A worker that dies or talks nonsense is replaced and
-only the check it was running is lost.
+:class:`Session` runs in the grading process. It prepares the submission
+(:mod:`nncheck.load.prepare`), starts a worker (:mod:`nncheck.sandbox.handle`)
+under the isolation in force, loads the plan there, sends one probe per
+check and computes each verdict here, from plain data: nothing the worker
+sends is trusted. A worker that dies or talks nonsense is replaced and only
+the check it was running is lost.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import re
-import secrets
-import select
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nncheck import __version__, sandbox
-from nncheck.worker import wire
+from nncheck import __version__
 from nncheck.load.plan import Plan, SubmissionError
 from nncheck.load.prepare import prepare
 from nncheck.model import Check, CheckRecord, Fail, Report, Result, Status
+from nncheck.sandbox.bwrap import NPROC, OUTPUT, SCRATCH
+from nncheck.sandbox.handle import WorkerGone, WorkerHandle
+from nncheck.sandbox.layers import Isolation, choose
+from nncheck.sandbox.view import VIEW, stage_view
 
 DEFAULT_TIMEOUT = 10.0  # seconds per check unless --timeout says otherwise
 HUNG_AFTER = 2          # timeouts after which later checks get less time
 GRACE_S = 5.0          # the worker's own answer may lag its timeout by this much
 MAX_RESTARTS = 3
-TOKEN_VAR = "NNCHECK_WORKER_TOKEN"
-
-
-class WorkerGone(Exception):
-    """The worker died, timed out beyond its grace, or sent something unreadable."""
 
 
 @dataclass
@@ -43,158 +38,6 @@ class Limits:
     timeout: float = DEFAULT_TIMEOUT  # seconds per check (probe)
     load_timeout: float = 30.0  # seconds to load the submission
     memory_mb: int = 1024       # memory the submission may use on top of the worker's own
-
-
-def _become_subreaper() -> None:
-    """Orphaned grandchildren of the worker get re-parented to us, so we can reap them."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
-
-
-def _worker_env(home: str, token: str | None = None) -> dict:
-    """The worker's whole environment: a short allow-list of ours plus nncheck's settings."""
-    keep = sandbox.ENV_ALLOW + (("PATH", "SYSTEMROOT") if token else ())
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update({
-        "HOME": home, "TMPDIR": home,
-        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
-        "PYTHONIOENCODING": "utf-8",
-    })
-    if token:
-        env[TOKEN_VAR] = token
-    else:
-        env["PATH"] = "/usr/bin:/bin"
-    return env
-
-
-def _kill_strays(token: str) -> int:
-    """Kill every process that carries this worker's token (children it left behind,
-    even those that started a new session); reap the ones re-parented to us."""
-    killed = []
-    me = os.getpid()
-    needle = f"{TOKEN_VAR}={token}".encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        pid = int(entry)
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                mine = needle in f.read()
-        except OSError:
-            continue
-        if mine:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-            except (ProcessLookupError, PermissionError):
-                pass
-    # Only reap the pids we killed: other threads may be waiting on their own workers.
-    for pid in killed:
-        for _ in range(50):
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0]:
-                    break
-            except ChildProcessError:  # not our child: init reaps it
-                break
-            time.sleep(0.01)
-    return len(killed)
-
-
-class WorkerHandle:
-    """One worker process and the pipes to it.
-
-    In the sandbox (``view`` given) the worker runs under bubblewrap, which
-    ends every process of the sandbox when the worker ends. Outside it, the
-    worker carries a random token in its environment, by which the processes
-    it leaves behind are found and killed.
-    """
-
-    def __init__(self, workdir: Path, log_path: Path, view: Path | None = None,
-                 data_files: dict | None = None, memory_mb: int = 0):
-        req_r, self.req_w = os.pipe()
-        self.rep_r, rep_w = os.pipe()
-        self.log = open(log_path, "wb")
-        fds = [str(req_r), str(rep_w)]
-        self.cgroup = None
-        keep = [req_r, rep_w]
-        if view is not None:
-            self.token = None
-            seccomp_fd = None
-            program = sandbox.seccomp_filter()
-            if program is not None:
-                seccomp_fd = os.open(view.parent / "seccomp.bpf", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-                os.write(seccomp_fd, program)
-                os.lseek(seccomp_fd, 0, os.SEEK_SET)
-                keep.append(seccomp_fd)
-            argv = sandbox.bwrap_command(
-                sandbox.bwrap_binary(), view=view, data_files=data_files, seccomp_fd=seccomp_fd,
-                env=_worker_env("/tmp"), argv=[*sandbox.worker_argv(), *fds])
-            self.cgroup = sandbox.Cgroup.create(f"nncheck-{secrets.token_hex(8)}", memory_mb)
-            if self.cgroup is not None:
-                argv = self.cgroup.enter(argv)
-            env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
-        else:
-            _become_subreaper()  # the sandbox's PID namespace needs no help; a plain process does
-            self.token = secrets.token_hex(8)
-            argv = [sys.executable, "-I", "-m", "nncheck.worker.loop", *fds]
-            env, cwd = _worker_env(str(workdir), self.token), workdir
-        self.proc = subprocess.Popen(
-            argv, pass_fds=keep, stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True, env=env)
-        for fd in keep:
-            os.close(fd)
-
-    def send(self, obj) -> None:
-        try:
-            wire.write_frame(self.req_w, obj)
-        except OSError as exc:
-            raise WorkerGone(f"could not talk to the worker ({exc.strerror})") from None
-
-    def receive(self, timeout: float):
-        deadline = time.monotonic() + timeout
-
-        def read(fd, n):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise TimeoutError
-            return os.read(fd, n)
-
-        try:
-            return wire.read_frame(self.rep_r, read=read)
-        except TimeoutError:
-            raise WorkerGone("timeout") from None
-        except EOFError:
-            raise WorkerGone("the worker process ended") from None
-        except (wire.WireError, ValueError, OSError) as exc:
-            raise WorkerGone(f"the worker sent something unreadable ({exc})") from None
-
-    def close(self) -> None:
-        try:
-            wire.write_frame(self.req_w, {"op": "exit"})
-        except OSError:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        for fd in (self.req_w, self.rep_r):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.log.close()
-        if self.token:
-            _kill_strays(self.token)
-        if self.cgroup is not None:
-            self.cgroup.remove()
 
 
 @dataclass
@@ -273,7 +116,7 @@ def _plain_defs(defs) -> dict:
 class Session:
     """Grade one submission: ``Session(path, checks, ...).run() -> Report``.
 
-    :param isolation: where the submission runs (:func:`nncheck.sandbox.choose`);
+    :param isolation: where the submission runs (:func:`nncheck.sandbox.layers.choose`);
         the best available layer when ``None``.
     :param data_paths: data files or folders probes read besides nncheck's embedded
         MNIST (``--data``); the sandbox sees them read-only at the same path.
@@ -282,7 +125,7 @@ class Session:
     def __init__(self, path: str | Path, checks: list[Check], *, seed: int = 0,
                  limits: Limits | None = None, aliases: dict | None = None,
                  heading: str | None = "Peer-reviewed assignment", progress=None,
-                 isolation: sandbox.Isolation | None = None, data_paths=(), forms: dict | None = None):
+                 isolation: Isolation | None = None, data_paths=(), forms: dict | None = None):
         self.path = str(path)
         self.checks = checks
         self.seed = seed
@@ -319,9 +162,9 @@ class Session:
         if not (self.tmp / "view").exists():
             from nncheck.data import EMBEDDED
 
-            self.inside = sandbox.stage_view(self.tmp / "view", self.probe_modules)
+            self.inside = stage_view(self.tmp / "view", self.probe_modules)
             (self.tmp / "view" / "nncheck" / "data" / EMBEDDED.name).touch()  # its mount point
-            self.data_files = {str(EMBEDDED): f"{sandbox.VIEW}/nncheck/data/{EMBEDDED.name}",
+            self.data_files = {str(EMBEDDED): f"{VIEW}/nncheck/data/{EMBEDDED.name}",
                                **{p: p for p in self.data_paths if os.path.exists(p)}}
         self.worker = WorkerHandle(self.workdir, log, view=self.tmp / "view", data_files=self.data_files,
                                    memory_mb=self.limits.memory_mb)
@@ -331,8 +174,8 @@ class Session:
                "probes": sorted({c.probe_ref for c in self.checks}),
                "memory_mb": self.limits.memory_mb, "aliases": self.aliases}
         if self.isolation.sandboxed:  # the worker writes the files into its own tmpfs
-            msg.update(probe_modules=self.inside, root=sandbox.SCRATCH, outdir=sandbox.OUTPUT,
-                       files=_submission_files(self.workdir), nproc=sandbox.NPROC)
+            msg.update(probe_modules=self.inside, root=SCRATCH, outdir=OUTPUT,
+                       files=_submission_files(self.workdir), nproc=NPROC)
         else:
             msg.update(probe_modules=self.probe_modules, outdir=str(self.outdir),
                        drop_to=self.isolation.user)
@@ -517,7 +360,7 @@ class Session:
         self.outdir = self.tmp / "out"
         self.outdir.mkdir()
         if self.isolation is None:
-            self.isolation = sandbox.choose("auto")
+            self.isolation = choose("auto")
         records: list[CheckRecord] = []
         try:
             self._spawn()  # start-up overlaps with copying and parsing the submission
@@ -541,7 +384,7 @@ class Session:
                 done[check.id] = record
                 records.append(record)
                 self.progress("result", record=record)
-            if load.ok:  # where each failed check's mistake is (issue 12); costs failed checks only
+            if load.ok:  # where each failed check's mistake is; costs failed checks only
                 from nncheck.point import pointing
                 self.pointing_s = pointing.annotate(records, self.checks, load.plan, load.defs,
                                                     errors=self.pointing_errors, forms=self.forms)

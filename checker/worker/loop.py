@@ -1,6 +1,6 @@
 """The worker process: the only place student code ever runs.
 
-Started by :mod:`nncheck.sandbox.session` as ``python -I -m nncheck.worker.loop REQ_FD REP_FD``
+Started by :mod:`nncheck.sandbox.handle` as ``python -I -m nncheck.worker.loop REQ_FD REP_FD``
 in its own session (process group), with stdin closed, in a temporary copy of
 the submission. It speaks :mod:`nncheck.worker.wire` frames:
 

@@ -24,10 +24,11 @@ from click.testing import CliRunner
 from nncheck.classroom.summary import build_summary, render_summary_html
 from nncheck.cli import main
 from nncheck.load.archives import UnsafeArchive, safe_extract
-from nncheck.classroom.grading import (
-    CRASHED, LOAD_FAILED, OK, PENDING, TIMEOUT, _cell, _descend, discover, grade_class,
-    grade_submission, make_bundle, pack, row_status, submission_digest,
-)
+from nncheck.classroom.folder import descend, list_class_folder
+from nncheck.classroom.gradebook import CRASHED, LOAD_FAILED, OK, PENDING, TIMEOUT, _cell, row_status
+from nncheck.classroom.grading import grade_class
+from nncheck.classroom.state import submission_digest
+from nncheck.classroom.task import grade_submission, make_bundle, pack
 from nncheck.variants import REFERENCE_DIR
 
 REPO = Path(__file__).resolve().parents[1]
@@ -237,12 +238,12 @@ def _needs_bwrap():
 def test_the_isolation_asked_for_travels_with_each_task(monkeypatch, tmp_path):
     """A process that grades without bubblewrap refuses when the class asked for the sandbox,
     rather than grade under a weaker layer; the same call without a demand falls back and says so."""
-    import nncheck.classroom.grading as grading
+    import nncheck.classroom.task as task
     from nncheck.sandbox import BWRAP_VAR, IsolationError
 
     sub = tmp_path / "zoe.py"
     sub.write_text(relu_source())
-    monkeypatch.setattr(grading, "_ENGINES", {})  # no engine resolved earlier in this process
+    monkeypatch.setattr(task, "_ENGINES", {})  # no engine resolved earlier in this process
     monkeypatch.setenv(BWRAP_VAR, str(tmp_path / "no-bwrap"))
     monkeypatch.delenv("NNCHECK_ISOLATION", raising=False)
     with pytest.raises(IsolationError, match="bubblewrap"):
@@ -276,7 +277,7 @@ def test_dask_workers_without_the_sandbox_refuse_instead_of_grading_unsandboxed(
     that names the missing sandbox (retried by the next run), and no report is a grade."""
     distributed = pytest.importorskip("distributed")
     _needs_bwrap()
-    from nncheck.classroom.grading import DaskExecutor
+    from nncheck.classroom.executors import DaskExecutor
 
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -496,12 +497,12 @@ def test_a_task_ended_by_an_interrupt_interrupts_the_run(tmp_path, engine):
 # Pieces
 # --------------------------------------------------------------------------
 
-def test_discover_ids_and_ignored_entries(tmp_path):
+def test_class_folder_ids_and_ignored_entries(tmp_path):
     for name in ("ann.py", "ann.ipynb", "bo.ZIP", "notes.pdf", ".hidden.py", "__MACOSX"):
         (tmp_path / name).mkdir() if name == "__MACOSX" else (tmp_path / name).write_text("x")
     (tmp_path / "cy").mkdir()
     (tmp_path / "results").mkdir()
-    found = discover(tmp_path, exclude=[tmp_path / "results"])
+    found = list_class_folder(tmp_path, exclude=[tmp_path / "results"])
     assert [(e.student, e.kind) for e in found.entries] == [
         ("ann.ipynb", "ipynb"), ("ann.py", "py"), ("bo", "zip"), ("cy", "folder")]
     assert found.ignored == ["notes.pdf"]
@@ -577,9 +578,9 @@ def test_folder_holding_one_folder_is_graded_as_it(tmp_path):
     inner.mkdir(parents=True)
     (inner / "hw.ipynb").write_text("{}")
     (tmp_path / "alice" / ".ipynb_checkpoints").mkdir()
-    assert _descend(tmp_path / "alice") == inner
+    assert descend(tmp_path / "alice") == inner
     (tmp_path / "alice" / "README.md").write_text("x")
-    assert _descend(tmp_path / "alice") == tmp_path / "alice"
+    assert descend(tmp_path / "alice") == tmp_path / "alice"
 
 
 def test_shipped_submission_and_config_grade_like_local_files(tmp_path):

@@ -11,7 +11,7 @@ Here the kernel only gathers the source and shows the answer:
    numbers stay those of the cell). A markdown cell with the config's
    heading closes it, so the *latest* definition of each name is graded, as
    the kernel holds it (``--saved`` grades the saved notebook instead, under
-   the usual heading rule of CONTRACT §2);
+   the usual heading rule, :mod:`nncheck.load.notebook`);
 2. ``python -m nncheck submit TEMP.ipynb --format json --audience student``
    runs as a **separate process** (from a scratch folder, ``-P``: nothing
    the kernel defined or left in its folder is on its path): the same

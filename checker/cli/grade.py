@@ -86,7 +86,8 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
     1 grading itself failed for some submission (run again to retry them),
     2 the command was misused, 130 interrupted.
     """
-    from nncheck.classroom.grading import DaskExecutor, Progress, grade_class
+    from nncheck.classroom.executors import DaskExecutor
+    from nncheck.classroom.grading import Progress, grade_class
 
     isolation = _class_isolation(isolation)
     engine = _engine(config_path, plugin_files, isolation)

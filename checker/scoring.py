@@ -1,4 +1,10 @@
-"""Section totals and the overall score.
+"""Scores: the one place that computes them.
+
+* :func:`check_score`: the points one check earns, from its verdict;
+* :func:`score_report`: section totals and the overall score, from the
+  checks' points;
+* :func:`counts_toward_score`: whether a check's points are part of that
+  score (the platform exports show the others at 0).
 
 Sections: ``core`` sums; ``options`` follows the assignment's "pick one of
 options I-III": by default only the best attempted option family counts
@@ -10,10 +16,17 @@ from __future__ import annotations
 from collections import defaultdict
 
 from nncheck.config import Config
-from nncheck.model import Report, Status
+from nncheck.model import Report, Result, Status
+
+
+def check_score(points: float, result: Result) -> float:
+    """The points a check worth ``points`` earns with ``result``: the share it earned
+    (:meth:`Result.earned`, held to 0..1) of its points, to 4 places."""
+    return round(points * max(0.0, min(1.0, result.earned())), 4)
 
 
 def score_report(report: Report, config: Config) -> Report:
+    """Fill in ``report``'s ``sections``, ``score`` and ``max_score`` from its checks' scores."""
     by_section: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for rec in report.checks:
         by_section[rec.section][rec.family].append(rec)
@@ -42,3 +55,14 @@ def score_report(report: Report, config: Config) -> Report:
     report.score = round(sum(s["score"] for s in sections.values()), 4)
     report.max_score = round(sections["core"]["max_score"] + sections["options"]["max_score"], 4)
     return report
+
+
+def counts_toward_score(check: dict, sections: dict | None) -> bool:
+    """Whether a check of a report dict counts in its score: a core check always, an option
+    or bonus check when its family is one its section counted, none in a section that is off.
+
+    ``sections`` is the report's ``sections`` (what :func:`score_report` filled in).
+    """
+    info = (sections or {}).get(check["section"], {})
+    family = check["id"].split(".", 1)[0]
+    return (check["section"] == "core" or family in info.get("counted", [])) and info.get("rule") != "off"

@@ -31,6 +31,7 @@ import math
 from nncheck.report.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
 from nncheck.model import SECTIONS
 from nncheck.report.text import report_dict
+from nncheck.scoring import counts_toward_score
 
 OUTPUT_CAP = 3000          # characters of printed output per test
 TRACEBACK_CAP = 4000
@@ -113,10 +114,7 @@ def gradescope_dict(d: dict, config=None) -> dict:
         all_visible = all_visible and visibility == "visible"
         c = trim_check(c, level)
         per_section[sec] = per_section.get(sec, 0) + 1
-        info = d["sections"].get(sec, {})
-        counted = sec == "core" or c["id"].split(".", 1)[0] in info.get("counted", [])
-        if info.get("rule") == "off":
-            counted = False
+        counted = counts_toward_score(c, d.get("sections"))
         tags = [sec, c["id"].split(".", 1)[0], c["status"], *c["diagnosis"]]
         tests.append({
             "name": f"{c['title']} ({c['id']})" if c["title"] else c["id"],

@@ -28,6 +28,7 @@ import json
 
 from nncheck.report.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
 from nncheck.report.text import report_dict
+from nncheck.scoring import counts_toward_score
 
 MAX_IMAGE_BYTES = 600_000      # all images together: the file must stay under PrairieLearn's 1 MB
 OUTPUT_CAP = 3000
@@ -99,8 +100,7 @@ def prairielearn_dict(d: dict, config=None) -> dict:
             continue
         level = level_of(config, c["id"], sec)
         c = trim_check(c, level)
-        info = (d.get("sections") or {}).get(sec, {})
-        counted = (sec == "core" or c["id"].split(".", 1)[0] in info.get("counted", [])) and info.get("rule") != "off"
+        counted = counts_toward_score(c, d.get("sections"))
         test = {
             "name": c["title"] or c["id"],
             "description": f"{c['id']} ({sec})",

@@ -26,6 +26,7 @@ from nncheck.sandbox.bwrap import NPROC, OUTPUT, SCRATCH
 from nncheck.sandbox.handle import WorkerGone, WorkerHandle
 from nncheck.sandbox.layers import Isolation, choose
 from nncheck.sandbox.view import VIEW, stage_view
+from nncheck.scoring import check_score
 
 DEFAULT_TIMEOUT = 10.0  # seconds per check unless --timeout says otherwise
 HUNG_AFTER = 2          # timeouts after which later checks get less time
@@ -345,7 +346,7 @@ class Session:
                 traceback: str = "") -> CheckRecord:
         return CheckRecord(
             id=check.id, title=check.title, section=check.section, status=result.status,
-            score=round(check.points * max(0.0, min(1.0, result.earned())), 4),
+            score=check_score(check.points, result),
             max_score=check.points, message=result.message, hint=result.hint or (
                 check.hint if result.status in (Status.FAILED, Status.ERROR) else ""),
             diagnosis=list(result.diagnosis), duration_s=round(duration, 4),

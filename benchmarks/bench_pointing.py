@@ -1,6 +1,6 @@
 """What does pointing at the line cost? Grading with and without it, and the pointer alone.
 
-Pointing (nncheck.point.pointing, issue 12) runs in the grading process after the
+Pointing (nncheck.point) runs in the grading process after the
 last check, on failed checks only; the budget is 0.5 s per submission. For
 each subject, grades --runs times with pointing and --runs times without
 (interleaved, same engine), and prints the median grading time of each, their
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nncheck.point import pointing
+import nncheck.point as pointing
 from nncheck.config import Config
 from nncheck.engine import Engine
 from nncheck.variants import REFERENCE_DIR, Variant, as_notebook
@@ -47,11 +47,11 @@ MANY_BUGS = Variant("bench-many-bugs", "mutant", "dense", edits=[
 
 
 class Timed:
-    """Wraps :func:`nncheck.point.pointing.annotate`: records its time and its inputs; ``enabled=False``
+    """Wraps :func:`nncheck.point.point_records`: records its time and its inputs; ``enabled=False``
     grades without pointing."""
 
     def __init__(self):
-        self.real = pointing.annotate
+        self.real = pointing.point_records
         self.enabled = True
         self.times: list[float] = []
         self.last = None
@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     engine = Engine(Config(), entry_points=False)
     timed = Timed()
-    pointing.annotate = timed
+    pointing.point_records = timed  # the session looks it up here at each grade
     core = ["relu", "dense", "loss", "network", "minibatches"]
     with tempfile.TemporaryDirectory() as scratch:
         subjects = {
@@ -109,7 +109,7 @@ def main() -> None:
             print(f"{label:<40} {len(failed):>6} {pinned:>6} {med_w:>7.2f}s {med_o:>7.2f}s {med_w / med_o:>6.3f} "
                   f"{ptr:>26} {solo:>8}")
             timed.last = None
-    pointing.annotate = timed.real
+    pointing.point_records = timed.real
 
 
 if __name__ == "__main__":

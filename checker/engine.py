@@ -8,6 +8,7 @@ from nncheck.discover import scan as discovery
 from nncheck.config import Config
 from nncheck.model import SECTIONS, Check, Report
 from nncheck.plugin_manager import get_plugin_manager
+from nncheck.report import diagnoses
 from nncheck.verdicts import guard
 from nncheck.sandbox.session import Limits, Session, probe_modules
 from nncheck.sandbox import ISOLATION_VAR, Isolation, choose
@@ -36,6 +37,9 @@ class Engine:
                                      entry_points=entry_points, modules=self.config.enable_modules)
         self.checks = guard(self.collect_checks())
         probe_modules(self.checks)  # a probe beside its verdict is refused now, not mid-run
+        # every family's diagnoses, for reports and pointing; one code declared twice differently is refused now
+        self.diagnoses = diagnoses.collect(self.pm.hook.nncheck_diagnoses(config=self.config))
+        diagnoses.register(self.diagnoses, self.checks)
         self.aliases = {}
         for mapping in self.pm.hook.nncheck_aliases(config=self.config):
             self.aliases.update(mapping or {})

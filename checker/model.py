@@ -202,7 +202,7 @@ class CheckRecord:
     output: str = ""
     traceback: str = ""
     incident: str = ""
-    where: list[dict[str, Any]] = field(default_factory=list)  # where the mistake is: nncheck.point.pointing
+    where: list[dict[str, Any]] = field(default_factory=list)  # where the mistake is: nncheck.point
 
     @property
     def family(self) -> str:

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from nncheck.point import pointing
+from nncheck.point import Code, point
 from nncheck.load.plan import compile_unit, unit_filename
 from nncheck.load.prepare import prepare
 from nncheck.worker.loop import describe_defs
@@ -235,15 +235,16 @@ def _defs(plan, ns_names):
     return describe_defs({key: ns[key] for key in ns_names}, own)
 
 
-def _point(tmp_path, source, names, check_id, requires, diagnosis, details=None, message="", form=None):
+def _point(tmp_path, source, names, check_id, requires, diagnosis, details=None, message="", form=None,
+           entry=""):
     path = tmp_path / "submission.py"
     path.write_text(textwrap.dedent(source))
     plan = prepare(path, tmp_path / "work")
-    code = pointing.Code(plan, _defs(plan, names))
+    code = Code(plan, _defs(plan, names))
     record = SimpleNamespace(id=check_id, status=Status.FAILED, diagnosis=[diagnosis], details=details or {},
                              message=message)
     errors = []
-    where = pointing.point(code, check_id, requires, record, errors, form)
+    where = point(code, check_id, requires, record, errors, form, entry=entry)
     assert errors == []
     return where
 
@@ -335,7 +336,8 @@ def test_unknown_code_names_the_checks_method(tmp_path):
         self.weights = self.weights - self.learning_rate * input.T @ grad_output
         self.biases = self.biases - self.learning_rate * grad_output.sum(0)
     """)
-    (w,) = _point(tmp_path, src, ["Dense"], "dense.init", ("Dense",), "some-plugin-code")
+    # the check names the one definition it exercises (Check.entry)
+    (w,) = _point(tmp_path, src, ["Dense"], "dense.init", ("Dense",), "some-plugin-code", entry="{cls}.__init__")
     assert w == {**w, "pinned": False, "method": "Dense.__init__", "line": 5}
     (tmp_path / "x").mkdir()
     assert _point(tmp_path / "x", src, ["Dense"], "myplugin.check", ("Dense",), "some-plugin-code") == []

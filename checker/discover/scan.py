@@ -41,6 +41,7 @@ from nncheck.worker.forms import FORM, UNCONFIRMED
 from nncheck.load.syntax import parse
 from nncheck.model import Result, Status
 from nncheck.probes import SIGNATURE_ERROR
+from nncheck.report import diagnoses
 
 #: option -> (canonical class, check families, words for the report)
 OPTIONS = {
@@ -638,10 +639,6 @@ def apply(checks, discovery: Discovery):
     return out
 
 
-INHERITED_CODES = ("dense-grad-divided-by-batch", "dense-bias-grad-mean", "dense-grad-input-after-update",
-                   "dense-update-sign", "dense-params-not-updated")
-
-
 def annotate(report, discovery: Discovery):
     """Say in the report which code was graded as which option, and what was seen but not graded."""
     info = discovery.to_json()
@@ -664,7 +661,7 @@ def annotate(report, discovery: Discovery):
             continue
         note = f"graded `{form['label']}` as {OPTIONS[option][2]} ({form['evidence']})"
         rec.message = f"{note}. {rec.message}" if rec.message else note
-        if rec.status is Status.FAILED and any(c in INHERITED_CODES for c in rec.diagnosis):
+        if rec.status is Status.FAILED and any(diagnoses.inherited(c) for c in rec.diagnosis):
             owner = _inherited_backward(form["class"], discovery.classes)
             if owner:
                 name, where = owner

@@ -1,105 +1,122 @@
-"""The catalogue of diagnosis codes: CONTRACT §3's, extended by the built-in plugins.
+"""The registry of what families declare for reports and pointing: diagnoses, and
+which checks build on others.
 
-Each code names one recognisable mistake; reports show its title next to the
-check's own message. Third-party plugins may emit codes of their own (shown
-without a title). ``tests/test_selftest.py`` fails when a built-in verdict
-emits a code missing here.
+A verdict names a recognisable mistake by a code (``Result.diagnosis``). The family
+that emits it declares it once, as a :class:`nncheck.model.Diagnosis` returned by its
+``nncheck_diagnoses`` hook: the title reports show, the definition and the pointer
+pointing uses (:mod:`nncheck.point`), whether an option class inherits the mistake
+from ``Dense``. This module holds no code of its own. :class:`nncheck.engine.Engine`
+registers what its plugins declare when it starts (:func:`register`), and reports,
+pointing and discovery ask here (:func:`lookup`, :func:`title`, :func:`inherited`).
+
+The same registry keeps, by check id, a whole-network check's ``Check.downstream``
+(the unit checks it builds on, :func:`downstream`): pointing lends it their pinned
+lines, and the HTML report ranks it after them.
+
+When nothing was registered in this process (a report re-rendered from its JSON),
+the first question loads the built-in plugins' declarations, once. A code nobody
+declared has no title (``""``) and no pointer.
 """
+from __future__ import annotations
 
-DIAGNOSIS_TITLES = {
-    "relu-backward-not-masked": "ReLU backward lets the gradient through where the input was negative",
-    "dense-grad-divided-by-batch": "Dense gradient divided by the batch size a second time",
-    "dense-bias-grad-mean": "Bias gradient averaged instead of summed",
-    "dense-grad-input-after-update": "grad_input computed with the already-updated weights",
-    "dense-update-sign": "Parameters move up the gradient (wrong sign)",
-    "dense-params-not-updated": "Weights and biases are never updated",
-    "dense-init-scale": "Initial weights have the wrong scale",
-    "dense-init-not-centered": "Initial weights are not centred on zero",
-    "dense-init-bias": "Biases do not start at zero",
-    "dense-learning-rate-ignored": "The layer's learning rate is ignored",
-    "dense-forward-missing-bias": "Dense forward forgets the bias",
-    "dense-forward-transposed-weights": "Dense forward uses the transposed weights",
-    "loss-grad-not-divided-by-batch": "Loss gradient not divided by the batch size",
-    "loss-grad-wrong-sign": "Loss gradient has the wrong sign",
-    "loss-grad-missing-onehot": "Loss gradient never subtracts the one-hot answers",
-    "loss-not-per-sample": "Loss returns one number instead of one per sample",
-    "loss-wrong-sign": "Loss has the wrong sign",
-    "loss-log-clipped": "Loss clips or shifts the logarithm",
-    "backprop-wrong-order": "Backpropagation visits the layers in the wrong order",
-    "backprop-skips-layer": "Backpropagation skips a layer",
-    "backprop-wrong-input": "A layer's backward gets the wrong input",
-    "backprop-grad-not-chained": "The gradient is not passed from layer to layer",
-    "train-loss-not-averaged": "train returns a summed loss, not the mean",
-    "train-loss-not-returned": "train does not return the loss",
-    "forward-returns-logits-only": "forward returns only the logits, not every activation",
-    "forward-includes-input": "forward's list starts with the input",
-    "forward-not-chained": "Layers are not applied one after the other",
-    "forward-activations-shifted": "Activations are shifted by one layer",
-    "predict-not-argmax": "predict does not take the argmax of the logits",
-    "predict-wrong-axis": "predict takes the argmax over the wrong axis",
-    "minibatch-labels-misaligned": "Minibatch labels no longer match their images",
-    "minibatch-not-shuffled": "Minibatches are not shuffled when asked",
-    "minibatch-shuffled-when-not-asked": "Minibatches are shuffled without being asked",
-    "minibatch-repeats-samples": "A sample appears twice in one pass",
-    "minibatch-drops-samples": "Samples are dropped from the pass",
-    "minibatch-wrong-batch-size": "Minibatches have the wrong size",
-    "training-below-reference": "Training reaches a lower accuracy than the reference",
-    "training-no-learning": "The network does not learn",
-    "training-nan": "Training produced NaN or infinite values",
-    "training-collapsed": "The network predicts (almost) one class for everything",
-    "training-predict-shape": "predict returns the wrong shape during training",
-    "training-predict-not-int": "predict does not return class ids during training",
-    "training-weights-not-settable": "The grader could not set the layers' weights",
-    "xavier-wrong-variance": "Xavier initialisation has the wrong variance",
-    "l2-half-convention": "L2 penalty uses the 0.5 * alpha convention",
-    "l2-divided-by-batch": "L2 gradient divided by the batch size",
-    "l2-regularises-bias": "L2 penalty also applied to the biases",
-    "momentum-no-velocity": "Momentum keeps no velocity between steps",
-    "optimizer-wrong-sign": "The optimizer steps the wrong way",
-    "rmsprop-missing-sqrt": "RMSProp divides by the mean square, not its root",
-    "rmsprop-no-decay": "RMSProp's running average does not decay",
-    "dropout-no-rescale": "Dropout does not rescale the kept units",
-    "dropout-active-at-eval": "Dropout still drops units at evaluation",
-    "dropout-mask-changed": "Dropout's backward uses a different mask from its forward",
-    "dropout-keep-prob-confused": "Dropout's p is used as the keep probability",
-    "dropout-wrong-scale": "Dropout rescales by the wrong factor",
-    "dropout-wrong-rate": "Dropout drops the wrong share of units",
-    "dropout-stale-mask": "Dropout reuses an old mask",
-    "dropout-backward-not-masked": "Dropout's backward ignores the mask",
-    "batchnorm-batch-stats-at-eval": "BatchNorm uses batch statistics at evaluation",
-    "batchnorm-running-stats-frozen": "BatchNorm never updates its running statistics",
-    "batchnorm-backward-ignores-batch-stats": "BatchNorm backward ignores the batch statistics",
-    "batchnorm-params-not-updated": "BatchNorm never updates gamma and beta",
-    "batchnorm-unbiased-variance": "BatchNorm normalises with the unbiased variance",
-    "batchnorm-ignores-gamma-beta": "BatchNorm ignores gamma and beta",
-    "batchnorm-wrong-normalisation": "BatchNorm normalises the wrong way",
-    "batchnorm-running-stats-in-training": "BatchNorm uses running statistics while training",
-    "batchnorm-wrong-axis": "BatchNorm averages over the wrong axis",
-    "batchnorm-grad-input-after-update": "BatchNorm's input gradient uses the updated gamma",
-    "batchnorm-update-sign": "BatchNorm moves gamma and beta the wrong way",
-    "batchnorm-grad-divided-by-batch": "BatchNorm's gamma/beta gradient divided by the batch",
-    "batchnorm-update-no-learning-rate": "BatchNorm ignores its learning rate",
-    "batchnorm-running-stats-no-momentum": "BatchNorm's running statistics ignore the momentum",
-    "batchnorm-running-stats-updated-at-eval": "BatchNorm updates running statistics at evaluation",
-    "dropout-not-dropping": "Dropout drops nothing in training",
-    "dropout-mask-shared-across-batch": "Dropout uses one mask for every sample",
-    "dropout-mask-reused": "Dropout draws the same mask every time",
-    "dropout-returns-mask": "Dropout returns the mask instead of the output",
-    "backprop-repeats-layer": "Backpropagation calls a layer's backward twice",
-    "dense-grad-input-sign": "Dense input gradient has the wrong sign",
-    "adam-missing-sqrt": "Adam divides by the second moment, not its root",
-    "adam-no-bias-correction": "Adam skips the bias correction",
-    "adam-step-counter": "Adam's step counter is wrong",
-    "l2-penalty-missing": "The L2 penalty is missing from the gradient",
-    "l2-penalty-wrong-sign": "The L2 penalty pushes the weights up",
-    "optimizer-ignores-hyperparameter": "The optimizer ignores a hyperparameter it was given",
-    "optimizer-plain-sgd": "The optimizer takes plain SGD steps",
-    "rmsprop-decay-swapped": "RMSProp's decay and 1 - decay are swapped",
-    "xavier-biases-not-zero": "XavierDense biases do not start at zero",
-    "xavier-not-centred": "XavierDense weights are not centred on zero",
-}
+import threading
+from typing import Iterable
+
+from nncheck.model import Diagnosis
+
+__all__ = ["DiagnosisConflict", "collect", "register", "lookup", "title", "diagnosis_title", "inherited",
+           "downstream", "registered"]
+
+_diagnoses: dict[str, Diagnosis] = {}
+_downstream: dict[str, tuple[str, ...]] = {}
+_ready = False
+_lock = threading.Lock()
 
 
-def diagnosis_title(code: str) -> str:
-    """A short human title for a diagnosis code ("" when none is known)."""
-    return DIAGNOSIS_TITLES.get(str(code), "")
+class DiagnosisConflict(ValueError):
+    """Two plugins declare one diagnosis code differently (another title, entry or pointer)."""
+
+
+def collect(contributions: Iterable[Iterable[Diagnosis] | None]) -> dict[str, Diagnosis]:
+    """``{code: Diagnosis}`` from the lists the ``nncheck_diagnoses`` hook returned.
+
+    :raises DiagnosisConflict: when one code is declared twice, differently.
+    """
+    out: dict[str, Diagnosis] = {}
+    for declared in contributions:
+        for d in declared or ():
+            if not isinstance(d, Diagnosis):
+                raise TypeError(f"nncheck_diagnoses must return Diagnosis objects, not {d!r}")
+            known = out.get(d.code)
+            if known is not None and known != d:
+                what = (f"titles {known.title!r} and {d.title!r}" if known.title != d.title
+                        else "different entries, pointers or inheritance")
+                raise DiagnosisConflict(f"the diagnosis {d.code!r} is declared twice, with {what}")
+            out[d.code] = d
+    return out
+
+
+def register(diagnoses: Iterable[Diagnosis] | dict, checks=()) -> None:
+    """Make ``diagnoses`` (and the ``downstream`` of ``checks``) what this process knows.
+
+    A later engine's declarations replace an earlier one's for the same code or check.
+    """
+    global _ready
+    items = diagnoses.values() if isinstance(diagnoses, dict) else diagnoses
+    with _lock:
+        _diagnoses.update({d.code: d for d in items})
+        _downstream.update({c.id: tuple(c.downstream) for c in checks if getattr(c, "downstream", ())})
+        _ready = True
+
+
+def _load_builtins() -> None:
+    """Fill the registry from the built-in plugins (no engine ran in this process)."""
+    global _ready
+    with _lock:
+        if _ready:
+            return
+        from nncheck.config import Config
+        from nncheck.plugin_manager import get_plugin_manager
+
+        pm = get_plugin_manager(entry_points=False)
+        config = Config()
+        _diagnoses.update(collect(pm.hook.nncheck_diagnoses(config=config)))
+        for checks in pm.hook.nncheck_checks(config=config):
+            _downstream.update({c.id: tuple(c.downstream) for c in checks or () if c.downstream})
+        _ready = True
+
+
+def registered() -> dict[str, Diagnosis]:
+    """Every known diagnosis, by code."""
+    if not _ready:
+        _load_builtins()
+    return dict(_diagnoses)
+
+
+def lookup(code: str) -> Diagnosis | None:
+    """The declaration of ``code``, or None."""
+    if not _ready:
+        _load_builtins()
+    return _diagnoses.get(str(code))
+
+
+def title(code: str) -> str:
+    """A short human title for a diagnosis code (``""`` when none is known)."""
+    d = lookup(code)
+    return d.title if d is not None else ""
+
+
+diagnosis_title = title
+
+
+def inherited(code: str) -> bool:
+    """Is ``code`` a mistake of ``Dense`` that an option class inherits with its ``backward``?"""
+    d = lookup(code)
+    return bool(d is not None and d.inherited)
+
+
+def downstream(check_id: str) -> tuple[str, ...]:
+    """The unit-check id prefixes a whole-network check builds on (``()`` for a unit check)."""
+    if not _ready:
+        _load_builtins()
+    return _downstream.get(str(check_id), ())

@@ -42,7 +42,7 @@ SECTION_RULES = {
 OPTION_NAMES = {"xavier": "XavierDense", "l2": "L2Dense", "momentum": "MomentumDense",
                 "rmsprop": "RMSPropDense", "adam": "AdamDense", "dropout": "Dropout", "batchnorm": "BatchNorm"}
 
-from nncheck.report.diagnoses import diagnosis_title  # noqa: E402
+from nncheck.report import diagnoses  # noqa: E402
 
 
 # --------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def _facts(details: dict, skip_arrays: bool = True) -> list[tuple[str, str]]:
 
 
 def _where_view(where) -> list[dict]:
-    """``where`` (:mod:`nncheck.point.pointing`) as the template shows it: the place, and for a pinned
+    """``where`` (:mod:`nncheck.point`) as the template shows it: the place, and for a pinned
     line a few lines of the student's code around it with that line marked."""
     out = []
     for w in (where or [])[:4]:
@@ -283,7 +283,7 @@ def _check_view(c: dict) -> dict:
         "status_label": STATUS_LABELS.get(status, status), "icon": STATUS_ICONS.get(status, "?"),
         "score": fmt_points(c.get("score", 0)), "max_score": fmt_points(c.get("max_score", 0)),
         "message": c.get("message", ""), "hint": c.get("hint", "") if status != "passed" else "",
-        "diagnoses": [{"code": d, "title": diagnosis_title(d)} for d in c.get("diagnosis", [])],
+        "diagnoses": [{"code": d, "title": diagnoses.title(d)} for d in c.get("diagnosis", [])],
         "where": _where_view(c.get("where")) if status != "passed" else [],
         "comparisons": _comparisons(details, failed) if status != "passed" else [], "curves": curves,
         "facts": _facts(details, skip_arrays=status != "passed"),
@@ -295,8 +295,9 @@ def _check_view(c: dict) -> dict:
 
 
 def _is_downstream(check_id: str) -> bool:
-    """Whole-network runs fail *because of* a unit mistake: fix the unit first."""
-    return check_id.startswith("training.") or check_id.endswith(".experiment")
+    """Whole-network runs (a check that declares ``Check.downstream``) fail *because of* a unit
+    mistake: fix the unit first."""
+    return bool(diagnoses.downstream(check_id))
 
 
 def fix_first(checks: list[dict], n: int = 2) -> list[dict]:

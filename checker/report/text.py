@@ -12,7 +12,7 @@ import sys
 
 from nncheck.worker.wire import to_jsonable
 from nncheck.model import Report
-from nncheck.point.pointing import where_text
+from nncheck.point import where_text
 
 STATUS_ORDER = ("failed", "error", "timeout", "passed", "skipped")
 

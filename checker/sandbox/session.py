@@ -140,7 +140,7 @@ class Session:
         self.worker: WorkerHandle | None = None
         self.restarts = 0
         self.timeouts = 0
-        self.pointing_s = 0.0       # time spent pointing at lines (nncheck.point.pointing)
+        self.pointing_s = 0.0       # time spent pointing at lines (nncheck.point)
         self.pointing_errors: list = []
         self.forms = forms or {}    # {family: option form discovery graded}, for pointing
 
@@ -386,9 +386,9 @@ class Session:
                 records.append(record)
                 self.progress("result", record=record)
             if load.ok:  # where each failed check's mistake is; costs failed checks only
-                from nncheck.point import pointing
-                self.pointing_s = pointing.annotate(records, self.checks, load.plan, load.defs,
-                                                    errors=self.pointing_errors, forms=self.forms)
+                from nncheck.point import point_records
+                self.pointing_s = point_records(records, self.checks, load.plan, load.defs,
+                                                errors=self.pointing_errors, forms=self.forms)
         finally:
             self._stop()
             shutil.rmtree(self.tmp, ignore_errors=True)

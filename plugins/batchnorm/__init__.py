@@ -29,6 +29,7 @@ from nncheck.verdicts import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
+from nncheck.plugins.batchnorm.diagnoses import DIAGNOSES
 from nncheck.plugins.batchnorm.probes import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_eval,
@@ -434,6 +435,11 @@ def verdict_eval(inputs, output, rtol=1e-4):
         f"{what} is wrong (largest relative error {details.get('max_rel_error', 0):.2g}).",
         hint="When self.training is False: gamma * (x - running_mean) / sqrt(running_var + eps) + beta.",
         **details)
+
+
+@nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
 
 
 @nncheck.hookimpl

@@ -35,6 +35,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
 from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import as_float_array
+from nncheck.plugins.dense.diagnoses import DIAGNOSES
 from nncheck.plugins.dense.probes import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_forward,
@@ -346,15 +347,20 @@ def verdict_backward_params(inputs, output, rtol=PARAMS_RTOL):
 # ---------------------------------------------------------------------------
 
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     tol = config.tolerance
     return guard([
         Check("dense.init", "Dense starts with small zero-mean random weights and zero biases",
-              probe_init, verdict_init, init_inputs, points=5, requires=("Dense",),
+              probe_init, verdict_init, init_inputs, points=5, requires=("Dense",), entry="{cls}.__init__",
               hint=_INIT_HINT),
         Check("dense.forward", "Dense computes input @ W + b", probe_forward,
               functools.partial(verdict_forward, rtol=tol("dense.forward", FORWARD_RTOL)),
-              forward_inputs, points=5, requires=("Dense",), hint=_FORWARD_HINT),
+              forward_inputs, points=5, requires=("Dense",), entry="{cls}.forward", hint=_FORWARD_HINT),
         Check("dense.backward.input", "Dense returns grad_output @ W.T with the weights before the step",
               probe_backward,
               functools.partial(verdict_backward_input, rtol=tol("dense.backward.input", GRAD_INPUT_RTOL)),

@@ -31,6 +31,7 @@ import nncheck
 from nncheck.verdicts import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
+from nncheck.plugins.dropout.diagnoses import DIAGNOSES
 from nncheck.plugins.dropout.probes import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_eval,
@@ -291,6 +292,11 @@ def verdict_eval(inputs, output):
 
 
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     return guard([
         Check("dropout.train_forward", "Dropout drops units with probability p and rescales the rest by 1/(1-p)",
@@ -302,6 +308,7 @@ def nncheck_checks(config):
               hint="Store the mask in forward; backward returns grad_output * mask / (1 - p)."),
         Check("dropout.eval", "Dropout is the identity when training is False",
               probe_eval, verdict_eval, eval_inputs, section="bonus", points=3, requires=("Dropout",),
+              entry="{cls}.forward",
               hint="if not self.training: return input (and grad_output in backward)."),
     ])
 

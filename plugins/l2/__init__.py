@@ -37,6 +37,7 @@ from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, require_finite
 from nncheck.probes import GraderReLU, array_or_description, train_step
+from nncheck.plugins.l2.diagnoses import DIAGNOSES
 from nncheck.plugins.l2.probes import (  # noqa: F401 - the worker-side half
     probe_experiment,
     probe_grad,
@@ -297,6 +298,11 @@ def verdict_experiment(inputs, output, slack=GAP_SLACK):
 # Registration
 # --------------------------------------------------------------------------
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     rtol = config.tolerance("l2.grad", 1e-6)
     slack = config.tolerance("l2.experiment", GAP_SLACK)
@@ -308,7 +314,7 @@ def nncheck_checks(config):
         Check("l2.experiment", "L2 keeps weights smaller and does not widen the train/validation gap (MNIST)",
               probe_experiment, lambda i, o: verdict_experiment(i, o, slack),
               exp_inputs, section="options", points=8,
-              requires=("L2Dense",), timeout=20,
+              requires=("L2Dense",), timeout=20, downstream=("l2.", "dense.", "relu."),
               hint="An over-sized network on few digits overfits; the L2 penalty should shrink its weights."),
     ])
 

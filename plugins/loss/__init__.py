@@ -26,6 +26,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
 from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import as_float_array
+from nncheck.plugins.loss.diagnoses import DIAGNOSES
 from nncheck.plugins.loss.probes import (  # noqa: F401 - the worker-side half
     probe_grad,
     probe_value,
@@ -174,15 +175,22 @@ def verdict_grad(inputs, output, rtol=GRAD_RTOL):
 # ---------------------------------------------------------------------------
 
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     tol = config.tolerance
     return guard([
         Check("loss.value", "softmax_crossentropy_with_logits returns one loss per sample",
               probe_value, functools.partial(verdict_value, rtol=tol("loss.value", VALUE_RTOL)),
-              value_inputs, points=5, requires=("softmax_crossentropy_with_logits",), hint=_VALUE_HINT),
+              value_inputs, points=5, requires=("softmax_crossentropy_with_logits",), hint=_VALUE_HINT,
+              entry="softmax_crossentropy_with_logits"),
         Check("loss.grad", "grad_softmax_crossentropy_with_logits is (softmax - onehot) / b",
               probe_grad, functools.partial(verdict_grad, rtol=tol("loss.grad", GRAD_RTOL)),
-              grad_inputs, points=5, requires=("grad_softmax_crossentropy_with_logits",), hint=_GRAD_HINT),
+              grad_inputs, points=5, requires=("grad_softmax_crossentropy_with_logits",), hint=_GRAD_HINT,
+              entry="grad_softmax_crossentropy_with_logits"),
     ])
 
 

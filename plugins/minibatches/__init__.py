@@ -19,6 +19,7 @@ import nncheck
 from nncheck.verdicts import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
+from nncheck.plugins.minibatches.diagnoses import DIAGNOSES
 from nncheck.plugins.minibatches.probes import (  # noqa: F401 - the worker-side half
     probe_minibatches,
 )
@@ -267,19 +268,24 @@ _REQ = ("iterate_minibatches",)
 
 
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     return guard([
         Check("minibatches.pairing", "iterate_minibatches keeps every input with its own label",
-              probe_minibatches, verdict_pairing, pairing_inputs, points=3, requires=_REQ,
+              probe_minibatches, verdict_pairing, pairing_inputs, points=3, requires=_REQ, entry=_REQ[0],
               hint="Index inputs and targets with the same indices."),
         Check("minibatches.coverage", "iterate_minibatches yields each sample once per pass",
-              probe_minibatches, verdict_coverage, coverage_inputs, points=3, requires=_REQ,
+              probe_minibatches, verdict_coverage, coverage_inputs, points=3, requires=_REQ, entry=_REQ[0],
               hint="Slice one permutation (or arange) into consecutive batches."),
         Check("minibatches.order", "without shuffle, iterate_minibatches keeps the order and the batch size",
-              probe_minibatches, verdict_order, order_inputs, points=2, requires=_REQ,
+              probe_minibatches, verdict_order, order_inputs, points=2, requires=_REQ, entry=_REQ[0],
               hint="Without shuffle, batch k is inputs[k * batchsize:(k + 1) * batchsize]."),
         Check("minibatches.shuffling", "with shuffle, iterate_minibatches draws a fresh permutation each pass",
-              probe_minibatches, verdict_shuffling, shuffling_inputs, points=2, requires=_REQ,
+              probe_minibatches, verdict_shuffling, shuffling_inputs, points=2, requires=_REQ, entry=_REQ[0],
               hint="indices = np.random.permutation(len(inputs)) on every call."),
     ])
 

@@ -28,6 +28,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.selftest.conventions import fixtures as convention_fixtures
 from nncheck.variants import correct, mutant
 from nncheck.verdicts import mismatch_details, scale_between
+from nncheck.plugins.network.diagnoses import DIAGNOSES
 from nncheck.plugins.network.probes import (  # noqa: F401 - the worker-side half
     build_network,
     probe_forward,
@@ -442,10 +443,15 @@ def _judge_train(inputs, output, loss_rtol):
 
 
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     return guard([
         Check("network.forward", "forward returns every layer's output, each fed the previous one",
-              probe_forward, verdict_forward, network_inputs, points=5, requires=("forward",),
+              probe_forward, verdict_forward, network_inputs, points=5, requires=("forward",), entry="forward",
               hint="activations[i] = network[i].forward(activations[i-1]), starting from X; return the list."),
         Check("network.predict", "predict returns the argmax class of the logits",
               probe_predict, verdict_predict, network_inputs, points=5, requires=("predict",),

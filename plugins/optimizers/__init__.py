@@ -76,6 +76,7 @@ from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, require_finite
 from nncheck.plugins.optimizers.rules import UPDATE_RULES, Rule, _simulate
+from nncheck.plugins.optimizers.diagnoses import DIAGNOSES
 from nncheck.plugins.optimizers.probes import (  # noqa: F401 - the worker-side half
     _number,
     probe_experiment,
@@ -622,6 +623,11 @@ def verdict_experiment_for(family, config):
 # Hooks
 # ==========================================================================
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     checks = []
     for family, meta in FAMILIES.items():
@@ -639,6 +645,7 @@ def nncheck_checks(config):
             Check(f"{family}.experiment", f"{name} trains faster than plain SGD on MNIST",
                   probe_experiment, verdict_experiment_for(family, config), experiment_inputs(family),
                   section="options", points=5, requires=req, after=(f"{family}.trajectory",), timeout=20,
+                  downstream=(f"{family}.", "dense.", "relu."),
                   hint=f"A correct {name} layer should reach a lower loss than SGD in the same number of steps."),
         ]
     return guard(checks)

@@ -2,7 +2,7 @@
 momentum, RMSProp and Adam, and the known mistakes (each with the diagnoses it names).
 
 :data:`UPDATE_RULES` maps a family (``momentum``, ``rmsprop``, ``adam``) to its
-:class:`Rule`\ s; :func:`_simulate` runs one rule over a sequence of gradients.
+:class:`Rule` objects; :func:`_simulate` runs one rule over a sequence of gradients.
 """
 import itertools
 import math
@@ -14,7 +14,7 @@ from nncheck import reference as ref
 
 @dataclass
 class Rule:
-    """One way to update a parameter: accepted (CONTRACT §1) or a known mistake.
+    """One way to update a parameter: an accepted form of the assignment's rule, or a known mistake.
 
     Either ``step(p, g, state, hp, t) -> new p`` (one parameter array, its own
     ``state`` dict, step number ``t`` from 1), or ``make_ref(hp, n_in, n_out)``

@@ -41,6 +41,7 @@ import nncheck.data as nndata
 from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
+from nncheck.plugins.training.diagnoses import DIAGNOSES
 from nncheck.plugins.training.probes import (  # noqa: F401 - the worker-side half
     EMBEDDED,
     _load,
@@ -315,6 +316,11 @@ def make_verdict(margin: float):
 # Hooks
 # --------------------------------------------------------------------------
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     settings = _settings(config)
     margin = config.tolerance(CHECK_ID, DEFAULT_MARGIN)
@@ -323,7 +329,7 @@ def nncheck_checks(config):
               probe_accuracy, make_verdict(margin), functools.partial(_make_inputs, settings),
               section="core", points=20,
               requires=("Dense", "ReLU", "train", "iterate_minibatches", "predict"),
-              timeout=20.0,
+              timeout=20.0, downstream=("relu.", "dense.", "loss.", "network.", "minibatches."),
               hint="Train a 784-100-200-10 network with your Dense, ReLU, train and iterate_minibatches; "
                    "it should learn like the reference."),
     ])

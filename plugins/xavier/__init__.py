@@ -30,6 +30,7 @@ from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import GraderReLU, array_or_description, train_step
+from nncheck.plugins.xavier.diagnoses import DIAGNOSES
 from nncheck.plugins.xavier.probes import (  # noqa: F401 - the worker-side half
     probe_experiment,
     probe_forward_backward,
@@ -311,6 +312,11 @@ def verdict_experiment(inputs, output, margin=EXP_MARGIN):
 # Registration
 # --------------------------------------------------------------------------
 @nncheck.hookimpl
+def nncheck_diagnoses(config):
+    return list(DIAGNOSES)
+
+
+@nncheck.hookimpl
 def nncheck_checks(config):
     z = config.tolerance("xavier.init", Z)
     fb_rtol = config.tolerance("xavier.forward_backward", 1e-6)
@@ -318,7 +324,7 @@ def nncheck_checks(config):
     return guard([
         Check("xavier.init", "XavierDense draws weights with variance 2/(in+out), mean 0, zero biases",
               probe_init, lambda i, o: verdict_init(i, o, z), init_inputs, section="options", points=10,
-              requires=("XavierDense",),
+              requires=("XavierDense",), entry="{cls}.__init__",
               hint="weights = np.random.randn(in, out) * np.sqrt(2 / (in + out)); biases = np.zeros(out)."),
         Check("xavier.forward_backward", "XavierDense still computes and trains like Dense",
               probe_forward_backward, lambda i, o: verdict_forward_backward(i, o, fb_rtol), fb_inputs,
@@ -328,6 +334,7 @@ def nncheck_checks(config):
               probe_experiment, lambda i, o: verdict_experiment(i, o, margin),
               exp_inputs, section="options", points=6,
               requires=("XavierDense",), after=("xavier.forward_backward",), timeout=20,
+              downstream=("xavier.", "dense.", "relu."),
               hint="With randn*0.01 a deep ReLU network's signal vanishes; Xavier keeps it."),
     ])
 

@@ -1,0 +1,81 @@
+"""L2Dense's diagnoses: titles, and where pointing finds them.
+
+Each :class:`~nncheck.model.Diagnosis` names the definition the mistake lives in and
+its pointer (``pointer(ctx) -> [Pin]``, see :mod:`nncheck.point`); ``None`` names the
+definition without pinning a line.
+"""
+import ast
+
+from nncheck.model import Diagnosis
+from nncheck.plugins.dense.diagnoses import PARAMS
+from nncheck.point.constructs import div_by_batch, per_param
+from nncheck.point.context import Ctx
+
+
+def _is_l2_name(name: str) -> bool:
+    low = name.lower()
+    return (low in ("alpha", "lam", "lmbda", "lambd", "lambda_", "decay_rate") or low.startswith("l2")
+            or "lambd" in low or "weight_decay" in low or "penal" in low
+            or (low.startswith("reg") and "regress" not in low))
+
+
+def _coefficient(ctx: Ctx):
+    """``(attributes, backward parameters)`` that hold the L2 coefficient: the attribute the
+    constructor stores it in (``self.alpha = alpha``), or a parameter of ``backward``."""
+    form = ctx.form or {}
+    back = form.get("backward_hyper") if isinstance(form.get("backward_hyper"), dict) else {}
+    if back.get("alpha"):
+        return set(), {str(back["alpha"])}
+    passed = ctx.details.get("passed_as")
+    hyper = form.get("hyper") if isinstance(form.get("hyper"), dict) else {}
+    param = hyper.get("alpha") or (passed.get("coefficient") if isinstance(passed, dict) else None)
+    fn = ctx.entry("{cls}.__init__")
+    if fn is None:
+        return set(), set()
+    if param in fn.params:
+        params = [param]
+    else:
+        params = [p for p in fn.positional[1:] + [a.arg for a in fn.node.args.kwonlyargs] if _is_l2_name(p)]
+        if len(params) != 1:
+            return set(), set()
+    attrs = set()
+    for sfn, s, _, _ in ctx.flatten(fn):
+        if isinstance(s, ast.Assign) and isinstance(s.value, ast.Name) and s.value.id in params:
+            for t in s.targets:
+                a = sfn.self_attr(t)
+                if a and len(ctx.code.class_assignments(ctx.cls, a, None)) == 1:
+                    attrs.add(a)   # a plain copy of the argument, never changed: its reads are the penalty
+    return attrs, set()
+
+
+def _reads_coefficient(ctx: Ctx):
+    attrs, params = _coefficient(ctx)
+    if not attrs and not params:
+        return None
+    return lambda f, n: (f.self_attr(n) in attrs and isinstance(n.ctx, ast.Load)) or (
+        isinstance(n, ast.Name) and n.id in params and f.node.name == "backward" and n.id not in f.stores)
+
+
+def rule_l2_penalty_line(ctx: Ctx):
+    pred = _reads_coefficient(ctx)
+    return per_param(ctx, ["weights"], pred, PARAMS) if pred else []
+
+
+def rule_l2_bias(ctx: Ctx):
+    pred = _reads_coefficient(ctx)
+    return per_param(ctx, ["biases"], pred, PARAMS) if pred else []
+
+
+def rule_l2_divided(ctx: Ctx):
+    return per_param(ctx, ["weights"], lambda fn, n: div_by_batch(fn, n), PARAMS)
+
+
+DIAGNOSES = [
+    Diagnosis("l2-half-convention", "L2 penalty uses the 0.5 * alpha convention",
+              "{cls}.backward", rule_l2_penalty_line),
+    Diagnosis("l2-penalty-wrong-sign", "The L2 penalty pushes the weights up",
+              "{cls}.backward", rule_l2_penalty_line),
+    Diagnosis("l2-divided-by-batch", "L2 gradient divided by the batch size", "{cls}.backward", rule_l2_divided),
+    Diagnosis("l2-regularises-bias", "L2 penalty also applied to the biases", "{cls}.backward", rule_l2_bias),
+    Diagnosis("l2-penalty-missing", "The L2 penalty is missing from the gradient", "{cls}.backward", None),
+]

@@ -1,7 +1,7 @@
 """Correct variants in every submission form: one .py, a flat folder, a notebook.
 
 Generated from the reference modules, so they never drift from it: the same
-code must get the same grade however a student hands it in (CONTRACT §2).
+code must get the same grade however a student hands it in.
 """
 import json
 import re

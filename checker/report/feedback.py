@@ -1,8 +1,7 @@
 """How much of a report a student sees: feedback levels, visibility and audiences.
 
 An instructor says, per check id, family or section (the keys ``[points]``
-takes, plus sections), how much feedback a check gives and when it shows
-(CONTRACT §5)::
+takes, plus sections), how much feedback a check gives and when it shows::
 
     [feedback]                    # full | message | score
     core = "message"

@@ -1,7 +1,7 @@
 """One rendering model for every format, and the two formats every run has.
 
 :func:`report_dict` turns a :class:`~nncheck.model.Report` into the plain
-JSON document of CONTRACT §3; every other format (text, HTML, Gradescope,
+JSON report document; every other format (text, HTML, Gradescope,
 JUnit) renders from that dict, so a new format is one small function.
 """
 from __future__ import annotations

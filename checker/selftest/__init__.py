@@ -5,7 +5,7 @@ mutants generated from the reference, and correct variants in other styles
 and submission forms. Each mutant must fail a check of its family (and name
 its diagnosis); each correct variant must pass every check it runs.
 
-Pointing (issue 12): every mutant knows the lines its bug is on
+Pointing: every mutant knows the lines its bug is on
 (:meth:`nncheck.variants.Variant.changed_lines`: the lines its edit rewrote, or,
 for a mutant given as whole files, the lines that differ from its correct twin
 ``<name>-correct``). A line the failing checks pin (``where``) must be one of

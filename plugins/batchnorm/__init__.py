@@ -1,6 +1,6 @@
 """BatchNorm checks (bonus): training forward, full backward, running statistics, eval mode.
 
-CONTRACT §1: ``BatchNorm(units, learning_rate=0.1, momentum=0.9, epsilon=1e-5)``
+The layer: ``BatchNorm(units, learning_rate=0.1, momentum=0.9, epsilon=1e-5)``
 with attributes ``gamma``, ``beta``, ``running_mean``, ``running_var`` and
 ``training``. Training normalises with the batch mean and the *biased* batch
 variance; backward returns the gradient through the batch statistics and

@@ -1,6 +1,6 @@
 """Dropout checks (bonus): drop rate and scaling in training, the mask in backward, eval mode.
 
-CONTRACT §1: ``Dropout(p=0.5)`` with a ``training`` attribute (True after
+The layer: ``Dropout(p=0.5)`` with a ``training`` attribute (True after
 construction). Training: zero each unit with probability ``p`` and scale the
 kept ones by ``1/(1-p)``; ``backward`` uses the mask of the latest
 ``forward``. ``training = False``: the identity.

@@ -2,7 +2,7 @@
 
 The assignment's loss is ``Crossentropy + alpha * sum(W**2)``, so the weight
 gradient is ``x.T @ grad_output + 2 * alpha * W``; biases are not
-regularised and nothing is divided by the batch (CONTRACT §1, option II).
+regularised and nothing is divided by the batch (option II).
 
 * ``l2.grad``: one ``backward`` with non-zero biases, a learning rate other
   than 1 and a batch size other than 10. The observed gradients

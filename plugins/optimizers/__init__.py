@@ -8,8 +8,7 @@ checks each:
   and non-zero biases set explicitly after construction, hyperparameters
   passed by keyword under whatever name the student's ``__init__`` uses), and
   the weights and biases after every step are compared with EVERY accepted
-  convention of CONTRACT §1 (the table ``UPDATE_RULES`` in
-  ``rules.py``). The verdict names
+  convention (the table ``UPDATE_RULES`` in ``rules.py``). The verdict names
   the convention found, or the known mistake whose trajectory it matches.
 * ``<family>.input_grad``: ``backward`` returns ``grad_output @ W.T`` with
   the weights *before* the step (checked at every step against the

@@ -1,7 +1,7 @@
 """ReLU checks: forward values and the backward mask.
 
-Inputs include exact zeros: at 0 both 0 and 1 are valid subgradients
-(CONTRACT §1), so entries where the input is exactly 0 are not judged in
+Inputs include exact zeros: at 0 both 0 and 1 are valid subgradients,
+so entries where the input is exactly 0 are not judged in
 backward.
 """
 

@@ -184,6 +184,148 @@ class Diagnosis:
     inherited: bool = False
 
 
+OPTION_LAYERS = ("dense", "layer", "units")
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """A number an option's layer takes and its checks choose (option II's L2 coefficient).
+
+    Discovery looks for the parameter that holds it by its name, so a form can be
+    graded at the coefficients the checks pick.
+
+    :param hyper: the canonical hyperparameter that holds it (``"alpha"``), one of
+        the option's ``hyper``.
+    :param recognise: ``recognise(params, backward) -> name or None``: which of a
+        class's parameter names holds it. ``params`` are constructor parameters
+        (never a boolean switch or a parameter whose default is a string), or with
+        ``backward=True`` the parameters ``backward`` takes after ``input,
+        grad_output`` (where looser names may count: ``backward(..., alpha=0)``).
+    :param words: how a sentence calls it (``"the L2 coefficient"``).
+    """
+
+    hyper: str
+    recognise: Callable[[list, bool], "str | None"]
+    words: str
+
+
+@dataclass(frozen=True)
+class Option:
+    """An option (or a bonus layer) that students write in forms of their own (hook ``nncheck_options``).
+
+    The original notebook never names the option classes, so a student writes
+    option I as ``XavierDense``, ``Xavier_Dense``, ``Dense(..., init='xavier')``
+    or ``Dense(..., xavier=True)``. Discovery (:mod:`nncheck.discover`) reads the
+    submission's sources, never running them, for the clues an option declares
+    here, picks the strongest *form*, and grades it with the option's checks as if
+    it were the canonical class. Built-in options are declared exactly like an
+    instructor's own (``plugins/<family>/option.py``).
+
+    :param name: the option's key (``"xavier"``): what a student's pin names
+        (``# nncheck: xavier = Dense(init="xavier")``), the config's ``[options]``
+        table too, and the key of ``load["options"]`` in reports.
+    :param canonical: the class the option's checks require (``"XavierDense"``).
+        A submission that defines it (or an alias of it) is graded as is.
+    :param families: the check families graded for the option (``("xavier",)``);
+        their options/bonus checks get the form, core checks never do.
+    :param label: how reports name the option (``"option I (Xavier initialisation)"``).
+    :param short: a shorter name for sentences (``"option I"``); ``""``: the label.
+    :param words: lower-case pieces of a class name (underscores dropped) that say
+        the option wherever they occur (``"xavier"``, ``"glorot"``).
+    :param tokens: whole words of a name (split at underscores and case changes)
+        that say it, too short to look for inside other words (``"rms"`` is in "norms").
+    :param flag_values: strings that select the option when code compares a
+        constructor parameter with them (``init == 'xavier'``, a dict of schemes).
+    :param switch: whether a boolean constructor parameter named for the option
+        turns it on (``Dense(..., xavier=True)``, ``use_rmsprop=True``).
+    :param layer: how the canonical class is built: ``"dense"``, as
+        ``cls(input_units, output_units, *hyper)`` (an own-named class must be a
+        Dense-like layer); ``"layer"``, as ``cls(*hyper)`` (``Dropout(p)``);
+        ``"units"``, as ``cls(units)`` (``BatchNorm``). For the last two any layer
+        (forward and backward) named for the option is a form.
+    :param hyper: the canonical class's hyperparameters, in order (after
+        ``input_units, output_units`` for a dense layer): ``("learning_rate", "momentum")``.
+        A form is handed them under the student's own names.
+    :param hyper_names: the names a student may give each hyperparameter,
+        lower-case (``{"momentum": ("momentum", "mu", "beta")}``); the learning
+        rate's usual names are known without saying.
+    :param fingerprint: ``"module:function"`` (or the function) of the worker-side function that
+        confirms that a form found by a weak clue (a flag, a switch, a parameter)
+        behaves like the option at all: ``function(ns, form, label)`` raises
+        :class:`nncheck.worker.forms.Unconfirmed` with a sentence when it does not,
+        and the option's checks are skipped with that sentence, never failed. It is
+        decorated with :func:`nncheck.worker.forms.fingerprint` and lives in a module
+        that holds probes of the option's checks (the only plugin code the sandbox
+        loads). ``""``: a form is graded as found.
+    :param confirm_names: whether a class named for the option is weak evidence too,
+        confirmed by the fingerprint (``reg`` in a name says many things).
+    :param coefficient: the number the option's layer takes whose parameter
+        discovery must find (:class:`Coefficient`); a flag or switch form of the
+        option is graded only when the class takes it, and a class whose parameter
+        says it is a form by itself (``Dense(..., l2=0.0)``).
+    :param try_params: constructor parameters (lower-case) that choose a scheme
+        (``init``): one compared only with other strings is tried with the first of
+        ``flag_values``, the weakest clue; its fingerprint sees ``form["confirm"] ==
+        "fallback"`` and confirms strictly.
+    :param object_params: constructor parameters (lower-case) that take an object
+        (``optimizer``): a class named for the option that is not a layer, given to
+        a Dense-like class that takes one, is a form (``Dense(..., optimizer=Adam())``).
+    :param object_kind: how the evidence calls such a class (``"an optimizer class"``).
+    :param complement: ``(word, what)``: when the canonical class's first
+        constructor parameter contains ``word``, it takes ``1 -`` the first
+        hyperparameter (``("keep", "a keep probability")`` for ``Dropout(keep_prob=...)``).
+    :param helper_functions: whether a module-level function named for the option
+        (``xavier_init``) is reported as seen but not graded, with how to pin the layer.
+    :param pin_example: the call a report's advice to pin the option shows
+        (``'Dense(init="xavier")'``); ``""``: a generic placeholder.
+    """
+
+    name: str
+    canonical: str
+    families: tuple[str, ...]
+    label: str
+    short: str = ""
+    words: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
+    flag_values: tuple[str, ...] = ()
+    switch: bool = False
+    layer: str = "dense"
+    hyper: tuple[str, ...] = ()
+    hyper_names: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
+    fingerprint: "str | Callable" = ""
+    confirm_names: bool = False
+    coefficient: Coefficient | None = None
+    try_params: tuple[str, ...] = ()
+    object_params: tuple[str, ...] = ()
+    object_kind: str = ""
+    complement: tuple[str, ...] = ()
+    helper_functions: bool = False
+    pin_example: str = ""
+
+    def __post_init__(self) -> None:
+        if callable(self.fingerprint):  # the function itself: named as the worker finds it
+            fn = self.fingerprint
+            object.__setattr__(self, "fingerprint", f"{fn.__module__}:{fn.__qualname__}")
+        for name in ("families", "words", "tokens", "flag_values", "hyper", "try_params", "object_params",
+                     "complement"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "hyper_names", {k: tuple(v) for k, v in dict(self.hyper_names).items()})
+        if not self.name or not self.canonical or not self.families:
+            raise ValueError(f"option {self.name!r}: name, canonical and families are required")
+        if self.layer not in OPTION_LAYERS:
+            raise ValueError(f"option {self.name}: layer must be one of {OPTION_LAYERS}, not {self.layer!r}")
+        if self.fingerprint and self.fingerprint.count(":") != 1:
+            raise ValueError(f"option {self.name}: fingerprint must be 'module:function', not {self.fingerprint!r}")
+        if self.coefficient is not None and self.coefficient.hyper not in self.hyper:
+            raise ValueError(f"option {self.name}: its coefficient {self.coefficient.hyper!r} is not one of {self.hyper}")
+        if self.complement and (len(self.complement) != 2 or not self.hyper):
+            raise ValueError(f"option {self.name}: complement is (word, what) and needs a hyperparameter")
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
+
+
 @dataclass
 class CheckRecord:
     """A check's result as reported: the check's identity plus its verdict."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nncheck.discover import scan as discovery
+from nncheck.discover import catalogue
+from nncheck.discover.apply import apply, describe_options
+from nncheck.discover.scan import scan
 from nncheck.config import Config
 from nncheck.model import SECTIONS, Check, Report
 from nncheck.plugin_manager import get_plugin_manager
@@ -44,6 +46,7 @@ class Engine:
         for mapping in self.pm.hook.nncheck_aliases(config=self.config):
             self.aliases.update(mapping or {})
         self.aliases.update(self.config.aliases)
+        self.options = catalogue.collect(self.pm, self.config, self.checks)  # what discovery looks for
         self.formats = {}
         for mapping in reversed(self.pm.hook.nncheck_report_formats()):
             self.formats.update(mapping or {})
@@ -78,15 +81,15 @@ class Engine:
     def grade(self, path, *, seed: int = 0, timeout: float | None = None, memory: int | None = None,
               only=None, progress=None) -> Report:
         checks = self.select(only)
-        found = discovery.scan(path, self.config, self.aliases)  # options as the student wrote them
-        checks = discovery.apply(checks, found)
+        found = scan(path, self.config, self.aliases, self.options)  # options as the student wrote them
+        checks = apply(checks, found)
         limits = Limits(timeout=timeout or self.config.timeout, load_timeout=self.config.load_timeout,
                         memory_mb=memory or self.config.memory)
-        forms = {fam: found.forms[opt] for fam, opt in discovery.FAMILY_OPTION.items() if found.forms.get(opt)}
+        forms = found.by_family()
         session = Session(path, checks, seed=seed, limits=limits, aliases=self.aliases,
                           heading=self.config.heading, progress=progress, isolation=self.isolation,
                           data_paths=[self.config.training.get("data")], forms=forms)
-        return score_report(discovery.annotate(session.run(), found), self.config)
+        return score_report(describe_options(session.run(), found), self.config)
 
     @property
     def isolation(self) -> Isolation:

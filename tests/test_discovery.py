@@ -1,4 +1,4 @@
-"""Option discovery (nncheck.discover.scan): the static scan, pins and [options], what it refuses to
+"""Option discovery (nncheck.discover): the static scan, pins and [options], what it refuses to
 grade, how it wires forms into the option checks without touching the core, and the report."""
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import time
 
 import pytest
 
-from nncheck.discover import scan as discovery
+from nncheck.discover.apply import _guarded, apply, describe_options
+from nncheck.discover.catalogue import builtin
+from nncheck.discover.pins import parse_pin
+from nncheck.discover.scan import OptionsFound, scan
+from nncheck.worker.forms import FORM, UNCONFIRMED
 from nncheck.config import ConfigError, from_mapping
 from nncheck.engine import Engine
 from nncheck.config import Config
@@ -34,7 +38,7 @@ class Dense(Layer):
 def scan_text(tmp_path, text, name="s.py", config=None):
     p = tmp_path / name
     p.write_text(textwrap.dedent(text))
-    return discovery.scan(p, config)
+    return scan(p, config)
 
 
 def test_flag_on_dense_is_found_with_its_parameter_and_value(tmp_path):
@@ -66,7 +70,7 @@ def test_canonical_name_wins_and_aliases_count(tmp_path):
     text = DENSE.format(extra="", body="") + "\nclass Dense_reg(Dense): pass\n"
     p = tmp_path / "a.py"
     p.write_text(text)
-    assert "l2" not in discovery.scan(p, None, {"Dense_reg": "L2Dense"}).forms
+    assert "l2" not in scan(p, None, {"Dense_reg": "L2Dense"}).forms
 
 
 def test_helpers_networks_and_functions_are_never_candidates_but_are_reported(tmp_path):
@@ -122,27 +126,27 @@ def test_notebook_cells_and_the_heading(tmp_path):
              {"cell_type": "code", "source": DENSE.format(extra=", init=None", body="        if init == 'glorot': pass")}]
     p = tmp_path / "hw.ipynb"
     p.write_text(json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}))
-    form = discovery.scan(p).forms["xavier"]
+    form = scan(p).forms["xavier"]
     assert form["after_heading"] and "cell 2" in form["where"]
 
 
 def test_apply_leaves_core_checks_alone(engine_checks=None):
     engine = Engine(Config(), entry_points=False)
-    d = discovery.Discovery(forms={"xavier": {"option": "xavier", "kind": "class", "class": "Xavier_Dense",
+    d = OptionsFound(forms={"xavier": {"option": "xavier", "kind": "class", "class": "Xavier_Dense",
                                               "label": "Xavier_Dense", "evidence": "e", "where": "w"}})
-    out = discovery.apply(engine.checks, d)
+    out = apply(engine.checks, d)
     for before, after in zip(engine.checks, out):
         if before.family == "xavier":
             assert after.requires == ("Xavier_Dense",) and after is not before
-            assert after.inputs(after.rng(0))[discovery.FORM]["class"] == "Xavier_Dense"
+            assert after.inputs(after.rng(0))[FORM]["class"] == "Xavier_Dense"
         else:
             assert after is before
 
 
 def test_unconfirmed_and_unbuildable_forms_are_skipped_not_failed():
     form = {"option": "l2", "label": "Dense(..., l2=...)", "evidence": "a parameter", "pinned": False}
-    verdict = discovery._guarded(lambda i, o: pytest.fail("the verdict must not run"), form)
-    r = verdict({}, {discovery.UNCONFIRMED: "it does not shrink the weights"})
+    verdict = _guarded(lambda i, o: pytest.fail("the verdict must not run"), form)
+    r = verdict({}, {UNCONFIRMED: "it does not shrink the weights"})
     assert r.status is Status.SKIPPED and "Dense(..., l2=...)" in r.message
     r = verdict({}, {"signature_error": "`Dense` needs `x`"})
     assert r.status is Status.SKIPPED
@@ -153,7 +157,7 @@ def test_inherited_bug_names_the_base_class(tmp_path):
     d = scan_text(tmp_path, text)
     rec = CheckRecord("xavier.forward_backward", "t", "options", Status.FAILED, 0, 4, message="m",
                       diagnosis=["dense-grad-divided-by-batch"])
-    report = discovery.annotate(Report("s.py", [rec], load={}), d)
+    report = describe_options(Report("s.py", [rec], load={}), d)
     c = report.checks[0]
     assert "inherited-from-dense" in c.diagnosis and "`Dense.backward`" in c.message
     assert c.message.startswith("graded `Xavier_Dense` as option I")
@@ -166,7 +170,7 @@ def test_scan_is_fast_on_a_big_notebook(tmp_path):
     p = tmp_path / "big.ipynb"
     p.write_text(json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}))
     t0 = time.perf_counter()
-    discovery.scan(p)
+    scan(p)
     assert time.perf_counter() - t0 < 0.5
 
 
@@ -241,7 +245,7 @@ def test_backward_alpha_and_the_backward_pin(tmp_path):
     assert scan_text(tmp_path, text).forms["l2"]["backward_hyper"] == {"alpha": "alpha"}
     pinned = scan_text(tmp_path, "# nncheck: l2 = Dense.backward(lam=...)\n" + DENSE.format(extra="", body=""))
     assert pinned.forms["l2"]["backward_hyper"] == {"alpha": "lam"} and pinned.forms["l2"]["pinned"]
-    bad = discovery.parse_pin("xavier", "Dense.backward(lam=...)", "here", "pin")
+    bad = parse_pin(builtin(), "xavier", "Dense.backward(lam=...)", "here", "pin")
     assert isinstance(bad, str) and "not a class name" in bad
 
 

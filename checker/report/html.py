@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from nncheck.model import SECTIONS
-from nncheck.discover.scan import option_layout, option_notes
+from nncheck.discover.apply import option_layout, option_notes
 from nncheck.report.text import audience_notes, report_dict
 
 OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page

@@ -117,7 +117,7 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
         lines.append(f"  note: {s['name']} in {s['label']} set aside: {s.get('reason', '')}")
     for note in audience_notes(d):
         lines.append(f"  note: {note}")
-    from nncheck.discover.scan import option_layout, option_notes
+    from nncheck.discover.apply import option_layout, option_notes
     for note in option_notes(d):
         lines.append(f"  note: {note}")
     section = None

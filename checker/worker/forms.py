@@ -1,16 +1,19 @@
-"""Worker side of option discovery (runs in the sandbox; see ``nncheck.discover.scan``).
+"""Worker side of option discovery (runs in the sandbox; see ``nncheck.discover``).
 
 The grader's static scan hands each option check a *form* in its inputs
 (``inputs["_form"]``): plain data saying how the student wrote the option,
 e.g. ``{"class": "Dense", "kwargs": {"init": "xavier"}}`` or
-``{"class": "Xavier_Dense"}``. :func:`option_class` turns it into something
+``{"class": "Xavier_Dense"}``, plus what the option declares about its
+canonical class (``layer``, ``params``, ``names``, ``fingerprint``; see
+:class:`nncheck.model.Option`). :func:`option_class` turns it into something
 the probes can use exactly like the canonical class: a callable whose
 signature has the canonical parameter names (``learning_rate``, ``alpha``,
 ``momentum``, ``p`` ...) and which builds the student's layer the student's
-way. Before grading a form found by a weak clue, :func:`confirm` checks that
-the built layer behaves like the option at all; when it does not, the probe
-returns ``{"_unconfirmed": sentence}`` and the check is skipped with that
-sentence, never failed.
+way. Before grading a form found by a weak clue, :func:`confirm` runs the
+option's *fingerprint*, a function of the family's probes module registered
+with :func:`fingerprint`, which checks that the built layer behaves like the
+option at all; when it does not, the probe returns ``{"_unconfirmed":
+sentence}`` and the check is skipped with that sentence, never failed.
 
 Imports only NumPy, the standard library and ``nncheck.probes`` (worker side).
 """
@@ -29,29 +32,9 @@ FORM = "_form"
 _P = inspect.Parameter
 _KW = (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY)
 
-#: The canonical signature of each option's class (what the probes introspect).
-CANONICAL = {
-    "xavier": ("XavierDense", ("learning_rate",)),
-    "l2": ("L2Dense", ("learning_rate", "alpha")),
-    "momentum": ("MomentumDense", ("learning_rate", "momentum")),
-    "rmsprop": ("RMSPropDense", ("learning_rate", "decay", "epsilon")),
-    "adam": ("AdamDense", ("learning_rate", "beta1", "beta2", "epsilon")),
-    "dropout": ("Dropout", ("p",)),
-    "batchnorm": ("BatchNorm", ()),
-}
-
-#: Names a student may give each canonical hyperparameter (compared lower-case).
-HYPER_NAMES = {
-    "learning_rate": LR_NAMES,
-    "alpha": ("alpha", "reg", "l2", "l2_reg", "reg_coef", "lambda_", "lambd", "lamb", "lam", "lmbda",
-              "l2_lambda", "reg_lambda", "lambda_reg", "reg_strength", "weight_decay", "l2_reg_factor",
-              "reg_factor", "l2_coef", "regularization", "regularisation", "reg_param", "l2_alpha"),
-    "momentum": ("momentum", "mu", "beta", "gamma", "rho", "momentum_rate", "m"),
-    "decay": ("decay", "decay_rate", "rho", "beta", "gamma", "beta2", "rms_decay"),
-    "epsilon": ("epsilon", "eps", "delta"),
-    "beta1": ("beta1", "beta_1", "b1", "beta_one"),
-    "beta2": ("beta2", "beta_2", "b2", "beta_two"),
-}
+#: Names a student may give a hyperparameter every option shares (compared lower-case); an option
+#: declares its own (``Option.hyper_names``), which reach here in the form (``form["names"]``).
+SHARED_NAMES = {"learning_rate": LR_NAMES}
 
 _UNSET = object()
 
@@ -67,15 +50,19 @@ def _params(fn):
         return []
 
 
-def _find(params, canon, taken=()):
-    names = HYPER_NAMES.get(canon, (canon,))
+def _names(form, canon):
+    """The names a student may give the canonical hyperparameter ``canon`` of ``form``'s option."""
+    return tuple((form.get("names") or {}).get(canon) or SHARED_NAMES.get(canon, (canon,)))
+
+
+def _find(params, names, taken=()):
     for p in params:
         if p.kind in _KW and p.name.lower() in names and p.name not in taken:
             return p.name
     return None
 
 
-def _value(ns, v, hyper):
+def _value(ns, form, v, hyper):
     """A form's keyword value: a constant, or ``{"object": "Adam"}`` (an optimizer object built here)."""
     if isinstance(v, dict) and "object" in v:
         cls = ns.get(v["object"])
@@ -84,7 +71,7 @@ def _value(ns, v, hyper):
         params = _params(cls)
         kwargs = {}
         for canon, value in hyper.items():
-            name = _find(params, canon, kwargs)
+            name = _find(params, _names(form, canon), kwargs)
             if name is not None:
                 kwargs[name] = value
         return cls(**kwargs)
@@ -108,18 +95,18 @@ def build(ns, form, n_in=None, n_out=None, hyper=None):
             raise Unconfirmed(f"the loaded `{form['class']}` has no parameter `{key}`"
                               + (" (the definition that has it comes after the assignment's heading and is "
                                  "set aside)" if form.get("after_heading") else ""))
-        kwargs[key] = _value(ns, v, hyper)
+        kwargs[key] = _value(ns, form, v, hyper)
     student = dict(form.get("hyper") or {})
     leftover = {}
     for canon, value in hyper.items():
-        if canon == "p" and form.get("keep"):
+        if form.get("keep") and canon == (form.get("params") or [None])[0]:  # keep_prob = 1 - p
             kwargs[form["keep"]] = 1.0 - value
             continue
         if canon in (form.get("backward_hyper") or {}):
             continue
         name = student.get(canon)
         if name is None or name not in names:
-            name = _find(params, canon, kwargs)
+            name = _find(params, _names(form, canon), kwargs)
         if name is not None and name not in kwargs:
             kwargs[name] = value
         elif any(isinstance(v, dict) and "object" in v for v in (form.get("kwargs") or {}).values()):
@@ -135,7 +122,7 @@ def build(ns, form, n_in=None, n_out=None, hyper=None):
     layer = construct(target, contract, *args, **kwargs)
     for canon, value in leftover.items():  # set as an attribute when the constructor has no such parameter
         attrs = getattr(layer, "__dict__", {})
-        name = next((a for a in attrs if a.lower() in HYPER_NAMES.get(canon, (canon,))), None)
+        name = next((a for a in attrs if a.lower() in _names(form, canon)), None)
         if name is not None:
             setattr(layer, name, value)
     bh = form.get("backward_hyper") or {}
@@ -151,7 +138,7 @@ def option_class(ns, inputs, canonical):
     form = inputs.get(FORM) if isinstance(inputs, dict) else None
     if not form:
         return ns[canonical]
-    checked = form.get("confirm") in ("behaves", "xavier-variance")
+    checked = form.get("confirm") in ("behaves", "fallback")
     if form.get("kind") == "class" and not form.get("keep") and not form.get("hyper"):
         cls = ns.get(form["class"])
         if cls is None:
@@ -161,29 +148,31 @@ def option_class(ns, inputs, canonical):
         return cls
     if checked:
         confirm(ns, form)
-    option = form["option"]
-    name, canon_params = CANONICAL[option]
+    layer = form.get("layer", "dense")
+    canon_params = list(form.get("params") or ())
 
     def factory(*args, **kwargs):
-        if option == "dropout":
-            p = args[0] if args else kwargs.pop("p", _UNSET)
-            return build(ns, form, hyper={"p": p})
-        if option == "batchnorm":
+        if layer == "units":  # built as the probes call it: BatchNorm(units)
             return construct(ns[form["class"]], f"{form['class']}(units)", *args, **kwargs)
+        if layer == "layer":  # built from its hyperparameters alone: Dropout(p)
+            rest = {c: _UNSET for c in canon_params}
+            rest.update(zip(canon_params, args))
+            rest.update({k: v for k, v in kwargs.items() if k in rest})
+            return build(ns, form, hyper=rest)
         n_in, n_out = args[0], args[1]
         rest = dict(zip(canon_params, args[2:]))
         rest.update(kwargs)
         return build(ns, form, n_in, n_out, rest)
 
     params = []
-    if option == "dropout":
-        params = [_P("p", _P.POSITIONAL_OR_KEYWORD, default=0.5)]
-    elif option != "batchnorm":
+    if layer == "layer":
+        params = [_P(c, _P.POSITIONAL_OR_KEYWORD, default=_UNSET) for c in canon_params]
+    elif layer == "dense":
         params = [_P("input_units", _P.POSITIONAL_OR_KEYWORD), _P("output_units", _P.POSITIONAL_OR_KEYWORD)]
         params += [_P(c, _P.POSITIONAL_OR_KEYWORD, default=_UNSET) for c in canon_params]
     if params:
         factory.__signature__ = inspect.Signature(params)
-    factory.__name__ = factory.__qualname__ = form.get("label") or name
+    factory.__name__ = factory.__qualname__ = form.get("label") or form.get("canonical") or canonical
     # what each canonical parameter is called in the student's code, for the checks' messages
     factory.__nncheck_names__ = {**(form.get("hyper") or {}),
                                  **{c: f"{n} (of backward)" for c, n in (form.get("backward_hyper") or {}).items()}}
@@ -193,95 +182,64 @@ def option_class(ns, inputs, canonical):
 # --------------------------------------------------------------------------
 # Confirmation: does the built layer behave like the option at all?
 # --------------------------------------------------------------------------
+_FINGERPRINTS: dict = {}
+
+
+def fingerprint(fn):
+    """Decorate an option's fingerprint, ``fn(ns, form, label)``, so the worker finds it by the
+    ``"module:function"`` the option declares (``Option.fingerprint``). It raises :class:`Unconfirmed`
+    with a sentence when the form's layer does not behave like the option; anything else it raises
+    is reported the same way. Define it in the module of the option's probes: the worker loads
+    that module, and this registers the function as it loads."""
+    _FINGERPRINTS[f"{fn.__module__}:{fn.__qualname__}"] = fn
+    return fn
+
+
+def _fingerprint_of(ref: str):
+    fn = _FINGERPRINTS.get(ref)
+    if fn is None:  # in the grading process (tests, benchmarks): import its module
+        import importlib
+
+        module, _, qualname = ref.partition(":")
+        importlib.import_module(module)
+        fn = _FINGERPRINTS.get(ref)
+    if fn is None:
+        raise LookupError(f"the option's fingerprint {ref} is not a function decorated with "
+                          "nncheck.worker.forms.fingerprint in a loaded probes module")
+    return fn
+
+
 def confirm(ns, form):
-    """Raise :class:`Unconfirmed` unless the form's layer behaves like ``form["option"]``."""
-    option = form["option"]
+    """Raise :class:`Unconfirmed` unless the form's layer behaves like ``form["option"]`` (its
+    option's fingerprint says so; an option without one takes every form as found)."""
+    ref = form.get("fingerprint")
+    if not ref:
+        return
+    check = _fingerprint_of(ref)
     label = form.get("label") or form["class"]
     try:
-        if option == "xavier":
-            _confirm_xavier(ns, form, label)
-        elif option == "l2":
-            _confirm_l2(ns, form, label)
-        elif option in ("momentum", "rmsprop", "adam"):
-            _confirm_optimizer(ns, form, label)
+        check(ns, form, label)
     except Unconfirmed:
         raise
     except Exception as exc:  # noqa: BLE001 - the student's code raised while we tried it
         raise Unconfirmed(f"building and trying `{label}` raised {type(exc).__name__}: {str(exc)[:120]}") from None
 
 
-def _weights(layer):
-    w = np.asarray(getattr(layer, "weights"), dtype=float)
-    return w
+def weights(layer):
+    """The layer's weights as a float array."""
+    return np.asarray(getattr(layer, "weights"), dtype=float)
 
 
-def _confirm_xavier(ns, form, label):
-    plain = ns.get("Dense")
-    if plain is None:
-        return
-    baseline = form.get("baseline")  # a flag that is on by default: compared with it turned off
-    other = {**form, "kwargs": {**(form.get("kwargs") or {}), **baseline}} if baseline else None
-    ratios = []
-    for n_in, n_out in ((400, 30), (30, 400)):
-        a = _weights(build(ns, form, n_in, n_out)).var()
-        b = _weights(build(ns, other, n_in, n_out) if other else
-                     construct(plain, "Dense(input_units, output_units)", n_in, n_out)).var()
-        if b > 0 and a > 0:
-            ratios.append(abs(np.log(a / b)))
-        elif a != b:
-            ratios.append(np.inf)
-    if ratios and max(ratios) < np.log(1.5):
-        than = (f"`{_fmt(form['class'], baseline)}`" if baseline else "plain `Dense`")
-        raise Unconfirmed(f"`{label}` draws its weights with the same scale as {than}: it does not look "
-                          "like a different initialisation")
-    if form.get("confirm") == "xavier-variance":  # the weakest clue: only a draw at a Xavier variance counts
-        for n_in, n_out in ((400, 30), (30, 400)):
-            var = _weights(build(ns, form, n_in, n_out)).var()
-            if not any(abs(var / target - 1.0) < 0.25 for target in (2.0 / (n_in + n_out), 1.0 / n_in)):
-                raise Unconfirmed(f"`{label}` draws its {n_in}x{n_out} weights with variance {var:.3g}, neither "
-                                  f"Glorot's 2/(in+out) = {2.0 / (n_in + n_out):.3g} nor 1/in = {1.0 / n_in:.3g}: "
-                                  "nothing says it is meant as Xavier; pin it if it is")
-
-
-def _fmt(cls, kwargs):
+def describe_call(cls, kwargs):
+    """``Dense(init='small')``: a class called with ``kwargs``, for sentences."""
     return f"{cls}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
 
 
-def _step(layer, g, x):
+def step(layer, g, x):
+    """One forward and backward with the loss gradient ``g``; the weights after it."""
     layer.forward(x)
     layer.backward(x, g)
     return np.asarray(layer.weights, dtype=float).copy()
-
-
-def _confirm_l2(ns, form, label):
-    rng = np.random.default_rng(0)
-    W = rng.normal(size=(6, 4))
-    x = rng.normal(size=(5, 6))
-    layer = build(ns, form, 6, 4, {"learning_rate": 0.1, "alpha": 0.1})
-    layer.weights, layer.biases = W.copy(), np.zeros(4)
-    after = _step(layer, np.zeros((5, 4)), x)
-    if not np.all(np.isfinite(after)) or np.allclose(after, W, rtol=0, atol=1e-12):
-        raise Unconfirmed(f"`{label}` with a coefficient of 0.1 leaves the weights unchanged when the loss "
-                          "gradient is zero: it does not look like L2 regularisation")
-
-
-def _confirm_optimizer(ns, form, label):
-    rng = np.random.default_rng(0)
-    W = rng.normal(size=(6, 4))
-    x = rng.normal(size=(5, 6))
-    g = rng.normal(size=(5, 4)) / 5
-    lr = 0.01
-    layer = build(ns, form, 6, 4, {"learning_rate": lr})
-    layer.weights, layer.biases = W.copy(), np.zeros(4)
-    w1 = _step(layer, g, x)
-    w2 = _step(layer, g, x)
-    sgd = -lr * (x.T @ g)
-    d1, d2 = w1 - W, w2 - w1
-    if np.allclose(d1, sgd, rtol=1e-6, atol=1e-12) and np.allclose(d2, sgd, rtol=1e-6, atol=1e-12):
-        raise Unconfirmed(f"`{label}` takes plain SGD steps (the same step twice for the same gradient): it "
-                          "does not look like a different optimizer")
-    if np.allclose(d1, 0) and np.allclose(d2, 0):
-        raise Unconfirmed(f"`{label}` does not change its weights in backward")
 
 
 def discovered(probe):

@@ -30,6 +30,7 @@ from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
 from nncheck.plugins.batchnorm.diagnoses import DIAGNOSES
+from nncheck.plugins.batchnorm.option import BATCHNORM
 from nncheck.plugins.batchnorm.probes import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_eval,
@@ -466,6 +467,11 @@ def nncheck_checks(config):
               eval_inputs, points=3, **common,
               hint="if not self.training: normalise with running_mean and running_var."),
     ])
+
+
+@nncheck.hookimpl
+def nncheck_options(config):
+    return [BATCHNORM]
 
 
 @nncheck.hookimpl

@@ -32,6 +32,7 @@ from nncheck.verdicts import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
 from nncheck.plugins.dropout.diagnoses import DIAGNOSES
+from nncheck.plugins.dropout.option import DROPOUT
 from nncheck.plugins.dropout.probes import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_eval,
@@ -311,6 +312,11 @@ def nncheck_checks(config):
               entry="{cls}.forward",
               hint="if not self.training: return input (and grad_output in backward)."),
     ])
+
+
+@nncheck.hookimpl
+def nncheck_options(config):
+    return [DROPOUT]
 
 
 @nncheck.hookimpl

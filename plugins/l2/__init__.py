@@ -38,6 +38,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, require_finite
 from nncheck.probes import GraderReLU, array_or_description, train_step
 from nncheck.plugins.l2.diagnoses import DIAGNOSES
+from nncheck.plugins.l2.option import L2
 from nncheck.plugins.l2.probes import (  # noqa: F401 - the worker-side half
     probe_experiment,
     probe_grad,
@@ -360,6 +361,11 @@ class Dense_reg(Layer):
 
         return grad_input
 '''
+
+
+@nncheck.hookimpl
+def nncheck_options(config):
+    return [L2]
 
 
 @nncheck.hookimpl

@@ -7,7 +7,7 @@ reference or a verdict.
 import inspect
 import numpy as np
 from nncheck.data import load_dataset
-from nncheck.worker.forms import discovered, option_class
+from nncheck.worker.forms import Unconfirmed, build, discovered, fingerprint, option_class, step
 from nncheck.probes import (GraderReLU, array_or_description, call_backward, call_forward, construct,
                             reports_conventions, train_step)
 
@@ -162,3 +162,20 @@ def probe_experiment(ns, inputs):
         result[arm] = {"train_acc": train_acc, "val_acc": val_acc, "weight_norm": norm, "loss": loss}
     result["how"] = how
     return result
+
+
+# --------------------------------------------------------------------------
+# The option's fingerprint: does a discovered form shrink the weights at all?
+# --------------------------------------------------------------------------
+@fingerprint
+def confirm_l2(ns, form, label):
+    """With a coefficient of 0.1 and a zero loss gradient, the weights move (decay towards 0)."""
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(6, 4))
+    x = rng.normal(size=(5, 6))
+    layer = build(ns, form, 6, 4, {"learning_rate": 0.1, "alpha": 0.1})
+    layer.weights, layer.biases = W.copy(), np.zeros(4)
+    after = step(layer, np.zeros((5, 4)), x)
+    if not np.all(np.isfinite(after)) or np.allclose(after, W, rtol=0, atol=1e-12):
+        raise Unconfirmed(f"`{label}` with a coefficient of 0.1 leaves the weights unchanged when the loss "
+                          "gradient is zero: it does not look like L2 regularisation")

@@ -76,6 +76,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, require_finite
 from nncheck.plugins.optimizers.rules import UPDATE_RULES, Rule, _simulate
 from nncheck.plugins.optimizers.diagnoses import DIAGNOSES
+from nncheck.plugins.optimizers.option import OPTIONS
 from nncheck.plugins.optimizers.probes import (  # noqa: F401 - the worker-side half
     _number,
     probe_experiment,
@@ -667,6 +668,11 @@ _RMS_UPDATE = """        self.weights = self.weights - self.learning_rate * grad
 _ADAM_UPDATE = """        self.weights = self.weights - self.learning_rate * (self.m_weights / c1) / (np.sqrt(self.v_weights / c2) + self.epsilon)
         self.biases = self.biases - self.learning_rate * (self.m_biases / c1) / (np.sqrt(self.v_biases / c2) + self.epsilon)
 """
+
+
+@nncheck.hookimpl
+def nncheck_options(config):
+    return list(OPTIONS)
 
 
 @nncheck.hookimpl

@@ -8,7 +8,7 @@ import inspect
 import math
 import numpy as np
 from nncheck.data import load_dataset
-from nncheck.worker.forms import discovered, option_class
+from nncheck.worker.forms import Unconfirmed, build, discovered, fingerprint, option_class, step
 from nncheck.probes import call_backward, call_forward, construct, reports_conventions
 
 
@@ -249,3 +249,28 @@ def probe_experiment(ns, inputs):
     if "traj" in inputs:
         out["traj"] = probe_trajectory(ns, inputs["traj"])
     return out
+
+
+# --------------------------------------------------------------------------
+# The options' fingerprint: does a discovered form step differently from plain SGD at all?
+# --------------------------------------------------------------------------
+@fingerprint
+def confirm_optimizer(ns, form, label):
+    """Two steps with one gradient are not both plain SGD's step, and the weights move at all
+    (momentum, RMSProp and Adam alike)."""
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(6, 4))
+    x = rng.normal(size=(5, 6))
+    g = rng.normal(size=(5, 4)) / 5
+    lr = 0.01
+    layer = build(ns, form, 6, 4, {"learning_rate": lr})
+    layer.weights, layer.biases = W.copy(), np.zeros(4)
+    w1 = step(layer, g, x)
+    w2 = step(layer, g, x)
+    sgd = -lr * (x.T @ g)
+    d1, d2 = w1 - W, w2 - w1
+    if np.allclose(d1, sgd, rtol=1e-6, atol=1e-12) and np.allclose(d2, sgd, rtol=1e-6, atol=1e-12):
+        raise Unconfirmed(f"`{label}` takes plain SGD steps (the same step twice for the same gradient): it "
+                          "does not look like a different optimizer")
+    if np.allclose(d1, 0) and np.allclose(d2, 0):
+        raise Unconfirmed(f"`{label}` does not change its weights in backward")

@@ -31,6 +31,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import GraderReLU, array_or_description, train_step
 from nncheck.plugins.xavier.diagnoses import DIAGNOSES
+from nncheck.plugins.xavier.option import XAVIER
 from nncheck.plugins.xavier.probes import (  # noqa: F401 - the worker-side half
     probe_experiment,
     probe_forward_backward,
@@ -337,6 +338,11 @@ def nncheck_checks(config):
               downstream=("xavier.", "dense.", "relu."),
               hint="With randn*0.01 a deep ReLU network's signal vanishes; Xavier keeps it."),
     ])
+
+
+@nncheck.hookimpl
+def nncheck_options(config):
+    return [XAVIER]
 
 
 @nncheck.hookimpl

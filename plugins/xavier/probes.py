@@ -6,8 +6,8 @@ reference or a verdict.
 """
 import numpy as np
 from nncheck.data import load_dataset
-from nncheck.worker.forms import discovered, option_class
-from nncheck.probes import (GraderReLU, array_or_description, call_backward, call_forward, make_dense,
+from nncheck.worker.forms import Unconfirmed, build, describe_call, discovered, fingerprint, option_class, weights
+from nncheck.probes import (GraderReLU, array_or_description, call_backward, call_forward, construct, make_dense,
                             reports_conventions, train_step)
 
 
@@ -87,3 +87,38 @@ def probe_experiment(ns, inputs):
     counts = np.bincount(base_pred[base_pred >= 0], minlength=10) if np.any(base_pred >= 0) else np.zeros(10)
     return {"xavier_val_acc": xav_acc, "baseline_val_acc": base_acc, "xavier_loss": xav_loss,
             "baseline_loss": base_loss, "baseline_top_class_share": float(counts.max() / len(y_val))}
+
+
+# --------------------------------------------------------------------------
+# The option's fingerprint: does a discovered form draw its weights like Xavier at all?
+# --------------------------------------------------------------------------
+@fingerprint
+def confirm_xavier(ns, form, label):
+    """A form found by a weak clue draws its weights at another scale than plain ``Dense`` (than the
+    flag turned off, for a flag that is on by default); the weakest clue (``form["confirm"] ==
+    "fallback"``, an ``init`` tried with 'xavier') only at a Xavier variance."""
+    plain = ns.get("Dense")
+    if plain is None:
+        return
+    baseline = form.get("baseline")  # a flag that is on by default: compared with it turned off
+    other = {**form, "kwargs": {**(form.get("kwargs") or {}), **baseline}} if baseline else None
+    ratios = []
+    for n_in, n_out in ((400, 30), (30, 400)):
+        a = weights(build(ns, form, n_in, n_out)).var()
+        b = weights(build(ns, other, n_in, n_out) if other else
+                    construct(plain, "Dense(input_units, output_units)", n_in, n_out)).var()
+        if b > 0 and a > 0:
+            ratios.append(abs(np.log(a / b)))
+        elif a != b:
+            ratios.append(np.inf)
+    if ratios and max(ratios) < np.log(1.5):
+        than = (f"`{describe_call(form['class'], baseline)}`" if baseline else "plain `Dense`")
+        raise Unconfirmed(f"`{label}` draws its weights with the same scale as {than}: it does not look "
+                          "like a different initialisation")
+    if form.get("confirm") == "fallback":  # the weakest clue: only a draw at a Xavier variance counts
+        for n_in, n_out in ((400, 30), (30, 400)):
+            var = weights(build(ns, form, n_in, n_out)).var()
+            if not any(abs(var / target - 1.0) < 0.25 for target in (2.0 / (n_in + n_out), 1.0 / n_in)):
+                raise Unconfirmed(f"`{label}` draws its {n_in}x{n_out} weights with variance {var:.3g}, neither "
+                                  f"Glorot's 2/(in+out) = {2.0 / (n_in + n_out):.3g} nor 1/in = {1.0 / n_in:.3g}: "
+                                  "nothing says it is meant as Xavier; pin it if it is")

@@ -27,7 +27,6 @@ DEFAULT_PLUGINS = (
     "nncheck.plugins.xavier",
     "nncheck.plugins.l2",
     "nncheck.plugins.optimizers",
-    "nncheck.selftest.discovery",  # the options in the forms students write them (issue 10)
 )
 
 

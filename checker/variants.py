@@ -204,3 +204,35 @@ def correct(name, edits=(), files=None, description="", families=None) -> Varian
     """A correct variant that must pass every check it runs."""
     return Variant(name, "correct", edits=list(edits), files=files, description=description,
                    families=families)
+
+
+# --------------------------------------------------------------------------
+# Options in the forms students write them: the reference with its option class renamed or rewritten
+# --------------------------------------------------------------------------
+#: The reference's ``Dense.__init__``, its parameter gradients and its step, as edits find them.
+DENSE_INIT = ("    def __init__(self, input_units, output_units, learning_rate=0.1):\n"
+              "        self.learning_rate = learning_rate\n"
+              "        self.weights = np.random.randn(input_units, output_units) * 0.01\n")
+DENSE_GRADS = "        return np.dot(input.T, grad_output), grad_output.sum(axis=0)"
+DENSE_STEP = ("        self.weights = self.weights - self.learning_rate * grad_weights\n"
+              "        self.biases = self.biases - self.learning_rate * grad_biases\n")
+
+
+def rename_class(canonical: str, new: str) -> list:
+    """Edits renaming the reference's option class ``canonical`` (a ``Dense`` subclass in options.py)
+    and its ``__all__`` entry to ``new``."""
+    return [("options.py", f"class {canonical}(Dense):", f"class {new}(Dense):"),
+            ("options.py", f'"{canonical}"', f'"{new}"')]
+
+
+def hide_class(canonical: str, k: int) -> list:
+    """Edits renaming the option class ``canonical`` to ``_Option<k>``, a name that says no option,
+    so only the form written elsewhere (a flag on ``Dense``, say) is graded."""
+    return rename_class(canonical, f"_Option{k}")
+
+
+def form_variant(name, kind, family, diagnosis, edits, description) -> Variant:
+    """A variant graded on ``family`` alone: a mutant that must be caught with ``diagnosis``, or a
+    correct variant that must pass it."""
+    return Variant(name, kind, family if kind == "mutant" else None, diagnosis, edits, description=description,
+                   families=(family,) if kind == "correct" else None)

@@ -319,6 +319,14 @@ def nncheck_options(config):
     return [DROPOUT]
 
 
+@nncheck.hookimpl(specname="nncheck_selftest_variants")
+def nncheck_selftest_form_variants(config):
+    """The option in the forms students write it: an own-named class, a flag, a switch (selftest.py)."""
+    from nncheck.plugins.dropout.selftest import form_variants
+
+    return form_variants()
+
+
 @nncheck.hookimpl
 def nncheck_selftest_variants(config):
     from nncheck.variants import correct, mutant

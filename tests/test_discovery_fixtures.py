@@ -1,6 +1,6 @@
 """The option fixture corpus (tests/fixtures/options): each file is an option written the way
 real students write it (our own code, one style per file), with its expected verdicts in a
-``# expect:`` line: ``family=status`` (``passed``, ``failed``, ``skipped``) and optionally
+``# expect:`` line: ``family=status`` (``passed``, ``failed``, ``skipped``, ``error``) and optionally
 ``family:diagnosis`` for a code the failed family must carry. A fixture that is another with a pin
 or one changed line says ``# from:`` (see :func:`fixture_code`). See docs/option-styles.md."""
 from __future__ import annotations
@@ -90,6 +90,8 @@ def test_option_fixture(fixture, engine, tmp_path):
         elif want == "failed":
             assert any(str(c.status) == "failed" for c in got), summary
             assert not any(str(c.status) in ("error", "timeout") for c in got), summary
+        elif want == "error":  # the student's code raised: graded, no points, the exception is the verdict
+            assert any(str(c.status) == "error" for c in got), summary
         codes = {d for c in got for d in c.diagnosis}
         for code in diagnoses.get(fam, []):
             assert code in codes, (code, summary)

@@ -2,7 +2,8 @@
 real students write it (our own code, one style per file), with its expected verdicts in a
 ``# expect:`` line: ``family=status`` (``passed``, ``failed``, ``skipped``, ``error``) and optionally
 ``family:diagnosis`` for a code the failed family must carry. A fixture that is another with a pin
-or one changed line says ``# from:`` (see :func:`fixture_code`). See docs/option-styles.md."""
+or one changed line says ``# from:`` (see :func:`fixture_code`). A fixture with ``# %%`` cell markers
+is graded as a notebook (see :func:`notebook`). See docs/option-styles.md."""
 from __future__ import annotations
 
 import re
@@ -37,9 +38,25 @@ def fixture_code(fixture: Path) -> str:
 
 def compose(fixture: Path) -> str:
     core = (HERE / "_core.py").read_text()
-    text = fixture_code(fixture)
+    # a notebook fixture: what comes before its first cell marker joins the core's cell, its cells come last
+    text, marker, cells = fixture_code(fixture).partition("\n# %%")
     dense = "" if re.search(r"^class Dense\b", text, re.M) else (HERE / "_dense.py").read_text()
-    return core.replace("\n%DENSE%\n", "\n" + dense + "\n\n" + text + "\n")
+    return core.replace("\n%DENSE%\n", "\n" + dense + "\n\n" + text + "\n") + marker + cells
+
+
+def notebook(code: str) -> str:
+    """The composed code as a notebook: a ``# %%`` line starts a code cell, ``# %% [markdown]`` a
+    markdown cell (its lines without the leading ``# ``), so the loader's heading rule applies."""
+    import nbformat
+
+    parts = re.split(r"^# %%(.*)$", code, flags=re.M)
+    cells = [nbformat.v4.new_code_cell(parts[0].strip())]
+    for tag, body in zip(parts[1::2], parts[2::2]):
+        if "[markdown]" in tag:
+            cells.append(nbformat.v4.new_markdown_cell(re.sub(r"^# ?", "", body.strip(), flags=re.M)))
+        else:
+            cells.append(nbformat.v4.new_code_cell(body.strip()))
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells))
 
 
 def expectations(fixture: Path):
@@ -63,11 +80,24 @@ def engine():
     return Engine(Config(), entry_points=False)
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[p.stem for p in FIXTURES])
+#: Fixtures of styles nncheck does not grade as a careful grader would yet: fixture -> what it does today.
+#: Each is a strict xfail, so it fails the day it is fixed and must then leave this set.
+GAPS = {
+}
+
+
+def _param(p: Path):
+    if p.stem in GAPS:
+        return pytest.param(p, id=p.stem, marks=pytest.mark.xfail(strict=True, reason=GAPS[p.stem]))
+    return pytest.param(p, id=p.stem)
+
+
+@pytest.mark.parametrize("fixture", [_param(p) for p in FIXTURES])
 def test_option_fixture(fixture, engine, tmp_path):
     statuses, diagnoses = expectations(fixture)
-    sub = tmp_path / "submission.py"
-    sub.write_text(compose(fixture))
+    code = compose(fixture)
+    sub = tmp_path / ("submission.ipynb" if "\n# %%" in code else "submission.py")
+    sub.write_text(notebook(code) if sub.suffix == ".ipynb" else code)
     families = sorted(statuses)
     report = engine.grade(sub, only=["dense", *families], seed=3)
     by_family = {}

@@ -43,9 +43,6 @@ class ConfigError(Exception):
     """The config file is missing, unreadable or has a bad key or value."""
 
 
-DEFAULT_ALIASES = {"Dense_reg": "L2Dense"}
-
-
 @dataclass
 class Config:
     path: str | None = None
@@ -55,7 +52,7 @@ class Config:
     memory: int = 1024
     points: dict[str, float] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=lambda: {"options": "best", "bonus": "add"})
-    aliases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ALIASES))
+    aliases: dict[str, str] = field(default_factory=dict)
     tolerances: dict[str, float] = field(default_factory=dict)
     disable: list[str] = field(default_factory=list)
     enable_modules: list[str] = field(default_factory=list)

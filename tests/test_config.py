@@ -18,7 +18,12 @@ def write(tmp_path, text, name="nncheck.toml"):
 def test_defaults_without_a_file():
     cfg = load_config(None)
     assert cfg.sections == {"options": "best", "bonus": "add"}
-    assert cfg.aliases["Dense_reg"] == "L2Dense"
+    assert cfg.aliases == {}
+
+
+def test_the_l2_family_names_the_notebooks_dense_reg(engine):
+    """The original notebook calls its L2 layer ``Dense_reg``: the l2 family says so, not the engine."""
+    assert engine.aliases["Dense_reg"] == "L2Dense"
 
 
 def test_full_config_round_trip(tmp_path):

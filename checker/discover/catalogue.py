@@ -115,3 +115,11 @@ def label(name: str) -> str:
         builtin()
     opt = _REMEMBERED.get(name)
     return opt.label if opt else name
+
+
+def canonical_class(family: str) -> str:
+    """The class name a check family's option is known by (``XavierDense`` for ``xavier``), as
+    declared by a plugin this process loaded, else by a built-in one; else the family itself."""
+    if not _REMEMBERED:
+        builtin()
+    return next((o.canonical for o in _REMEMBERED.values() if family in o.families), family)

@@ -19,6 +19,7 @@ from typing import Any
 
 from nncheck.model import SECTIONS
 from nncheck.discover.apply import option_layout, option_notes
+from nncheck.discover.catalogue import canonical_class
 from nncheck.report.text import audience_notes, report_dict
 
 OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page
@@ -39,8 +40,6 @@ SECTION_RULES = {
     "off": "not graded",
 }
 
-OPTION_NAMES = {"xavier": "XavierDense", "l2": "L2Dense", "momentum": "MomentumDense",
-                "rmsprop": "RMSPropDense", "adam": "AdamDense", "dropout": "Dropout", "batchnorm": "BatchNorm"}
 
 from nncheck.report import diagnoses  # noqa: E402
 
@@ -267,7 +266,7 @@ def _check_view(c: dict) -> dict:
     if isinstance(details.get("curves"), dict):
         family = c["id"].split(".", 1)[0]
         labels = details.get("labels") if isinstance(details.get("labels"), dict) else {}
-        labels = {"option": OPTION_NAMES.get(family, family), **labels}
+        labels = {"option": canonical_class(family), **labels}
         if "reference" in details["curves"]:
             title = "Learning curves: yours (solid) and the reference (dashed)"
         elif "baseline" in details["curves"]:

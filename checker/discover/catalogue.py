@@ -108,11 +108,25 @@ def builtin() -> Catalogue:
     return Engine(Config(), entry_points=False).options
 
 
+@functools.lru_cache(maxsize=1)
+def installed() -> Catalogue:
+    """The options of every installed plugin (built-in and entry points), for reports rendered
+    later from plain data in a process that built no engine; the built-in ones alone when an
+    installed plugin fails to load."""
+    from nncheck.config import Config
+    from nncheck.engine import Engine
+
+    try:
+        return Engine(Config()).options
+    except Exception:  # noqa: BLE001 - a broken installed plugin must not stop a report
+        return builtin()
+
+
 def label(name: str) -> str:
-    """How reports name the option ``name``: as declared by a plugin this process loaded, else by a
-    built-in one, else the name itself."""
+    """How reports name the option ``name``: as declared by a plugin this process loaded, else by an
+    installed one, else the name itself."""
     if name not in _REMEMBERED:
-        builtin()
+        installed()
     opt = _REMEMBERED.get(name)
     return opt.label if opt else name
 
@@ -120,6 +134,6 @@ def label(name: str) -> str:
 def canonical_class(family: str) -> str:
     """The class name a check family's option is known by (``XavierDense`` for ``xavier``), as
     declared by a plugin this process loaded, else by a built-in one; else the family itself."""
-    if not _REMEMBERED:
-        builtin()
+    if not any(family in o.families for o in _REMEMBERED.values()):
+        installed()
     return next((o.canonical for o in _REMEMBERED.values() if family in o.families), family)

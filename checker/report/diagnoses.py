@@ -70,7 +70,8 @@ def register(diagnoses: Iterable[Diagnosis] | dict, checks=()) -> None:
 
 
 def _load_builtins() -> None:
-    """Fill the registry from the built-in plugins (no engine ran in this process)."""
+    """Fill the registry from the installed plugins, built-in and entry points (no engine ran in
+    this process: a report re-rendered from JSON). An entry point that fails to load is left out."""
     global _ready
     with _lock:
         if _ready:
@@ -78,7 +79,10 @@ def _load_builtins() -> None:
         from nncheck.config import Config
         from nncheck.plugin_manager import get_plugin_manager
 
-        pm = get_plugin_manager(entry_points=False)
+        try:
+            pm = get_plugin_manager()
+        except Exception:  # noqa: BLE001 - a broken installed plugin must not stop a report
+            pm = get_plugin_manager(entry_points=False)
         config = Config()
         _diagnoses.update(collect(pm.hook.nncheck_diagnoses(config=config)))
         for checks in pm.hook.nncheck_checks(config=config):

@@ -8,11 +8,23 @@ Prints, for the reference and the template:
     measured in the same run.
 
     python benchmarks/bench_submit.py [--runs 5]
+
+With ``--against REV`` it instead compares this checkout with commit REV, side
+by side in one run: REV is checked out into a temporary git worktree and
+installed (editable, no dependencies) into a virtual environment of its own
+that sees this interpreter's packages, then ``nncheck submit`` of each
+submission (every check, then ``--check core`` families) runs with this
+checkout and with REV in turn, A B A B ..., and the median of the per-pair
+ratios is printed (below 1: this checkout is faster).
+
+    python benchmarks/bench_submit.py --against 22678aa [--runs 5]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import json
 import statistics
 import subprocess
@@ -87,10 +99,61 @@ def isolated(engine: Engine, path: Path) -> float:
     return time.perf_counter() - t0
 
 
+@contextlib.contextmanager
+def installed_revision(rev: str):
+    """The python of a virtual environment with commit ``rev`` of this repository installed."""
+    with tempfile.TemporaryDirectory(prefix="nncheck-bench-") as tmp:
+        src, venv = Path(tmp) / "src", Path(tmp) / "venv"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(src), rev],
+                       check=True, capture_output=True)
+        try:
+            subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                            "-e", str(src)], check=True, capture_output=True)
+            yield venv / "bin" / "python", src
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(src)],
+                           capture_output=True)
+
+
+def timed_submit(python, path: Path, only=(), cwd=REPO) -> float:
+    extra = [arg for family in only for arg in ("--check", family)]
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(python), "-m", "nncheck", "submit", str(path), "--format", "json", "--quiet",
+                           *extra], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    elapsed = time.perf_counter() - t0
+    if proc.returncode not in (0, 1) or not proc.stdout.startswith("{"):
+        raise SystemExit(f"{python} submit {path} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return elapsed
+
+
+def compare(rev: str, runs: int) -> None:
+    """This checkout against commit ``rev``, interleaved, on the example notebook and the reference."""
+    submissions = {"example notebook": REPO / "examples" / "submissions" / "original_notebook.ipynb",
+                   "reference": REPO / "reference"}
+    with installed_revision(rev) as (old_python, old_src):
+        print(f"this checkout (A) against {rev} (B): nncheck submit, {runs} interleaved pairs each\n")
+        for label, path in submissions.items():
+            for what, only in (("every check", ()), ("core checks", CORE)):
+                timed_submit(sys.executable, path, only), timed_submit(old_python, path, only)  # warm-up
+                a, b = [], []
+                for _ in range(runs):
+                    a.append(timed_submit(sys.executable, path, only))
+                    b.append(timed_submit(old_python, path, only, cwd=old_src))
+                ratios = [x / y for x, y in zip(a, b)]
+                print(f"{label:<17} {what:<12} A {statistics.median(a):6.2f} s   B {statistics.median(b):6.2f} s   "
+                      f"A/B median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--against", metavar="REV", help="compare with this commit, installed in a venv of its own")
     args = parser.parse_args()
+    if args.against:
+        compare(args.against, args.runs)
+        return
     engine = Engine(Config(), entry_points=False)
     print(f"nncheck submit, median of {args.runs} runs (2-core machine)\n")
     for label, path in SUBMISSIONS.items():

@@ -27,12 +27,23 @@ Example::
     "dense.backward.params" = "after_due_date"
     [options]                              # which code is graded as which option (nncheck.discover.scan)
     xavier = "Dense(init='xavier')"
+    l2_convention = "strict"               # an option's setting (see below)
 
 Unknown keys are errors (naming the key and the file), so a typo never
 silently changes a grade.
+
+Besides pins, ``[options]`` holds the settings an option declares
+(:attr:`nncheck.model.Option.settings`); the engine moves them to
+``Config.settings`` and refuses a value the option does not allow. The
+built-in one: ``l2_convention`` (option II), ``"lenient"`` by default: the
+notebook's half convention ``dW += alpha * W`` (the gradient of
+``(alpha/2) * sum(W**2)``) passes with a note naming it; ``"strict"``: only
+the assignment's ``2 * alpha * W`` passes, and the half convention fails with
+its diagnosis.
 """
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +73,22 @@ class Config:
     feedback: dict[str, str] = field(default_factory=dict)    # key -> full | message | score
     visibility: dict[str, str] = field(default_factory=dict)  # key -> visible | hidden | ...
     options: dict[str, str] = field(default_factory=dict)     # option -> form, e.g. xavier = "Dense(init='xavier')"
+    settings: dict[str, str] = field(default_factory=dict)    # an option's setting -> value (take_settings)
+
+    def take_settings(self, declared: dict[str, tuple[str, ...]]) -> None:
+        """Move the option settings the plugins declare (``{key: allowed values, default first}``) out of
+        the ``[options]`` pins into :attr:`settings`, each checked; a setting not given gets its default.
+
+        :raises ConfigError: a value the option does not allow (naming the key and the file).
+        """
+        for key, allowed in declared.items():
+            if key in self.options:
+                value = self.options.pop(key)
+                if value not in allowed:
+                    raise _bad(self.path or "config", f"options.{key}",
+                               f"expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+                self.settings[key] = value
+            self.settings.setdefault(key, allowed[0])
 
     def tolerance(self, check_id: str, default: float) -> float:
         return float(self.tolerances.get(check_id, default))
@@ -105,8 +132,10 @@ def _bad(where: str, key: str, why: str) -> ConfigError:
     return ConfigError(f"{where}: {key}: {why}")
 
 
-def from_mapping(data: dict, where: str = "config") -> Config:
-    cfg = Config(path=where)
+def from_mapping(data: dict, where: str = "config", base: Config | None = None) -> Config:
+    """The config ``data`` (a parsed TOML table) says; over a copy of ``base`` when given (its tables
+    updated, its scalars replaced: a selftest variant's own settings, say)."""
+    cfg = copy.deepcopy(base) if base is not None else Config(path=where)
     for key, value in data.items():
         if key in _SCALARS:
             if not isinstance(value, _SCALARS[key]) or isinstance(value, bool):

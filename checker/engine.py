@@ -31,12 +31,16 @@ class Engine:
         ``$NNCHECK_ISOLATION`` if set (a deployment's override, e.g. an
         autograder image that accepts ``process``), else ``auto``."""
         self.config = config or Config()
+        self.entry_points = entry_points
         self.isolation_choice = isolation or os.environ.get(ISOLATION_VAR) or "auto"
         self._isolation: Isolation | None = None
         files = [*self.config.enable_files, *plugin_files]
         self.plugin_files = list(dict.fromkeys(str(Path(p).resolve()) for p in files))
         self.pm = get_plugin_manager(self.plugin_files, disabled=self.config.disable,
                                      entry_points=entry_points, modules=self.config.enable_modules)
+        # an option's settings in [options] (l2's convention, say) are not pins: taken out and checked first
+        self.config.take_settings({key: allowed for contributed in self.pm.hook.nncheck_options(config=self.config)
+                                   for opt in contributed or [] for key, allowed in opt.settings.items()})
         self.checks = guard(self.collect_checks())
         probe_modules(self.checks)  # a probe beside its verdict is refused now, not mid-run
         # every family's diagnoses, for reports and pointing; one code declared twice differently is refused now

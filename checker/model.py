@@ -120,6 +120,9 @@ class Check:
         the id prefixes of the unit checks whose mistakes it inherits
         (``("dense.", "relu.")``): it shows their pinned lines, and reports
         list it after them ("fix the unit first").
+    :param pointer: ``pointer(ctx) -> list of pins`` (:mod:`nncheck.point`) for a failure
+        that names no diagnosis: the line of the student's code it observed
+        (``nncheck.point.constructs.only_return("{cls}.forward")``).
     """
 
     id: str
@@ -135,6 +138,7 @@ class Check:
     hint: str = ""
     entry: str = ""
     downstream: tuple[str, ...] = ()
+    pointer: Callable | None = None
 
     def __post_init__(self) -> None:
         if self.section not in SECTIONS:
@@ -278,6 +282,12 @@ class Option:
         (``xavier_init``) is reported as seen but not graded, with how to pin the layer.
     :param pin_example: the call a report's advice to pin the option shows
         (``'Dense(init="xavier")'``); ``""``: a generic placeholder.
+    :param settings: the option's settings an instructor may give in the config's
+        ``[options]`` table beside the pins, ``{key: allowed values}`` with the default
+        first (``{"l2_convention": ("lenient", "strict")}``); the engine takes them out of
+        the pins, checks the value and keeps it in ``Config.settings`` for the checks.
+    :param in_core: whether the core ``Dense`` itself is a candidate (an option built into it,
+        always on, that the core's checks see: L2, an optimizer); its fingerprint decides.
     """
 
     name: str
@@ -301,6 +311,8 @@ class Option:
     complement: tuple[str, ...] = ()
     helper_functions: bool = False
     pin_example: str = ""
+    settings: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
+    in_core: bool = False
 
     def __post_init__(self) -> None:
         if callable(self.fingerprint):  # the function itself: named as the worker finds it
@@ -310,6 +322,9 @@ class Option:
                      "complement"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "hyper_names", {k: tuple(v) for k, v in dict(self.hyper_names).items()})
+        object.__setattr__(self, "settings", {k: tuple(v) for k, v in dict(self.settings).items()})
+        if any(not v for v in self.settings.values()):
+            raise ValueError(f"option {self.name}: each setting lists its allowed values, the default first")
         if not self.name or not self.canonical or not self.families:
             raise ValueError(f"option {self.name!r}: name, canonical and families are required")
         if self.layer not in OPTION_LAYERS:

@@ -39,6 +39,9 @@ class Variant:
         notebook's as ``{file: [(cell index, line), ...]}``); ``nncheck selftest`` checks
         that a line pointed at is one of them. Computed from ``edits`` when not given (see
         :meth:`changed_lines`).
+    :param config: config settings the variant is graded under, shaped like the TOML file
+        (``{"options": {"l2_convention": "strict"}}``), over the selftest's own config: a
+        mistake that fails only under an instructor's setting is a mutant under it.
     """
 
     name: str
@@ -50,6 +53,7 @@ class Variant:
     description: str = ""
     families: tuple[str, ...] | None = None
     lines: dict | None = None
+    config: dict | None = None
 
     def __post_init__(self):
         if self.kind not in ("mutant", "correct"):
@@ -192,7 +196,7 @@ def as_notebook(variant: Variant, name: str = "homework.ipynb") -> Variant:
         lines = {name: sorted((where[f], ln) for f, _, ln in changed if f in where)}
     return Variant(f"{variant.name}-notebook", variant.kind, variant.family, variant.diagnosis,
                    files={name: json.dumps(nb, indent=1)}, description=variant.description,
-                   families=variant.families, lines=lines)
+                   families=variant.families, lines=lines, config=variant.config)
 
 
 def mutant(name, family, diagnosis, file, old, new, description="") -> Variant:

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from nncheck.cli import main
-from nncheck.config import ConfigError, load_config
+from nncheck.config import Config, ConfigError, from_mapping, load_config
 
 
 def write(tmp_path, text, name="nncheck.toml"):
@@ -143,3 +143,16 @@ def test_plugins_enabled_from_the_config(tmp_path):
     bad = write(tmp_path, '[plugins]\nenable = ["no_such_module_xyz"]\n', name="bad.toml")
     failed = runner.invoke(main, ["list-checks", "--config", str(bad)])
     assert failed.exit_code == 2 and "no_such_module_xyz" in failed.output
+
+
+def test_an_option_setting_is_taken_out_of_the_pins_and_checked():
+    from nncheck.engine import Engine
+
+    cfg = from_mapping({"options": {"l2_convention": "strict", "xavier": "Dense(init='xavier')"}}, "nncheck.toml")
+    Engine(cfg, entry_points=False)
+    assert cfg.settings["l2_convention"] == "strict"
+    assert cfg.options == {"xavier": "Dense(init='xavier')"}  # a pin stays a pin
+    assert Engine(Config(), entry_points=False).config.settings["l2_convention"] == "lenient"  # the default
+    bad = from_mapping({"options": {"l2_convention": "exact"}}, "nncheck.toml")
+    with pytest.raises(ConfigError, match=r"nncheck.toml: options.l2_convention: expected one of 'lenient', 'strict'"):
+        Engine(bad, entry_points=False)

@@ -47,12 +47,15 @@ def test_template_earns_nothing_and_says_not_implemented(template):
 
 def test_real_notebook_gets_its_real_bugs_named():
     """The original assignment notebook: its train() walks the layers forward and skips
-    the last one, and its Dense_reg uses the 0.5*reg convention and divides by the batch."""
+    the last one, and its Dense_reg divides by the batch (its 0.5*reg convention is accepted by default)."""
     code, report = submit(REPO / "examples" / "submissions" / "original_notebook.ipynb")
     assert code == 1
     checks = {c["id"]: c for c in report["checks"]}
     assert {"backprop-skips-layer", "backprop-wrong-order"} <= set(checks["network.train"]["diagnosis"])
-    assert "l2-half-convention" in checks["l2.grad"]["diagnosis"]
+    # its reg*W (the half convention) passes by default ([options] l2_convention = "strict" fails it)
+    assert "l2-divided-by-batch" in checks["l2.grad"]["diagnosis"]
+    assert "l2-half-convention" not in checks["l2.grad"]["diagnosis"]
+    assert "half convention, accepted" in checks["l2.grad"]["message"]
     for cid in ("relu.forward", "relu.backward", "dense.forward", "dense.backward.input",
                 "dense.backward.params", "loss.value", "loss.grad", "network.forward", "network.predict"):
         assert checks[cid]["status"] == "passed", checks[cid]

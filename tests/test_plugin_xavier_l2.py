@@ -56,6 +56,9 @@ def test_absent_options_are_skipped_not_failed(engine, write_py):
 
 @pytest.mark.parametrize("family,variant", VARIANTS, ids=[v.name for _, v in VARIANTS])
 def test_variant(engine, tmp_path, family, variant):
+    from nncheck.selftest import engine_for
+
+    engine = engine_for(engine, variant)  # a variant under the instructor's strict L2 setting
     path = variant.materialise(tmp_path)
     if variant.kind == "correct":
         report = engine.grade(path, only=list(variant.families or (family,)))
@@ -73,14 +76,72 @@ def test_variant(engine, tmp_path, family, variant):
 
 
 def test_notebook_dense_reg_gets_both_diagnoses_in_words(engine, tmp_path):
+    """Under the instructor's strict setting the notebook's reg*W is a mistake too."""
+    from nncheck.selftest import engine_for
+
     variant = next(v for _, v in VARIANTS if v.name == "l2-notebook-dense-reg")
-    report = engine.grade(variant.materialise(tmp_path), only=["l2.grad"])
+    assert variant.config == {"options": {"l2_convention": "strict"}}
+    report = engine_for(engine, variant).grade(variant.materialise(tmp_path), only=["l2.grad"])
     (c,) = report.checks
     assert c.status is Status.FAILED
     assert {"l2-half-convention", "l2-divided-by-batch"} <= set(c.diagnosis)
-    assert "notebook" in c.message and "2*alpha*W" in c.message and "reg*W" in c.message
-    assert "x.T @ grad_output, is divided by the batch size" in c.message
+    assert "notebook" in c.message and "2*reg*W" in c.message and "reg*W" in c.message
+    assert "x.T @ grad_output is divided by the batch size" in c.message
     assert "mean(axis=0)" in c.message
+
+
+def test_notebook_dense_reg_by_default_names_only_the_division(engine, tmp_path):
+    """By default the notebook's reg*W (the half convention) is accepted; its division by the batch is not."""
+    variant = next(v for _, v in VARIANTS if v.name == "l2-notebook-dense-reg-lenient")
+    (c,) = engine.grade(variant.materialise(tmp_path), only=["l2.grad"]).checks
+    assert c.status is Status.FAILED
+    assert "l2-divided-by-batch" in c.diagnosis and "l2-half-convention" not in c.diagnosis
+    assert "half convention, accepted" in c.message and "2*reg*W" not in c.message.split("\n")[-1]
+
+
+HALF = """
+import numpy as np
+class L2Dense:
+    def __init__(self, input_units, output_units, learning_rate=0.1, alpha=0.01):
+        self.learning_rate, self.alpha = learning_rate, alpha
+        self.weights = np.random.randn(input_units, output_units) * 0.01
+        self.biases = np.zeros(output_units)
+    def forward(self, x):
+        return x @ self.weights + self.biases
+    def backward(self, x, g):
+        gi = g @ self.weights.T
+        self.weights = self.weights - self.learning_rate * (x.T @ g + self.alpha * self.weights)
+        self.biases = self.biases - self.learning_rate * g.sum(0)
+        return gi
+"""
+
+
+def test_half_convention_passes_with_a_note_unless_strict(engine, write_py):
+    from nncheck.config import from_mapping
+    from nncheck.engine import Engine
+
+    path = write_py(HALF)
+    (c,) = engine.grade(path, only=["l2.grad"]).checks
+    assert c.status is Status.PASSED, c.message
+    assert "note:" in c.message and "notebook's convention" in c.message and "(alpha/2)*sum(W**2)" in c.message
+    strict = Engine(from_mapping({"options": {"l2_convention": "strict"}}), entry_points=False)
+    (c,) = strict.grade(path, only=["l2.grad"]).checks
+    assert c.status is Status.FAILED and c.diagnosis == ["l2-half-convention"], c.message
+
+
+def test_strict_setting_fails_the_half_convention_fixture(tmp_path):
+    """The fixture l2_class_dense_underscore_half passes by default (test_discovery_fixtures) and fails
+    with l2-half-convention under [options] l2_convention = "strict"."""
+    from test_discovery_fixtures import HERE, compose
+
+    from nncheck.config import from_mapping
+    from nncheck.engine import Engine
+
+    strict = Engine(from_mapping({"options": {"l2_convention": "strict"}}), entry_points=False)
+    sub = tmp_path / "submission.py"
+    sub.write_text(compose(HERE / "l2_class_dense_underscore_half.py"))
+    (c,) = [c for c in strict.grade(sub, only=["l2.grad"], seed=3).checks]
+    assert c.status is Status.FAILED and "l2-half-convention" in c.diagnosis, c.message
 
 
 def test_l2_coefficient_found_under_other_names(engine, write_py):

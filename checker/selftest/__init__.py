@@ -14,12 +14,15 @@ no line ("could not pin the line") is counted, not failed.
 """
 from __future__ import annotations
 
+import json
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nncheck.config import from_mapping
 from nncheck.engine import Engine
 from nncheck.model import Status
 from nncheck.variants import Variant, VariantError
@@ -43,7 +46,7 @@ class Outcome:
     def to_json(self) -> dict:
         v = self.variant
         return {"name": v.name, "kind": v.kind, "family": v.family, "diagnosis": v.diagnosis,
-                "description": v.description, "ok": self.ok, "verdict": self.verdict,
+                "description": v.description, **({"config": v.config} if v.config else {}), "ok": self.ok, "verdict": self.verdict,
                 "diagnosed": self.diagnosed, "found": self.found, "failing": self.failing,
                 "pointing": self.pointing, "pinned": [list(p) for p in self.pinned],
                 "expected_lines": None if self.expected is None else [list(x) for x in self.expected],
@@ -75,7 +78,7 @@ def judge_pointing(checks, expected) -> tuple[str, list]:
     pinned = []
     for c in checks:
         for w in c.get("where") or []:
-            if w.get("pinned"):
+            if w.get("pinned") and not w.get("raised"):  # an error's raise line is no claim
                 p = (w.get("file"), w.get("cell"), w.get("line"))
                 if p not in pinned:
                     pinned.append(p)
@@ -91,10 +94,30 @@ def judge_pointing(checks, expected) -> tuple[str, list]:
     return ("right" if all(hit(p) for p in pinned) else "wrong"), pinned
 
 
+_ENGINES: dict = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def engine_for(engine: Engine, variant: Variant) -> Engine:
+    """``engine``, or for a variant with config settings of its own (:attr:`Variant.config`) an engine
+    with the same plugins under ``engine``'s config with those settings (built once per setting)."""
+    if not variant.config:
+        return engine
+    key = (id(engine), json.dumps(variant.config, sort_keys=True))
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            config = from_mapping(variant.config, f"variant {variant.name}'s config", base=engine.config)
+            _ENGINES[key] = Engine(config, engine.plugin_files, entry_points=getattr(engine, "entry_points", True),
+                                   isolation=engine.isolation_choice)
+        return _ENGINES[key]
+
+
 def run_variant(engine: Engine, variant: Variant, scratch: Path, seed: int = 0,
                 expected: set | None = None) -> Outcome:
-    """Grade one variant; for a mutant, ``expected`` are the lines it changed (see
-    :meth:`~nncheck.variants.Variant.changed_lines`), against which its pointers are judged."""
+    """Grade one variant (under its own config settings, if it has any); for a mutant, ``expected`` are
+    the lines it changed (see :meth:`~nncheck.variants.Variant.changed_lines`), against which its
+    pointers are judged."""
+    engine = engine_for(engine, variant)
     t0 = time.perf_counter()
     try:
         path = variant.materialise(scratch)

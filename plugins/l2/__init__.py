@@ -40,7 +40,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, require_finite
 from nncheck.probes import GraderReLU, array_or_description, train_step
 from nncheck.plugins.l2.diagnoses import DIAGNOSES
-from nncheck.plugins.l2.option import L2
+from nncheck.plugins.l2.option import CONVENTION, L2
 from nncheck.plugins.l2.probes import (  # noqa: F401 - the worker-side half
     probe_experiment,
     probe_grad,
@@ -79,9 +79,10 @@ def _coef_words(how):
     return name.replace("attribute ", "")
 
 
-def _weight_findings(s1, s2, batch, alpha, lr, coef):
+def _weight_findings(s1, s2, batch, alpha, lr, coef, half_ok=False):
     """Turn the fitted ``s1`` (data term) and ``s2`` (penalty, 1 = 2*alpha*W) into findings:
-    one short sentence per mistake, each with what was measured."""
+    one short sentence per mistake, each with what was measured. ``half_ok``: the notebook's half
+    convention (``alpha * W``) is not a mistake (the config's ``l2_convention``, lenient by default)."""
     findings = []  # (diagnosis code or None, sentence)
     if _is(s1, 1.0 / batch) and _is(s2, 1.0 / batch):
         return [("l2-divided-by-batch",
@@ -100,14 +101,20 @@ def _weight_findings(s1, s2, batch, alpha, lr, coef):
     k = 2.0 * alpha * s2  # the coefficient of W in the student's gradient
     measured = f"the weight gradient holds {k:.3g}*W for {coef}={alpha:.3g}"
     if _is(s2, 0.5):
-        findings.append(("l2-half-convention",
-                         f"The penalty term is {coef}*W, not 2*{coef}*W: {measured} (the notebook's "
-                         f"0.5*{coef}*sum(W**2) convention; the assignment's loss {coef}*sum(W**2) gives "
-                         f"2*{coef}*W)."))
+        if not half_ok:
+            findings.append(("l2-half-convention",
+                             f"The penalty term is {coef}*W, not 2*{coef}*W: {measured} (the notebook's "
+                             f"0.5*{coef}*sum(W**2) convention; the assignment's loss {coef}*sum(W**2) gives "
+                             f"2*{coef}*W)."))
     elif _is(s2, 1.0 / batch):
         findings.append(("l2-divided-by-batch",
                          f"The penalty term 2*{coef}*W is divided by the batch size: {measured}, 1/{batch} of "
                          f"2*{coef}*W; the penalty is added once to the mean loss, so it is not divided."))
+    elif _is(s2, 0.5 / batch) and half_ok:
+        findings.append(("l2-divided-by-batch",
+                         f"The penalty term {coef}*W (the notebook's half convention, accepted) is divided by "
+                         f"the batch size: {measured}, 1/{batch} of {coef}*W; the penalty is added once to the "
+                         "mean loss, so it is not divided."))
     elif _is(s2, 0.5 / batch):
         findings.append(("l2-half-convention",
                          f"The penalty term is {coef}*W, not 2*{coef}*W (the notebook's half convention): "
@@ -167,7 +174,13 @@ def findings_message(subject: str, findings, observed: str) -> str:
                        f"(observed with {observed}):", *sentences])
 
 
-def verdict_grad(inputs, output, rtol=1e-6):
+HALF_NOTE = ("note: {coef}*W is the notebook's convention, the gradient of the penalty ({coef}/2)*sum(W**2); "
+             "the assignment's penalty {coef}*sum(W**2) gives 2*{coef}*W, the same regularisation with {coef} "
+             "doubled. Accepted here (an instructor can require the exact formula).")
+
+
+def verdict_grad(inputs, output, rtol=1e-6, strict=False):
+    """``strict``: the config's ``l2_convention = "strict"``: the half convention fails."""
     W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
     lr, alpha, batch = inputs["lr"], inputs["alpha"], len(inputs["x"])
     how = output.get("how") or {}
@@ -208,13 +221,16 @@ def verdict_grad(inputs, output, rtol=1e-6):
     b_ok = np.allclose(db, db_exp, rtol=rtol, atol=1e-9)
     s1, s2, resid_w = _fit2(dW, dW_data, penalty)
     decoupled = (not w_ok and resid_w < 1e-6 and _is(s2, 1.0) and _is(s1, 1.0 - 2.0 * alpha * lr))
+    # the notebook's half convention alpha*W (exact, or its penalty step after the data step)
+    half = (not strict and not w_ok and resid_w < 1e-6 and _is(s2, 0.5)
+            and (_is(s1, 1.0) or _is(s1, 1.0 - alpha * lr)))
     details = {"fit": {"data_term_scale": s1, "penalty_scale": s2, "residual": resid_w,
                        "meaning": "dW = data_term_scale * x.T@g + penalty_scale * 2*alpha*W"},
                "passed_as": how}
     findings = []
-    if not (w_ok or decoupled):
+    if not (w_ok or decoupled or half):
         if resid_w < 1e-6:
-            findings += _weight_findings(s1, s2, batch, alpha, lr, coef)
+            findings += _weight_findings(s1, s2, batch, alpha, lr, coef, half_ok=not strict)
         else:
             findings.append((None, "The weight gradient is not of the form a*(x.T @ grad_output) + c*W."))
             details.update(mismatch_details(dW, dW_exp))
@@ -231,8 +247,12 @@ def verdict_grad(inputs, output, rtol=1e-6):
         for code, _ in findings:
             if code and code not in codes:
                 codes.append(code)
+        accepted = ""
+        if not strict and resid_w < 1e-6 and _is(s2, 0.5):
+            accepted = (f"\n(Its {coef}*W is the notebook's half convention, accepted: the gradient of "
+                        f"({coef}/2)*sum(W**2).)")
         return Result.failed(
-            findings_message(f"{cls_name}.backward", findings, f"batch size {batch}, {used}"),
+            findings_message(f"{cls_name}.backward", findings, f"batch size {batch}, {used}") + accepted,
             hint=f"dW = x.T @ grad_output + 2 * {coef} * W and db = grad_output.sum(axis=0); then "
                  "W -= learning_rate * dW, b -= learning_rate * db.",
             diagnosis=codes, **details)
@@ -248,6 +268,10 @@ def verdict_grad(inputs, output, rtol=1e-6):
                     hint="grad_input = grad_output @ weights.T: the penalty does not change it.")
     note = (" (the penalty step is applied after the data step, which differs from the exact gradient "
             "step only by a term of order learning_rate * alpha)") if decoupled else ""
+    if half:
+        details["convention"] = "half"
+        return Result.passed(f"dW = x.T @ grad_output + {coef}*W, biases not regularised ({used}); "
+                             + HALF_NOTE.format(coef=coef), **details)
     return Result.passed(f"dW = x.T @ grad_output + 2*{coef}*W, biases not regularised ({used}){note}", **details)
 
 
@@ -334,10 +358,11 @@ def nncheck_diagnoses(config):
 @nncheck.hookimpl
 def nncheck_checks(config):
     rtol = config.tolerance("l2.grad", 1e-6)
+    strict = config.settings.get(CONVENTION, L2.settings[CONVENTION][0]) == "strict"
     slack = config.tolerance("l2.experiment", GAP_SLACK)
     return guard([
         Check("l2.grad", "L2Dense adds 2*alpha*W to the weight gradient, not to the biases, undivided",
-              probe_grad, lambda i, o: verdict_grad(i, o, rtol), grad_inputs, section="options", points=12,
+              probe_grad, lambda i, o: verdict_grad(i, o, rtol, strict), grad_inputs, section="options", points=12,
               requires=("L2Dense",),
               hint="dW = x.T @ grad_output + 2 * alpha * W; db = grad_output.sum(axis=0)."),
         Check("l2.experiment", "L2 keeps weights smaller and does not widen the train/validation gap beyond "
@@ -348,6 +373,9 @@ def nncheck_checks(config):
               hint="An over-sized network on few digits overfits; the L2 penalty should shrink its weights."),
     ])
 
+
+#: The instructor's setting under which the half convention is a mistake (variants graded under it).
+STRICT = {"options": {"l2_convention": "strict"}}
 
 NOTEBOOK_DENSE_REG = '''\
 import numpy as np
@@ -407,16 +435,22 @@ def nncheck_selftest_form_variants(config):
 
 @nncheck.hookimpl
 def nncheck_selftest_variants(config):
+    from dataclasses import replace
+
     from nncheck.variants import Variant, correct, mutant
 
     penalty = "return grad_weights + 2.0 * self.alpha * self.weights, grad_biases"
     param_grads = ('''    def _param_gradients(self, input, grad_output):
         grad_weights, grad_biases = super()._param_gradients(input, grad_output)
         ''' + penalty + "\n")
+    half = "return grad_weights + self.alpha * self.weights, grad_biases"
     return [
-        mutant("l2-half", "l2", "l2-half-convention", "options.py", penalty,
-               "return grad_weights + self.alpha * self.weights, grad_biases",
-               "alpha * W: the 0.5 * alpha * sum(W**2) convention"),
+        # the half convention fails only under the instructor's strict setting; by default it passes
+        replace(mutant("l2-half", "l2", "l2-half-convention", "options.py", penalty, half,
+                       "alpha * W: the 0.5 * alpha * sum(W**2) convention, under l2_convention = 'strict'"),
+                config=STRICT),
+        correct("l2-half-convention-lenient", [("options.py", penalty, half)],
+                description="alpha * W, the notebook's convention: passes with a note by default", families=("l2",)),
         mutant("l2-penalty-over-batch", "l2", "l2-divided-by-batch", "options.py", penalty,
                "return grad_weights + 2.0 * self.alpha * self.weights / len(input), grad_biases",
                "the penalty term divided by the batch size"),
@@ -435,7 +469,14 @@ def nncheck_selftest_variants(config):
             "submission.py": NOTEBOOK_DENSE_REG.format(
                 grad_weights="np.dot(input.T, grad_output) / input.shape[0] + self.reg * self.weights",
                 grad_biases="grad_output.mean(axis=0)")},
-            description="the original notebook's Dense_reg: x.T@g / batch + reg * W, bias mean"),
+            description="the original notebook's Dense_reg: x.T@g / batch + reg * W, bias mean, under "
+                        "l2_convention = 'strict'", config=STRICT),
+        Variant("l2-notebook-dense-reg-lenient", "mutant", "l2", "l2-divided-by-batch", files={
+            "submission.py": NOTEBOOK_DENSE_REG.format(
+                grad_weights="np.dot(input.T, grad_output) / input.shape[0] + self.reg * self.weights",
+                grad_biases="grad_output.mean(axis=0)")},
+            description="the original notebook's Dense_reg by default: its reg * W is accepted, the division "
+                        "by the batch is not", lines={"submission.py": [31, 32]}),
         correct("l2-einsum-in-backward", [("options.py", param_grads, '''    def backward(self, input, grad_output):
         grad_input = np.einsum("bo,io->bi", grad_output, self.weights)
         grad_weights = np.einsum("bi,bo->io", input, grad_output) + 2 * self.alpha * self.weights

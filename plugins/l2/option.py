@@ -20,6 +20,11 @@ L2_PARAMS = ("l2", "l2_reg", "reg_coef", "l2_lambda", "reg_lambda", "lambda_reg"
 BACKWARD_L2 = ("alpha", "lam", "lamb")
 
 
+#: The config's ``[options] l2_convention``: ``"lenient"`` (default): the notebook's half convention
+#: ``dW += alpha * W`` passes with a note; ``"strict"``: it fails with ``l2-half-convention``.
+CONVENTION = "l2_convention"
+
+
 def is_l2_param(name: str) -> bool:
     """Whether a parameter's name says it is an L2 coefficient (not ``l1``, not a bias, not a regression)."""
     low = name.lower()
@@ -54,4 +59,6 @@ L2 = Option(
     confirm_names=True,
     coefficient=Coefficient("alpha", l2_coefficient, "the L2 coefficient"),
     helper_functions=True,
+    in_core=True,
+    settings={CONVENTION: ("lenient", "strict")},
 )

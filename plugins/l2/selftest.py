@@ -6,6 +6,8 @@ family; each mutant carries one known bug in that form and must be caught with i
 canonical class is renamed out of the way (``_Option<k>``, a name that says no option) so only the
 form is graded.
 """
+from dataclasses import replace
+
 from nncheck.variants import DENSE_GRADS, DENSE_INIT, form_variant, hide_class, rename_class
 
 
@@ -17,6 +19,9 @@ def form_variants() -> list:
     switch = ("    def __init__(self, input_units, output_units, learning_rate=0.1, lambd=0.001, l2=False):\n"
               "        self.learning_rate, self.lambd, self.l2 = learning_rate, lambd, l2\n"
               "        self.weights = np.random.randn(input_units, output_units) * 0.01\n")
+    half = [("layers.py", DENSE_INIT, init),
+            ("layers.py", DENSE_GRADS, "        return np.dot(input.T, grad_output) + self.l2 * "
+                                       "self.weights, grad_output.sum(axis=0)"), *hide_class("L2Dense", 2)]
     return [
         form_variant("discovered-l2-class-renamed", "correct", "l2", None, rename_class("L2Dense", "DenseL2"),
                      "option II as an own-named subclass DenseL2(Dense)"),
@@ -25,11 +30,11 @@ def form_variants() -> list:
                       ("layers.py", DENSE_GRADS, "        return np.dot(input.T, grad_output) + 2.0 * self.l2 * "
                                                   "self.weights, grad_output.sum(axis=0)"), *hide_class("L2Dense", 2)],
                      "option II as a coefficient on Dense: Dense(..., l2=...)"),
-        form_variant("discovered-l2-parameter-half", "mutant", "l2", "l2-half-convention",
-                     [("layers.py", DENSE_INIT, init),
-                      ("layers.py", DENSE_GRADS, "        return np.dot(input.T, grad_output) + self.l2 * "
-                                                  "self.weights, grad_output.sum(axis=0)"), *hide_class("L2Dense", 2)],
-                     "Dense(..., l2=...) with the 0.5 convention"),
+        form_variant("discovered-l2-parameter-half", "correct", "l2", None, half,
+                     "Dense(..., l2=...) with the notebook's half convention (passes with a note by default)"),
+        replace(form_variant("discovered-l2-parameter-half-strict", "mutant", "l2", "l2-half-convention", half,
+                             "Dense(..., l2=...) with the half convention, under l2_convention = 'strict'"),
+                config={"options": {"l2_convention": "strict"}}),
         form_variant("discovered-l2-switch-beside-coefficient", "correct", "l2", None,
                      [("layers.py", DENSE_INIT, switch),
                       ("layers.py", DENSE_GRADS, "        return np.dot(input.T, grad_output) + (2.0 * self.lambd * "

@@ -91,16 +91,56 @@ class _SubmissionFinder(importlib.abc.MetaPathFinder):
         return None
 
 
-_OWN_FILES: set[str] = {__file__}
+_STUDENT_FILES: set[str] = set()  # the file names the plan's units are compiled under
+_STUDENT_ROOT: list[str] = []      # the submission's scratch copy (its own files live there)
+
+
+def _set_student_files(plan: Plan, root: str) -> None:
+    _STUDENT_FILES.clear()
+    _STUDENT_FILES.update(unit_filename(u, m.filename) for m in plan.modules for u in m.units)
+    _STUDENT_ROOT[:] = [os.path.realpath(root)] if root else []
+
+
+def is_student_file(filename: str) -> bool:
+    """Is a frame in ``filename`` the student's? A compiled unit of the plan (``hw.ipynb [cell
+    7]``, ``layers.py``) or a file of the submission's copy; never nncheck's view, the standard
+    library or site-packages, whose paths are absolute and outside the copy."""
+    if filename in _STUDENT_FILES:
+        return True
+    if not os.path.isabs(filename) or not _STUDENT_ROOT:
+        return False
+    real = os.path.realpath(filename)
+    return real.startswith(_STUDENT_ROOT[0] + os.sep) and "site-packages" not in real
+
+
+def _keep_student_frames(te: traceback.TracebackException, seen: set) -> bool:
+    """Drop every frame that is not the student's, in ``te`` and the exceptions chained to it
+    (a chained exception left with none is dropped too); say whether anything of the
+    student's (a frame, or a syntax error in the student's file) is left."""
+    if id(te) in seen:
+        return False
+    seen.add(id(te))
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if is_student_file(f.filename)])
+    own = bool(te.stack) or (te.exc_type is not None and issubclass(te.exc_type, SyntaxError)
+                             and is_student_file(te.filename or ""))
+    for attr in ("__cause__", "__context__"):
+        other = getattr(te, attr, None)
+        if other is not None and not _keep_student_frames(other, seen):
+            setattr(te, attr, None)
+    return own or te.__cause__ is not None or (te.__context__ is not None and not te.__suppress_context__)
 
 
 def _student_traceback(exc: BaseException) -> str:
-    """The traceback without nncheck's own frames (the worker's and the probe's)."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename in _OWN_FILES:
-        tb = tb.tb_next
-    lines = traceback.format_exception(type(exc), exc, tb)
-    text = "".join(lines)
+    """The traceback with the student's frames only (:func:`is_student_file`): nncheck's worker
+    and probes, the standard library and NumPy's own frames are left out; the exception line
+    stays. Empty when none of its frames is the student's (the message says what was raised)."""
+    try:
+        te = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
+        if not _keep_student_frames(te, set()):
+            return ""
+        text = "".join(te.format())
+    except Exception:  # noqa: BLE001 - a hostile __str__ or a broken frame: no traceback
+        return ""
     return text[-8000:]
 
 
@@ -214,7 +254,6 @@ class Worker:
             module = importlib.util.module_from_spec(spec)
             sys.modules[modname] = module
             spec.loader.exec_module(module)
-            _OWN_FILES.add(path)
         for ref in msg["probes"]:
             modname, qualname = ref.split(":")
             obj = sys.modules[modname]
@@ -238,6 +277,7 @@ class Worker:
         sys.meta_path.insert(1, _SubmissionFinder(plan, warnings))
         sys.path[:] = [p for p in sys.path if p not in ("", ".")]
         root = msg.get("root") or plan.root
+        _set_student_files(plan, root)
         for rel, data in (msg.get("files") or {}).items():  # the sandbox's scratch copy
             path = os.path.join(root, rel)
             os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -495,7 +495,7 @@ def test_shims_import_cleanly():
         try:
             preprocessed_mnist.load_dataset(flatten=True)
         except RuntimeError as e:
-            assert "not available while grading" in str(e)
+            assert type(e).__name__ == "DataLoaderReplaced" and "nncheck's own data" in str(e)
         else:
             raise AssertionError("load_dataset did not raise")
         print("OK")

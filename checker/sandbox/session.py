@@ -9,6 +9,7 @@ the check it was running is lost.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from nncheck.sandbox.layers import Isolation, choose
 from nncheck.sandbox.view import VIEW, stage_view
 from nncheck.scoring import check_score
 
+DATA_LOADER_REPLACED = "DataLoaderReplaced"  # what the course's data loader raises (load/shims)
 DEFAULT_TIMEOUT = 10.0  # seconds per check unless --timeout says otherwise
 HUNG_AFTER = 2          # timeouts after which later checks get less time
 GRACE_S = 5.0          # the worker's own answer may lag its timeout by this much
@@ -54,6 +56,7 @@ class LoadInfo:
     duration_s: float = 0.0
     incident: str = ""
     defs: dict = field(default_factory=dict)  # where graded definitions live (worker's _describe_defs)
+    data_loader: list = field(default_factory=list)  # where the course's data loader was called (a note)
 
     def to_json(self) -> dict:
         plan = self.plan
@@ -64,6 +67,7 @@ class LoadInfo:
             "used": plan.used if plan else [], "set_aside": plan.set_aside if plan else [],
             "aliased": self.aliased, "output": self.output, "output_bytes": self.output_bytes,
             "duration_s": round(self.duration_s, 4), "incident": self.incident,
+            **({"data_loader": self.data_loader} if self.data_loader else {}),
         }
 
 
@@ -206,8 +210,14 @@ class Session:
             self._stop()
             return LoadInfo(False, "the worker answered the load request with nonsense", plan=self.plan,
                             incident="crash")
+        warnings = [w for w in reply.get("warnings") or [] if isinstance(w, dict)]
+        replaced = [{"label": str(w.get("label", "")), "line": w.get("line", 0)} for w in warnings
+                    if w.get("type") == DATA_LOADER_REPLACED]
         return LoadInfo(
-            True, names=dict(reply.get("names") or {}), warnings=list(reply.get("warnings") or []),
+            True, names=dict(reply.get("names") or {}),
+            warnings=[w for w in warnings if w.get("type") != DATA_LOADER_REPLACED],
+            # said once, and only when a check trains a network (one that builds on others)
+            data_loader=replaced if any(c.downstream for c in self.checks) else [],
             output=str(reply.get("output", "")), output_bytes=int(reply.get("output_bytes", 0)),
             plan=self.plan, aliased=dict(reply.get("aliased") or {}),
             duration_s=time.perf_counter() - t0, defs=_plain_defs(reply.get("defs")))
@@ -377,8 +387,10 @@ class Session:
                 load = self._start()
             done: dict[str, CheckRecord] = {}
             for check in self.checks:
-                if not load.ok:
-                    record = self._record(check, Result.error(f"not run: {load.message}"), 0.0)
+                if not load.ok:  # the load message says why, once (load["message"])
+                    record = dataclasses.replace(
+                        self._record(check, Result.error("not run: the submission could not be loaded"), 0.0),
+                        hint="")
                 else:
                     self.progress("check", check=check)
                     record = self._run_check(check, load, done)

@@ -182,6 +182,10 @@ def test_magic_in_a_real_kernel(tmp_path, kernel_name):
     assert "Bias gradient averaged instead of summed" in top  # the diagnosis, in words
     assert "dense.init" not in buggy and "not shown here" in buggy  # hidden by the course's nncheck.toml
     assert "the 2 cells this kernel ran (In [1]–[2])" in buggy  # the magic cells are not graded
+    plain = "\n".join(o.get("data", {}).get("text/plain", "") for o in nb.cells[4].outputs
+                      if o.get("output_type") in ("display_data", "execute_result"))
+    assert "Score:" in plain and "dense-bias-grad-mean" in plain  # the text report, for text-only views
+    assert "IPython.core.display.HTML" not in plain
 
     fixed = html_of(nb.cells[6])
     assert "Every check passed" in fixed and "Fix" not in fixed.split('<details class="nn-all">', 1)[0]
@@ -191,3 +195,125 @@ def test_magic_in_a_real_kernel(tmp_path, kernel_name):
     # the grading ran in other processes: the kernel never even imported the engine or the worker
     assert "GRADER IN KERNEL: []" in "".join(o.get("text", "") for o in nb.cells[8].outputs)
     assert all(o.get("output_type") != "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+# --------------------------------------------------------------------------
+# What the inline report says, and what a text-only front end sees
+
+def _text(html: str) -> str:
+    """What a reader sees of an HTML fragment: its text, spaces collapsed."""
+    from html.parser import HTMLParser
+
+    parts = []
+    parser = HTMLParser(convert_charrefs=True)
+    parser.handle_data = parts.append
+    parser.feed(html)
+    return " ".join(" ".join(parts).split())
+
+
+def _check(cid, section, status, message="", score=0.0, max_score=5.0):
+    return {"id": cid, "title": f"title of {cid}", "section": section, "status": status, "score": score,
+            "max_score": max_score, "message": message, "hint": "", "diagnosis": [], "duration_s": 0.1,
+            "output": "", "traceback": "", "details": {}}
+
+
+def _option_report() -> dict:
+    checks = [_check("relu.forward", "core", "passed", score=5.0), _check("dense.forward", "core", "failed", "off"),
+              _check("l2.grad", "options", "failed", "Dense_reg.backward has two mistakes (observed with batch "
+                     "size 13):\nThe data part is 1/13 of x.T @ grad_output.\nThe bias gradient is 1/13 of the sum.")]
+    for fam in ("xavier", "momentum"):
+        checks += [_check(f"{fam}.{n}", "options", "skipped", f"not attempted: no {fam} in the submission")
+                   for n in ("init", "experiment")]
+    checks += [_check(f"dropout.{n}", "bonus", "skipped", "not attempted: no Dropout in the submission")
+               for n in ("mask", "eval", "backward")]
+    sections = {"core": {"score": 5.0, "max_score": 10.0, "rule": "sum", "counted": ["relu", "dense"],
+                         "attempted": ["relu", "dense"]},
+                "options": {"score": 0.0, "max_score": 5.0, "rule": "best", "counted": ["l2"], "attempted": ["l2"]},
+                "bonus": {"score": 0.0, "max_score": 15.0, "rule": "add", "counted": [], "attempted": []}}
+    return {"submission": "kernel.ipynb", "score": 5.0, "max_score": 15.0, "sections": sections, "checks": checks,
+            "load": {"ok": True}, "seed": 0, "duration_s": 0.2, "nncheck_version": "x", "exit_code": 1,
+            "isolation": {"layer": "bubblewrap", "summary": "sandboxed"}}
+
+
+def test_inline_report_accounts_for_every_check():
+    """"All 10 checks" listed 3 of them: the skipped ones are accounted for by the text report's
+    "not attempted: ..." line, per section, with how many checks it stands for."""
+    d = _option_report()
+    html = render_inline(d, "every check")
+    rest = _text(html.split('<details class="nn-all">', 1)[1])
+    assert "All 10 checks" in rest
+    for c in d["checks"]:
+        if c["status"] != "skipped":
+            assert c["id"] in rest
+    assert "not attempted xavier, momentum (4 checks, not graded)" in rest
+    assert "not attempted dropout (3 checks, not graded)" in rest
+    # a message naming several mistakes: one line each
+    assert "<li>The data part is 1/13 of x.T @ grad_output.</li>" in html
+    assert "<li>The bias gradient is 1/13 of the sum.</li>" in html
+
+
+def test_inline_output_carries_the_text_report():
+    """The inline output's text/plain was ``<IPython.core.display.HTML object>``: it is the text
+    report, so nbconvert to text or PDF and terminal front ends show the result."""
+    from nncheck.classroom.jupyter import Feedback, _message
+    from nncheck.report.text import render_text, report_from_dict
+
+    fb = Feedback(_option_report(), "every check", 1.0)
+    bundle = fb._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "text/plain"}
+    assert bundle["text/html"] == fb.html()
+    assert bundle["text/plain"] == str(fb) == render_text(report_from_dict(fb.report))
+    assert "Score: 5/15" in bundle["text/plain"] and "not attempted: xavier, momentum" in bundle["text/plain"]
+    assert "- The data part is 1/13 of x.T @ grad_output." in bundle["text/plain"]
+    msg = _message("this kernel has not run any of your code yet", error=True)
+    assert msg["text/plain"] == "nncheck: this kernel has not run any of your code yet"
+
+
+def test_magic_publishes_html_and_text(monkeypatch):
+    """%nncheck publishes one bundle with both text/html and text/plain (raw display data)."""
+    pytest.importorskip("IPython")
+    import IPython.display
+
+    import nncheck.classroom.jupyter as jupyter
+
+    shown = []
+
+    class Handle:
+        def update(self, obj, **kw):
+            shown.append((obj, kw))
+
+    def fake_display(obj, **kw):
+        shown.append((obj, kw))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    monkeypatch.setattr(jupyter, "check", lambda *a, **k: jupyter.Feedback(_option_report(), "every check", 1.0))
+    jupyter.nncheck_magic("")
+    final, kw = shown[-1]
+    assert kw.get("raw") is True and set(final) == {"text/html", "text/plain"}
+    assert final["text/plain"].startswith("nncheck x") and "Score: 5/15" in final["text/plain"]
+    assert all(isinstance(obj, dict) and "text/plain" in obj for obj, _ in shown)
+
+
+def test_data_loader_note_only_where_it_matters(tmp_path, engine):
+    """"MNIST is not available while grading" showed as a load warning on a `dense` result: the
+    course's loader is now one calm note, and only on a report with a check that trains."""
+    from nncheck.cli.template import template_source
+    from nncheck.report.text import render_text, report_dict
+
+    path = tmp_path / "hw.py"
+    source = template_source().read_text() + "\nfrom preprocessed_mnist import load_dataset\n"
+    path.write_text(source + "X_train, y_train, X_val, y_val, X_test, y_test = load_dataset(flatten=True)\n")
+    line = source.count("\n") + 1
+    unit = engine.grade(path, only=["relu"])
+    assert unit.load["warnings"] == [] and "data_loader" not in unit.load
+    for text in (render_text(unit), render_inline(report_dict(unit))):
+        assert "MNIST" not in _text(text) and "data loader" not in _text(text)
+    trains = engine.grade(path, only=["relu", "training"])
+    assert trains.load["warnings"] == []
+    assert trains.load["data_loader"] == [{"label": "hw.py", "line": line}]
+    note = "the course's data loader was replaced by nncheck's own data"
+    text = render_text(trains)
+    assert text.count(note) == 1 and "RuntimeError" not in text and "not available" not in text
+    inline = _text(render_inline(report_dict(trains)))
+    assert inline.count(note) == 1 and "Loading your code" not in inline

@@ -25,7 +25,7 @@ from nncheck.model import CheckRecord, Report, Status
 from nncheck.report.gradescope import gradescope_dict, render_gradescope
 from nncheck.report.html import fix_first, render_html
 from nncheck.report.junit import render_junit, xml_text
-from nncheck.report.text import report_dict
+from nncheck.report.text import not_attempted, render_json, render_text, report_dict
 from nncheck.scoring import score_report
 from nncheck.variants import REFERENCE_DIR, Variant
 
@@ -379,8 +379,19 @@ def test_gradescope_results(reports, which):
     assert doc["score"] == pytest.approx(rep.score)
     assert doc["output_format"] == "text" and doc["test_output_format"] == "text"
     assert isinstance(doc["execution_time"], int)
-    assert len(doc["tests"]) == len(rep.checks)
-    for t, c in zip(doc["tests"], rep.checks):
+    d = report_dict(rep)
+    collapsed = {(sec, fam) for sec, fams in not_attempted(d).items() for fam in fams}
+    unattempted = [c for c in rep.checks if (c.section, c.family) in collapsed]
+    # every check is a test of its own, or one of the one line's that collapses the unattempted families
+    own = [t for t in doc["tests"] if "id" in t["extra_data"]]
+    lines = [t for t in doc["tests"] if "ids" in t["extra_data"]]
+    assert [t["extra_data"]["id"] for t in own] == [c.id for c in rep.checks if c not in unattempted]
+    assert sorted(i for t in lines for i in t["extra_data"]["ids"]) == sorted(c.id for c in unattempted)
+    assert len(lines) == len(not_attempted(d))
+    for t in lines:  # never a red test for work not handed in
+        assert t["status"] == "passed" and t["score"] == t["max_score"] == 0
+        assert t["name"].startswith("Not attempted: ")
+    for t, c in zip(own, [c for c in rep.checks if c not in unattempted]):
         for key in ("name", "number", "score", "max_score", "status", "output", "output_format", "tags",
                     "visibility"):
             assert key in t, key
@@ -389,6 +400,9 @@ def test_gradescope_results(reports, which):
         assert t["output_format"] == "text"
         if c.status is not Status.PASSED and c.hint:
             assert c.hint in t["output"]
+    # the schema check's rule: no check that was not attempted is ever "failed"
+    failed_ids = {t["extra_data"].get("id") for t in doc["tests"] if t["status"] == "failed"}
+    assert not failed_ids & {c.id for c in unattempted}
     # the tests add up to the score (only counted families carry points)
     assert sum(t["score"] for t in doc["tests"]) == pytest.approx(rep.score)
     assert len({t["number"] for t in doc["tests"]}) == len(doc["tests"])
@@ -405,10 +419,38 @@ def test_gradescope_options_not_counted_have_zero_max():
     rep = score_report(Report(submission="s", checks=checks), Config())
     doc = gradescope_dict(report_dict(rep))
     validate_gradescope(doc)
-    by = {t["extra_data"]["id"]: t for t in doc["tests"]}
+    by = {t["extra_data"].get("id"): t for t in doc["tests"]}
     assert by["xavier.init"]["max_score"] == 5 and by["l2.grad"]["max_score"] == 0
     assert by["adam.step"]["status"] == "failed" and "not attempted" in by["adam.step"]["output"]
     assert sum(t["score"] for t in doc["tests"]) == doc["score"] == 10
+
+
+def test_gradescope_unattempted_families_are_one_calm_test():
+    """17 red "Skipped: not attempted" tests were one line in the text report: here too, 0/0 and
+    passed (the specification's status for a test that did not fail), never failed."""
+    def rec(cid, section, status, message="", score=0, max_score=5):
+        return CheckRecord(id=cid, title=cid, section=section, status=status, score=score, max_score=max_score,
+                           message=message)
+    checks = [rec("relu.forward", "core", Status.PASSED, score=5),
+              rec("l2.grad", "options", Status.FAILED, "wrong"),
+              *[rec(f"{fam}.{n}", "options", Status.SKIPPED, f"not attempted: no {fam.title()}Dense in the "
+                    "submission") for fam in ("xavier", "momentum", "adam") for n in ("a", "b", "c")],
+              *[rec(f"dropout.{n}", "bonus", Status.SKIPPED, "not attempted: no Dropout in the submission")
+                for n in ("a", "b")]]
+    rep = score_report(Report(submission="s", checks=checks), Config())
+    doc = gradescope_dict(report_dict(rep))
+    validate_gradescope(doc)
+    assert [t["name"] for t in doc["tests"]] == [
+        "relu.forward (relu.forward)", "l2.grad (l2.grad)", "Not attempted: xavier, momentum, adam",
+        "Not attempted: dropout"]
+    assert [t["number"] for t in doc["tests"]] == ["1.1", "2.1", "2.2", "3.1"]
+    for t in doc["tests"][2:]:
+        assert t["status"] == "passed" and t["score"] == t["max_score"] == 0
+    assert doc["tests"][2]["extra_data"]["ids"] == [c.id for c in checks[2:11]]
+    assert "Skipped" not in json.dumps(doc["tests"])
+    # the text report says the same, in its own words
+    assert "not attempted: xavier, momentum, adam" in render_text(rep)
+    assert sum(t["score"] for t in doc["tests"]) == doc["score"]
 
 
 def test_gradescope_load_failure():
@@ -416,6 +458,16 @@ def test_gradescope_load_failure():
     doc = gradescope_dict(report_dict(rep))
     validate_gradescope(doc)
     assert doc["tests"][0]["status"] == "failed" and "boom <b>" in doc["tests"][0]["output"]
+    # with checks that could not run: still the one test, not one per check
+    checks = [CheckRecord(id=f"relu.c{i}", title="t", section="core", status=Status.ERROR, score=0, max_score=1,
+                          message="not run: the submission could not be loaded") for i in range(40)]
+    rep = score_report(Report(submission="x.ipynb", checks=checks,
+                              load={"ok": False, "message": "x.ipynb is empty (0 bytes)"}), Config())
+    doc = gradescope_dict(report_dict(rep))
+    validate_gradescope(doc)
+    (test,) = doc["tests"]
+    assert test["status"] == "failed" and "x.ipynb is empty (0 bytes)" in test["output"]
+    assert "None of the 40 checks ran" in test["output"]
 
 
 # --------------------------------------------------------------------------
@@ -535,3 +587,164 @@ def test_a_plugin_adds_a_format_with_nncheck_report_formats(tmp_path):
                                        "--plugin", str(plugin)])
     assert result.exit_code == 0
     assert result.output == "reference,12,12\n"
+
+
+# --------------------------------------------------------------------------
+# Tracebacks: the student's frames only, on every surface
+
+TRACEBACK_SUBMISSION = '''
+import numpy as np
+
+bad = np.stack([np.zeros(2), np.zeros(3)])      # raises inside NumPy's own Python code, at load
+
+
+class Layer:
+    def forward(self, input):
+        return input
+    def backward(self, input, grad_output):
+        return grad_output
+
+
+def helper(x):
+    return np.stack([x, x[:1]])                  # raises inside NumPy, called from ReLU.forward
+
+
+class ReLU(Layer):
+    def forward(self, input):
+        return helper(input)
+    def backward(self, input, grad_output):
+        return grad_output * (input > 0)
+'''
+
+GRADER_PATHS = ("/nncheck/", "probes.py", "site-packages", "numpy/", "worker/loop.py", "nncheck/worker")
+
+
+def test_tracebacks_show_only_the_students_frames(eng, tmp_path):
+    """A traceback seen at the `message` feedback level showed nncheck's probes (``/nncheck/nncheck/
+    probes.py``) and NumPy's frames: now every surface shows the student's frames only."""
+    from nncheck.classroom.jupyter import render_inline
+    from nncheck.config import from_mapping
+    from nncheck.report.feedback import for_student
+    from nncheck.report.prairielearn import prairielearn_dict
+
+    path = tmp_path / "hw.py"
+    path.write_text(TRACEBACK_SUBMISSION, encoding="utf-8")
+    rep = eng.grade(path, only=["relu.forward"])
+    (c,) = rep.checks
+    assert c.status is Status.ERROR and "ValueError" in c.message
+    assert c.traceback.startswith("Traceback (most recent call last):")
+    frames = [line.strip() for line in c.traceback.splitlines() if line.strip().startswith("File ")]
+    assert frames == ['File "hw.py", line 20, in forward', 'File "hw.py", line 15, in helper'], c.traceback
+    assert c.traceback.rstrip().splitlines()[-1].startswith("ValueError: all input arrays must have the same shape")
+    (warning,) = rep.load["warnings"]
+    assert [line.strip() for line in warning["traceback"].splitlines() if line.strip().startswith("File ")] == [
+        'File "hw.py", line 4, in <module>']
+    config = from_mapping({"feedback": {"core": "message"}})
+    student = for_student(rep, config)
+    surfaces = {
+        "json": render_json(rep, config),
+        "html": render_html(student),
+        "jupyter": render_inline(report_dict(student), "relu"),
+        "gradescope": render_gradescope(rep, config),
+        "prairielearn": json.dumps(prairielearn_dict(report_dict(rep), config)),
+        "junit": render_junit(rep),
+    }
+    for name, text in surfaces.items():
+        for grader in GRADER_PATHS:
+            assert grader not in text, (name, grader)
+    doc = json.loads(surfaces["gradescope"])
+    assert doc["tests"][0]["extra_data"]["feedback"] == "message"
+    assert 'File "hw.py", line 15, in helper' in doc["tests"][0]["output"]
+    assert "Traceback (your code)" in surfaces["jupyter"] and "line 15, in helper" in Page(surfaces["jupyter"]).text
+
+
+# --------------------------------------------------------------------------
+# One report, four surfaces, the same story
+
+def _mixed_report() -> Report:
+    def rec(cid, section, status, message="", **kw):
+        return CheckRecord(id=cid, title=f"title of {cid}", section=section, status=status,
+                           score=kw.pop("score", 0.0), max_score=kw.pop("max_score", 5.0), message=message, **kw)
+    checks = [
+        rec("relu.forward", "core", Status.PASSED, "max(x, 0) everywhere", score=5.0),
+        rec("dense.forward", "core", Status.FAILED, "input @ W + b is off by the biases", hint="add b",
+            diagnosis=["dense-forward-no-bias"]),
+        rec("dense.backward.params", "core", Status.ERROR, "your code raised ValueError: shapes (3,) (4,)",
+            traceback='Traceback (most recent call last):\n  File "hw.ipynb [cell 7]", line 3, in backward\n'
+                      "ValueError: shapes (3,) (4,)\n"),
+        rec("network.train", "core", Status.TIMEOUT, "did not finish within 10 s"),
+        rec("l2.grad", "options", Status.FAILED,
+            "Dense_reg.backward has two mistakes (observed with batch size 13):\n"
+            "x.T @ grad_output is divided by the batch size: 0.0769 (1/13) of it.\n"
+            "The bias gradient is grad_output.mean(axis=0): 0.0769 (1/13) of the sum.",
+            diagnosis=["l2-divided-by-batch"]),
+        rec("l2.experiment", "options", Status.SKIPPED, "skipped because l2.grad did not pass"),
+        *[rec(f"{fam}.{n}", "options", Status.SKIPPED, f"not attempted: no {fam} in the submission")
+          for fam in ("xavier", "adam") for n in ("a", "b")],
+        *[rec(f"dropout.{n}", "bonus", Status.SKIPPED, "not attempted: no Dropout in the submission")
+          for n in ("a", "b", "c")],
+    ]
+    return score_report(Report(submission="hw.ipynb", checks=checks, load={
+        "ok": True, "data_loader": [{"label": "cell 13", "line": 5}]}), Config())
+
+
+@pytest.mark.parametrize("which", ["mixed", "template", "buggy"])
+def test_text_html_jupyter_and_gradescope_tell_the_same_story(reports, which):
+    """Every surface says the same statuses and the same messages (each line of a message that
+    names several mistakes), the same "not attempted" families and the same load note."""
+    import html as htmllib
+    import re
+
+    import markupsafe
+
+    from nncheck.classroom.jupyter import render_inline
+    from nncheck.report.text import data_loader_note, message_lines
+
+    rep = _mixed_report() if which == "mixed" else reports[which]
+    d = report_dict(rep)
+    collapsed = not_attempted(d)
+    hidden = {(sec, fam) for sec, fams in collapsed.items() for fam in fams}
+    shown = [c for c in d["checks"] if (c["section"], c["id"].split(".", 1)[0]) not in hidden]
+    expected = {c["id"]: c["status"] for c in shown}
+
+    text = render_text(rep)
+    page = render_html(rep)
+    inline = render_inline(d, "everything")
+    gs = gradescope_dict(d)
+
+    symbols = {"PASS": "passed", "FAIL": "failed", "ERR": "error", "TIME": "timeout", "SKIP": "skipped"}
+    rows = {
+        "text": (r"^  (PASS|FAIL|ERR |TIME|SKIP) (\S+)", text, re.M),
+        "html": (r'<article class="check st-(\w+)" id="check-([^"]+)"', page, 0),
+        "jupyter": (r'<details class="nn-check">\s*<summary><span class="nn-badge st-(\w+)">.*?'
+                    r'<code class="nn-cid">([^<]+)</code>', inline, re.S),
+    }
+    told = {
+        surface: {htmllib.unescape(m[2]): symbols.get(m[1].strip(), m[1]) for m in re.finditer(rx, doc, flags)}
+        for surface, (rx, doc, flags) in rows.items()
+    }
+    told |= {
+        "gradescope": {t["extra_data"]["id"]: t["extra_data"]["nncheck_status"] for t in gs["tests"]
+                       if "id" in t["extra_data"]},
+    }
+    for surface, statuses in told.items():
+        assert statuses == expected, surface
+    for c in shown:
+        if c["status"] == "passed":
+            continue
+        gs_out = next(t["output"] for t in gs["tests"] if t["extra_data"].get("id") == c["id"])
+        for line in message_lines(c["message"]):
+            assert line in text, ("text", c["id"], line)
+            assert str(markupsafe.escape(line)) in page, ("html", c["id"], line)
+            assert str(markupsafe.escape(line)) in inline, ("jupyter", c["id"], line)
+            assert line in gs_out, ("gradescope", c["id"], line)
+    for sec, fams in collapsed.items():
+        words = ", ".join(fams)
+        assert f"not attempted: {words}" in text
+        assert f"not attempted: {words}" in page
+        assert f"</span> {words} <span" in inline
+        assert f"Not attempted: {words}" in [t["name"] for t in gs["tests"]]
+    note = data_loader_note(d["load"])
+    if note:
+        for surface in (text, htmllib.unescape(page), htmllib.unescape(inline), gs["output"]):
+            assert surface.count(note) == 1

@@ -216,6 +216,14 @@ class Feedback:
     def _repr_html_(self) -> str:
         return self.html()
 
+    def bundle(self) -> dict:
+        """What a front end shows: the inline HTML, and the text report as ``text/plain`` (for
+        nbconvert to text or PDF, a terminal front end, a notebook viewer without HTML)."""
+        return {"text/html": self.html(), "text/plain": str(self)}
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return self.bundle()
+
     def __str__(self) -> str:
         from nncheck.report.text import render_text, report_from_dict
 
@@ -312,29 +320,34 @@ def _message_html(text: str, error: bool = False) -> str:
             f"<strong>nncheck</strong>: {html.escape(text)}</div>")
 
 
+def _message(text: str, error: bool = False) -> dict:
+    """A one-line message as a display bundle: HTML, and the same words as plain text."""
+    return {"text/html": _message_html(text, error), "text/plain": f"nncheck: {text}"}
+
+
 def nncheck_magic(line: str = ""):
     """``%nncheck [FAMILY_OR_ID ...] [--saved | --file PATH] [--config FILE] [--plugin FILE]``
 
     Grade what this kernel has run so far (or the saved notebook) in nncheck's
     sandbox, outside this kernel, and show the report here.
     """
-    from IPython.display import HTML, display
+    from IPython.display import display
 
     try:
         args = _parser().parse_args(shlex.split(line))
     except (argparse.ArgumentError, NncheckError, ValueError) as exc:
-        display(HTML(_message_html(f"{exc}. Usage: %nncheck [dense ...] [--saved | --file PATH] "
-                                   "[--config FILE]", error=True)))
+        display(_message(f"{exc}. Usage: %nncheck [dense ...] [--saved | --file PATH] [--config FILE]",
+                         error=True), raw=True)
         return None
-    handle = display(HTML(_message_html(f"grading {' '.join(args.only) or 'every check'} in a sandbox, "
-                                        "outside this kernel...")), display_id=True)
+    handle = display(_message(f"grading {' '.join(args.only) or 'every check'} in a sandbox, outside this "
+                              "kernel..."), raw=True, display_id=True)
     try:
         result = check(*args.only, file=args.file, saved=args.saved, config=args.config, plugins=args.plugin,
                        audience=args.audience, seed=args.seed, timeout=args.timeout)
     except NncheckError as exc:
-        handle.update(HTML(_message_html(str(exc), error=True)))
+        handle.update(_message(str(exc), error=True), raw=True)
         return None
-    handle.update(HTML(result.html()))
+    handle.update(result.bundle(), raw=True)  # text/html and text/plain: the text report
     return None
 
 

@@ -11,8 +11,15 @@ runs ``nncheck submit /autograder/submission --format gradescope --output
 * Every check is one test: ``name`` is its title and id, ``number``
   ``section.index`` ("1.3"), ``status`` ``passed``/``failed`` (a check that
   errored, timed out or was skipped did not pass). Checks in a family the
-  score does not count (an option that is not your best, or not attempted)
-  carry ``max_score`` 0 so the tests add up to what counts.
+  score does not count (an option that is not your best) carry
+  ``max_score`` 0 so the tests add up to what counts.
+* The option and bonus families nobody attempted are not tests of their own:
+  they collapse into one informational test per section ("Not attempted:
+  xavier, momentum, ..."), 0/0 with ``status`` ``passed`` (the
+  specification's status for a test that did not fail), as the text report's
+  ``not attempted: ...`` line. Never a red test for work not handed in.
+* A submission that could not be loaded is one failed test saying why and
+  that no check ran, not one failed test per check.
 * Every text is ``output_format: "text"``: messages quote the submission's
   own strings, and Gradescope renders ``html``/``simple_format`` as HTML.
 * The config's ``[visibility]`` goes into each test's ``visibility``
@@ -30,7 +37,7 @@ import math
 
 from nncheck.report.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
 from nncheck.model import SECTIONS
-from nncheck.report.text import report_dict
+from nncheck.report.text import data_loader_note, message_text, not_attempted, not_run_sentence, report_dict
 from nncheck.scoring import counts_toward_score
 
 OUTPUT_CAP = 3000          # characters of printed output per test
@@ -47,9 +54,9 @@ def _test_output(c: dict, counted: bool) -> str:
     lines = []
     status = c["status"]
     if status == "skipped":
-        lines.append("Skipped: " + (c["message"] or "not run."))
+        lines.append("Skipped: " + (message_text(c["message"]) or "not run."))
     elif c["message"]:
-        lines.append(c["message"])
+        lines.append(message_text(c["message"]))
     if status != "passed" and c["hint"]:
         lines.append(f"Hint: {c['hint']}")
     for code in c["diagnosis"]:
@@ -85,7 +92,9 @@ def _top_output(d: dict, all_visible: bool = True) -> str:
         lines.append("Some checks are shown after the due date, after grades are published, or not at all.")
     load = d.get("load") or {}
     if not load.get("ok", True):
-        lines.append(f"Your submission could not be loaded: {load.get('message', '')}")
+        lines.append(f"Your submission could not be loaded: {load.get('message', '')} {not_run_sentence(d)}")
+    if data_loader_note(load):
+        lines.append(f"Note: {data_loader_note(load)}.")
     for w in (load.get("warnings") or [])[:10]:
         if isinstance(w, dict):
             lines.append(f"Note: {w.get('label', '')} line {w.get('line', '')}: {w.get('error', '')} "
@@ -106,37 +115,57 @@ def gradescope_dict(d: dict, config=None) -> dict:
     tests = []
     per_section: dict[str, int] = {}
     section_no = {s: i + 1 for i, s in enumerate(SECTIONS)}
-    all_visible = True
-    for c in d["checks"]:
-        sec = c["section"]
-        visibility = visibility_of(config, c["id"], sec)
-        level = level_of(config, c["id"], sec)
-        all_visible = all_visible and visibility == "visible"
-        c = trim_check(c, level)
-        per_section[sec] = per_section.get(sec, 0) + 1
-        counted = counts_toward_score(c, d.get("sections"))
-        tags = [sec, c["id"].split(".", 1)[0], c["status"], *c["diagnosis"]]
-        tests.append({
-            "name": f"{c['title']} ({c['id']})" if c["title"] else c["id"],
-            "name_format": "text",
-            "number": f"{section_no.get(sec, len(SECTIONS) + 1)}.{per_section[sec]}",
-            "score": _num(c["score"]) if counted else 0.0,
-            "max_score": _num(c["max_score"]) if counted else 0.0,
-            "status": "passed" if c["status"] == "passed" else "failed",
-            "output": _test_output(c, counted) if level != "score" else
-            "\n".join([SCORE_ONLY, _test_output(c, counted)]).strip(),
-            "output_format": "text",
-            "tags": list(dict.fromkeys(str(t) for t in tags)),
-            "visibility": visibility,
-            "extra_data": {"id": c["id"], "nncheck_status": c["status"], "duration_s": c["duration_s"],
-                           "feedback": level},
-        })
+    all_visible = all(visibility_of(config, c["id"], c["section"]) == "visible" for c in d["checks"])
     load = d.get("load") or {}
+    collapsed = not_attempted(d)
+
+    def number(sec):
+        per_section[sec] = per_section.get(sec, 0) + 1
+        return f"{section_no.get(sec, len(SECTIONS) + 1)}.{per_section[sec]}"
+
+    sections = dict.fromkeys(c["section"] for c in d["checks"]) if load.get("ok", True) else {}
+    for sec in sections:  # not loaded: the one test below says so
+        families = collapsed.get(sec, [])
+        for c in d["checks"]:
+            if c["section"] != sec or c["id"].split(".", 1)[0] in families:
+                continue
+            visibility = visibility_of(config, c["id"], sec)
+            level = level_of(config, c["id"], sec)
+            c = trim_check(c, level)
+            counted = counts_toward_score(c, d.get("sections"))
+            tags = [sec, c["id"].split(".", 1)[0], c["status"], *c["diagnosis"]]
+            tests.append({
+                "name": f"{c['title']} ({c['id']})" if c["title"] else c["id"],
+                "name_format": "text",
+                "number": number(sec),
+                "score": _num(c["score"]) if counted else 0.0,
+                "max_score": _num(c["max_score"]) if counted else 0.0,
+                "status": "passed" if c["status"] == "passed" else "failed",
+                "output": _test_output(c, counted) if level != "score" else
+                "\n".join([SCORE_ONLY, _test_output(c, counted)]).strip(),
+                "output_format": "text",
+                "tags": list(dict.fromkeys(str(t) for t in tags)),
+                "visibility": visibility,
+                "extra_data": {"id": c["id"], "nncheck_status": c["status"], "duration_s": c["duration_s"],
+                               "feedback": level},
+            })
+        if families:  # one calm line for the families nobody attempted, as the text report's
+            ids = [c["id"] for c in d["checks"] if c["section"] == sec and c["id"].split(".", 1)[0] in families]
+            shown = {visibility_of(config, i, sec) for i in ids}
+            tests.append({
+                "name": f"Not attempted: {', '.join(families)}", "name_format": "text", "number": number(sec),
+                "score": 0.0, "max_score": 0.0, "status": "passed",
+                "output": (f"Not attempted: {', '.join(families)} ({len(ids)} checks in {sec}, not graded and "
+                           "not counted in your score)."),
+                "output_format": "text", "tags": [sec, "not-attempted", *families],
+                "visibility": shown.pop() if len(shown) == 1 else "visible",
+                "extra_data": {"ids": ids, "nncheck_status": "skipped", "families": list(families)},
+            })
     if not load.get("ok", True):
         tests.insert(0, {
             "name": "The submission loads", "name_format": "text", "number": "0.1",
             "score": 0.0, "max_score": 0.0, "status": "failed",
-            "output": f"Your submission could not be loaded: {load.get('message', '')}",
+            "output": f"Your submission could not be loaded: {load.get('message', '')} {not_run_sentence(d)}",
             "output_format": "text", "tags": ["load"], "visibility": "visible",
         })
     return {

@@ -20,7 +20,7 @@ from typing import Any
 from nncheck.model import SECTIONS
 from nncheck.discover.apply import option_layout, option_notes
 from nncheck.discover.catalogue import canonical_class
-from nncheck.report.text import audience_notes, report_dict
+from nncheck.report.text import audience_notes, data_loader_note, message_lines, not_run_sentence, report_dict
 
 OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page
 OUTPUT_CAP_LINES = 80
@@ -282,6 +282,9 @@ def _check_view(c: dict) -> dict:
         "status_label": STATUS_LABELS.get(status, status), "icon": STATUS_ICONS.get(status, "?"),
         "score": fmt_points(c.get("score", 0)), "max_score": fmt_points(c.get("max_score", 0)),
         "message": c.get("message", ""), "hint": c.get("hint", "") if status != "passed" else "",
+        # the first sentence, then one item per further finding (a verdict naming several mistakes)
+        "message_head": (message_lines(c.get("message", "")) or [""])[0],
+        "message_items": message_lines(c.get("message", ""))[1:],
         "diagnoses": [{"code": d, "title": diagnoses.title(d)} for d in c.get("diagnosis", [])],
         "where": _where_view(c.get("where")) if status != "passed" else [],
         "comparisons": _comparisons(details, failed) if status != "passed" else [], "curves": curves,
@@ -333,9 +336,10 @@ def _load_view(load: dict) -> dict:
         "aliased": [(str(k), str(v)) for k, v in aliased.items()] if isinstance(aliased, dict) else [],
         "output": output, "output_note": output_note,
         "output_bytes": load.get("output_bytes", 0),
+        "data_loader": data_loader_note(load),
     }
     view["notes"] = bool(not view["ok"] or warnings or view["problems"] or view["dropped"] or set_aside
-                         or view["aliased"] or output)
+                         or view["aliased"] or output or view["data_loader"])
     return view
 
 
@@ -363,6 +367,8 @@ def html_model(d: dict) -> dict:
             "attempted": info.get("attempted", []), "checks": in_section,
             "counts": [(STATUS_LABELS.get(s, s), n, s) for s, n in counts.items()],
             "not_attempted": not_attempted,
+            "not_attempted_checks": sum(1 for c in checks if c["section"] == name
+                                        and c["id"].split(".", 1)[0] in not_attempted),
         })
     counts: dict[str, int] = {}
     for c in checks:
@@ -381,7 +387,10 @@ def html_model(d: dict) -> dict:
         "isolation": dict(d.get("isolation") or {}),
         "sections": sections, "checks": checks,
         "counts": [(STATUS_LABELS[s], counts[s], s) for s in order if s in counts],
-        "fix_first": fix_first(checks), "all_passed": bool(checks) and not any(c["bad"] for c in checks),
+        # a submission that could not be loaded: one message (the load card), not a row per check
+        "load_failed": not (d.get("load") or {}).get("ok", True), "not_run": not_run_sentence(d),
+        "fix_first": fix_first(checks) if (d.get("load") or {}).get("ok", True) else [],
+        "all_passed": bool(checks) and not any(c["bad"] for c in checks),
         "load": _load_view(d.get("load") or {}),
         "audience_notes": audience_notes(d),
         "option_notes": option_notes(d),

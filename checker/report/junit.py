@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from nncheck.model import SECTIONS
-from nncheck.report.text import report_dict
+from nncheck.report.text import message_text, report_dict
 
 OUTPUT_CAP = 20000
 
@@ -35,7 +35,7 @@ def _el(parent, tag, attrs=None, text=None):
 def _body(c: dict) -> str:
     from nncheck.report.diagnoses import diagnosis_title
 
-    lines = [c["message"]] if c["message"] else []
+    lines = [message_text(c["message"])] if c["message"] else []
     if c["hint"]:
         lines.append(f"Hint: {c['hint']}")
     for code in c["diagnosis"]:

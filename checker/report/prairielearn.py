@@ -16,6 +16,8 @@ autograder run prairielearn`` does that (see ``docs/platforms.md``).
   diagnosis when its feedback level is ``full``) and ``output`` (expected vs
   got, traceback, what the code printed). Error heatmaps and learning curves
   go in as ``images`` (PNG data URLs), within the file's 1 MB limit.
+* The option and bonus families nobody attempted are one 0/0 test per
+  section ("Not attempted: xavier, momentum, ..."), as in the text report.
 * PrairieLearn shows every test as soon as the grading job ends and has no
   per-test visibility, so a check whose ``[visibility]`` is anything but
   ``visible`` is left out of ``tests`` (its points still count in
@@ -27,7 +29,7 @@ from __future__ import annotations
 import json
 
 from nncheck.report.feedback import cap_text as _cap, finite as _num, level_of, trim_check, visibility_of
-from nncheck.report.text import report_dict
+from nncheck.report.text import data_loader_note, message_text, not_attempted, not_run_sentence, report_dict
 from nncheck.scoring import counts_toward_score
 
 MAX_IMAGE_BYTES = 600_000      # all images together: the file must stay under PrairieLearn's 1 MB
@@ -43,8 +45,9 @@ def _message(c: dict, level: str) -> str:
     if level == "score":
         return "Your instructor shows only the score of this check."
     if c["status"] == "passed":
-        return c["message"] or "Passed."
-    parts = [("Skipped: " if c["status"] == "skipped" else "") + (c["message"] or c["status"].capitalize() + ".")]
+        return message_text(c["message"]) or "Passed."
+    parts = [("Skipped: " if c["status"] == "skipped" else "") + (message_text(c["message"])
+                                                                  or c["status"].capitalize() + ".")]
     if c["status"] != "skipped" and c.get("hint"):
         parts.append(f"Hint: {c['hint']}")
     for code in c.get("diagnosis") or []:
@@ -93,11 +96,14 @@ def prairielearn_dict(d: dict, config=None) -> dict:
     max_score = _num(d["max_score"])
     score = min(1.0, max(0.0, _num(d["score"]) / max_score)) if max_score > 0 else 0.0
     tests, left_out, budget = [], 0, MAX_IMAGE_BYTES
-    for c in d["checks"]:
+    collapsed = not_attempted(d)
+    for c in d["checks"] if load.get("ok", True) else []:  # not gradable: format_errors says why
         sec = c["section"]
         if visibility_of(config, c["id"], sec) != "visible":
             left_out += 1
             continue
+        if c["id"].split(".", 1)[0] in collapsed.get(sec, []):
+            continue  # one line for the families nobody attempted, below
         level = level_of(config, c["id"], sec)
         c = trim_check(c, level)
         counted = counts_toward_score(c, d.get("sections"))
@@ -116,6 +122,11 @@ def prairielearn_dict(d: dict, config=None) -> dict:
             if images:
                 test["images"] = images
         tests.append(test)
+    for sec, families in collapsed.items() if load.get("ok", True) else ():
+        tests.append({"name": f"Not attempted: {', '.join(families)}", "description": f"{sec}, not graded",
+                      "points": 0.0, "max_points": 0.0,
+                      "message": f"Not attempted: {', '.join(families)} (not graded and not counted in your score).",
+                      "output": ""})
     lines = [f"nncheck {d['nncheck_version']}: {_num(d['score']):g}/{max_score:g} points (seed {d['seed']})."]
     if left_out:
         lines.append(f"{left_out} check(s) are graded but not shown.")
@@ -127,11 +138,13 @@ def prairielearn_dict(d: dict, config=None) -> dict:
                          "(loading went on)")
     for p in (load.get("problems") or [])[:10]:
         lines.append(f"Note: {p}")
+    if data_loader_note(load):
+        lines.append(f"Note: {data_loader_note(load)}.")
     result = {
         "gradable": bool(load.get("ok", True)),
         "score": round(score, 6),
         "message": (f"Score {_num(d['score']):g}/{max_score:g}" if load.get("ok", True)
-                    else f"Your submission could not be loaded: {load.get('message', '')}"),
+                    else f"Your submission could not be loaded: {load.get('message', '')} {not_run_sentence(d)}"),
         "output": "\n".join(lines),
         "tests": tests,
     }

@@ -93,6 +93,49 @@ def audience_notes(d: dict) -> list[str]:
     return notes
 
 
+def message_lines(message) -> list[str]:
+    """A check's message as the lines every report shows apart: its first sentence, then one
+    line per further finding (a verdict that names several mistakes writes one per line)."""
+    return [line.strip() for line in str(message or "").splitlines() if line.strip()]
+
+
+def message_text(message) -> str:
+    """A check's message as plain text: its first line, then each further finding on a line
+    of its own starting with "- " (as the text report shows it)."""
+    words = message_lines(message)
+    return "\n".join(words[:1] + [f"- {m}" for m in words[1:]])
+
+
+def data_loader_note(load: dict) -> str:
+    """The one calm sentence for a submission that calls the course's data loader (shown only
+    when a check trains a network: the session keeps ``load["data_loader"]`` only then)."""
+    where = [w for w in (load or {}).get("data_loader") or [] if isinstance(w, dict)]
+    if not where:
+        return ""
+    places = ", ".join(f"{w.get('label', '')} line {w.get('line', '')}".strip() for w in where[:3])
+    return (f"the course's data loader was replaced by nncheck's own data ({places}): the checks that "
+            "train a network use nncheck's MNIST digits")
+
+
+def not_attempted(d: dict) -> dict[str, list[str]]:
+    """``{section: families nobody attempted}`` for the options and bonus sections: what the
+    text report's ``not attempted: ...`` line lists, for every format to say the same."""
+    from nncheck.discover.apply import option_layout
+
+    out = {}
+    for name in dict.fromkeys(c["section"] for c in d.get("checks", [])):
+        _, skipped = option_layout(d, name, [c for c in d["checks"] if c["section"] == name])
+        if skipped:
+            out[name] = skipped
+    return out
+
+
+def not_run_sentence(d: dict) -> str:
+    """For a submission that could not be loaded: what happened to its checks, in one sentence."""
+    n = len(d.get("checks") or [])
+    return f"None of the {n} checks ran." if n != 1 else "The check did not run."
+
+
 def render_text(report: Report, config=None, colour: bool = False) -> str:
     import click
 
@@ -107,8 +150,14 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
         lines.append(paint(("WARNING: " if warn else "") + f"isolation: {iso.get('summary', iso.get('layer'))}",
                            "timeout" if warn else "skipped"))
     load = d["load"]
-    if not load.get("ok", True):
+    if not load.get("ok", True):  # one message, not one row per check that could not run
         lines.append(paint(f"Could not load the submission: {load.get('message')}", "error"))
+        lines.append("")
+        lines.append(f"Score: {d['score']:g}/{d['max_score']:g}   ({not_run_sentence(d)} {d['duration_s']:.1f} s)")
+        return "\n".join(lines) + "\n"
+    note = data_loader_note(load)
+    if note:
+        lines.append(f"  note: {note}")
     for w in load.get("warnings", [])[:10]:
         lines.append(f"  note: {w['label']} line {w['line']}: {w['error']} (loading went on)")
     for p in load.get("problems", [])[:10]:
@@ -138,8 +187,10 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
         status = c["status"]
         pts = f"{c['score']:g}/{c['max_score']:g}"
         lines.append(f"  {paint(_SYMBOLS[status], status)} {c['id']:<28} {pts:>7}  {c['title']}")
-        if status not in ("passed",) and c["message"]:
-            lines.append(f"       {c['message']}")
+        words = message_lines(c["message"]) if status != "passed" else []
+        if words:
+            lines.append(f"       {words[0]}")
+            lines += [f"       - {m}" for m in words[1:]]
         if status in ("failed", "error", "timeout") and c["hint"]:
             lines.append(f"       hint: {c['hint']}")
         if c["diagnosis"]:

@@ -195,3 +195,97 @@ def test_xavier_init_statistics_are_calibrated():
                 assert "xavier-wrong-variance" in result.diagnosis
                 assert "He" in result.message and result.fraction == xavier.HE_CREDIT
     assert passes == {"normal": runs, "uniform": runs, "he": 0, "lecun": runs}
+
+
+# --------------------------------------------------------------------------
+# What the words say: the experiment's margin, one sentence per mistake
+
+def _experiment_output(gap_l2, gap_none, epochs=15):
+    def arm(gap, norm):
+        val = [0.2 + 0.01 * i for i in range(epochs)]
+        return {"val_acc": val, "train_acc": [v + gap for v in val], "weight_norm": [norm] * epochs,
+                "loss": [1.0] * epochs}
+    return {"how": {"class": "L2Dense", "coefficient": "alpha"}, "l2": arm(gap_l2, 1.8), "none": arm(gap_none, 4.5)}
+
+
+def test_l2_experiment_title_criterion_and_message_agree():
+    """l2.experiment passed 8/8 saying "gap 4.7% vs 4.1%" under a title that said the gap must not
+    widen: the title, the criterion and the message all name the margin that is allowed."""
+    inputs = l2.exp_inputs(np.random.default_rng(0))
+    (check,) = [c for c in l2.nncheck_checks(Config()) if c.id == "l2.experiment"]
+    assert "beyond a 2-point margin" in check.title
+    wider = l2.verdict_experiment(inputs, _experiment_output(0.047, 0.041))
+    assert wider.status is Status.PASSED
+    assert wider.message.endswith("gap 4.7% with L2 vs 4.1% without: 0.6 points wider, within the 2-point "
+                                  "margin for evaluation noise"), wider.message
+    assert "at most 2 points wider than without L2" in wider.details["criterion"]
+    narrower = l2.verdict_experiment(inputs, _experiment_output(0.02, 0.041))
+    assert narrower.status is Status.PASSED and narrower.message.endswith("without: narrower")
+    beyond = l2.verdict_experiment(inputs, _experiment_output(0.071, 0.041))
+    assert beyond.status is Status.FAILED
+    assert "widens the train/validation gap by 3.0 points, beyond the 2-point margin" in beyond.message
+    # an instructor's own margin is the one every word names
+    from nncheck.config import from_mapping
+    strict = from_mapping({"tolerances": {"l2.experiment": 0.01}})
+    (check,) = [c for c in l2.nncheck_checks(strict) if c.id == "l2.experiment"]
+    assert "beyond a 1-point margin" in check.title
+    assert check.verdict(inputs, _experiment_output(0.047, 0.041)).status is Status.PASSED
+    result = check.verdict(inputs, _experiment_output(0.055, 0.041))
+    assert result.status is Status.FAILED and "beyond the 1-point margin" in result.message
+
+
+def test_l2_grad_names_each_mistake_in_its_own_sentence():
+    """The original notebook's Dense_reg got one 100-word paragraph holding separate mistakes: now
+    a first line, then one short sentence per mistake, each with its own evidence, shown apart on
+    every surface."""
+    import inspect
+    import json
+
+    from nncheck.classroom.jupyter import render_inline
+    from nncheck.model import CheckRecord, Report
+    from nncheck.report.gradescope import render_gradescope
+    from nncheck.report.html import render_html
+    from nncheck.report.prairielearn import render_prairielearn
+    from nncheck.report.text import message_lines, render_text, report_dict
+    from nncheck.scoring import score_report
+
+    rng = np.random.default_rng(3)
+    inputs = l2.grad_inputs(rng)
+    W, b, x, g, lr, alpha = (inputs[k] for k in ("W", "b", "x", "grad_output", "lr", "alpha"))
+    batch = len(x)
+    output = {"out": x @ W + b, "grad_input": g @ W.T,  # the notebook's Dense_reg
+              "W_after": W - lr * (x.T @ g / batch + alpha * W), "b_after": b - lr * g.mean(axis=0),
+              "how": {"class": "Dense_reg", "coefficient": "reg", "learning_rate": "learning_rate",
+                      "parameters": ["input_units", "output_units", "learning_rate", "reg"]}}
+    strict = {"strict": True} if "strict" in inspect.signature(l2.verdict_grad).parameters else {}
+    result = l2.verdict_grad(inputs, output, **strict)
+    assert result.status is Status.FAILED
+    head, *mistakes = message_lines(result.message)
+    assert head.startswith("Dense_reg.backward has ") and f"batch size {batch}" in head
+    assert len(mistakes) == (3 if strict else 2) and len(mistakes) >= 2
+    for sentence in mistakes:
+        assert len(sentence.split()) <= 45, sentence        # short
+        assert sentence.count(". ") == 0, sentence          # one sentence
+        assert any(ch.isdigit() for ch in sentence), sentence  # its own evidence: what was measured
+    assert any(f"1/{batch}) of it" in m and "x.T @ grad_output" in m for m in mistakes)
+    assert any("grad_output.mean(axis=0)" in m and f"1/{batch}" in m for m in mistakes)
+
+    rec = CheckRecord(id="l2.grad", title="L2", section="options", status=Status.FAILED, score=0, max_score=12,
+                      message=result.message, hint=result.hint, diagnosis=list(result.diagnosis))
+    rep = score_report(Report(submission="nb.ipynb", checks=[rec]), Config())
+    text = render_text(rep)
+    assert f"       {head}" in text and all(f"       - {m}" in text for m in mistakes)
+    for html in (render_html(rep), render_inline(report_dict(rep))):
+        assert f">{_esc(head)}</p>" in html
+        for m in mistakes:
+            assert f"<li>{_esc(m)}</li>" in html
+    gs = json.loads(render_gradescope(rep))["tests"][0]["output"]
+    pl = json.loads(render_prairielearn(rep))["tests"][0]["message"]
+    for out in (gs, pl):
+        assert head in out.splitlines() and all(f"- {m}" in out.splitlines() for m in mistakes)
+
+
+def _esc(text: str) -> str:
+    import markupsafe
+
+    return str(markupsafe.escape(text))

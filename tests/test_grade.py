@@ -625,3 +625,89 @@ def test_grade_usage_errors(tmp_path):
     assert result.exit_code == 2 and "no such check" in result.output
     assert _grade_cli(tmp_path / "missing", "--out", tmp_path / "o").exit_code == 2
     assert "grade" in CliRunner().invoke(main, ["--help"]).output
+
+
+# --------------------------------------------------------------------------
+# The gradebook and the summary say what happened
+
+def test_gradebook_leaves_not_attempted_empty_and_failed_zero():
+    """0.0 stood both for "did not attempt" and "attempted and failed": not attempted is now an
+    empty cell (docs/platforms.md says so), a check that ran and failed is 0."""
+    from nncheck.classroom.gradebook import gradebook_rows
+
+    def c(cid, section, status, message="", score=0.0):
+        return {"id": cid, "section": section, "status": status, "score": score, "max_score": 5.0,
+                "message": message}
+    report = {"score": 5.0, "max_score": 20.0, "duration_s": 1.0, "load": {"ok": True},
+              "sections": {"core": {"score": 5.0, "attempted": ["relu"]},
+                           "options": {"score": 0.0, "attempted": ["l2"], "counted": ["l2"]},
+                           "bonus": {"score": 0.0, "attempted": [], "counted": []}},
+              "checks": [c("relu.forward", "core", "passed", score=5.0), c("relu.backward", "core", "failed", "off"),
+                         c("l2.grad", "options", "failed", "wrong"),
+                         c("xavier.init", "options", "skipped", "not attempted: no XavierDense in the submission"),
+                         c("dropout.mask", "bonus", "skipped", "not attempted: no Dropout in the submission")]}
+    ids = [x["id"] for x in report["checks"]]
+    header, (row,) = gradebook_rows([{"student": "ann", "status": OK, "entry": "ann.py", "report": report}], ids)
+    cell = dict(zip(header, row))
+    assert cell["relu.forward"] == 5.0 and cell["relu.backward"] == 0.0 and cell["l2.grad"] == 0.0
+    assert cell["xavier.init"] == "" and cell["dropout.mask"] == ""
+    assert cell["core"] == 5.0 and cell["options"] == 0.0 and cell["bonus"] == ""
+    doc = (REPO / "docs" / "platforms.md").read_text()
+    assert "empty cell" in doc and "not attempted" in doc
+
+
+def test_summary_says_what_each_diagnosis_means():
+    """The "what it means" column repeated one student's cut-off message, the same text for two
+    different backprop mistakes: it is now each diagnosis's own title."""
+    from nncheck.report.diagnoses import title
+
+    message = ("train(network, X, y): backward was never called on network[4] (affine 7->4, the last one). " * 5)
+    def report(code):
+        return {"score": 0.0, "max_score": 10.0, "duration_s": 1.0, "load": {"ok": True}, "sections": {},
+                "checks": [{"id": "network.train", "title": "t", "section": "core", "status": "failed",
+                            "score": 0.0, "max_score": 10.0, "message": message, "hint": "", "diagnosis": [code]}]}
+    rows = [{"student": "ann", "entry": "ann.py", "status": OK, "report": report("backprop-skips-layer")},
+            {"student": "bob", "entry": "bob.py", "status": OK, "report": report("backprop-wrong-order")}]
+    summary = build_summary(rows, ["network.train"])
+    titles = {d["code"]: d["title"] for d in summary["diagnoses"]}
+    assert titles == {"backprop-skips-layer": title("backprop-skips-layer"),
+                      "backprop-wrong-order": title("backprop-wrong-order")}
+    assert all(titles.values()) and len(set(titles.values())) == 2
+    page = render_summary_html(summary)
+    for t in titles.values():
+        assert f'<span class="title">{t}</span>' in page.replace("&#39;", "'")
+    assert "…" not in page.split("Most frequent diagnoses", 1)[1].split("</table>", 1)[0]
+
+
+def test_grade_nothing_is_a_usage_error(tmp_path):
+    """`nncheck grade` on an empty folder wrote a gradebook of zeros and exited 0: it is a mistake
+    in the command (exit 2, nothing written), and so is a folder of PDFs or a single file."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = _grade_cli(empty, "--out", tmp_path / "o", "--isolation", "process")
+    assert result.exit_code == 2 and "no submissions in" in result.output and "it is empty" in result.output
+    assert not (tmp_path / "o").exists()
+    pdfs = tmp_path / "pdfs"
+    pdfs.mkdir()
+    (pdfs / "ann.pdf").write_bytes(b"%PDF-1.4\n")
+    result = _grade_cli(pdfs, "--out", tmp_path / "o", "--isolation", "process")
+    assert result.exit_code == 2 and "it holds only ann.pdf, which is not a submission" in result.output
+    single = tmp_path / "hw.py"
+    single.write_text("x = 1\n")
+    result = _grade_cli(single, "--out", tmp_path / "o", "--isolation", "process")
+    assert result.exit_code == 2 and f"to grade this one submission: nncheck submit {single}" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_grade_refuses_a_config_key_that_names_nothing(tmp_path):
+    """A typo'd [points] key used to leave the grade as it was, silently: now it stops the run."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "ann.py").write_text("x = 1\n")
+    config = tmp_path / "nncheck.toml"
+    config.write_text('[points]\n"dense.bakward.params" = 15\n')
+    result = _grade_cli(subs, "--out", tmp_path / "o", "--config", config, "--isolation", "process")
+    assert result.exit_code == 2
+    assert "points.dense.bakward.params: names no check or family (did you mean 'dense.backward.params'?)" \
+        in result.output
+    assert not (tmp_path / "o").exists()

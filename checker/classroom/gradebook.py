@@ -49,6 +49,10 @@ def _cell(value) -> str:
 
 
 def gradebook_rows(rows: list[dict], check_ids: list[str]) -> tuple[list[str], list[list]]:
+    """The CSV's header and rows. A check (or an options/bonus section) the student did not
+    attempt is an empty cell, a check that ran and failed is 0: the two are not the same."""
+    from nncheck.report.text import not_attempted
+
     header = ["student", "status", "total", "max", "core", "options", "bonus", *check_ids,
               "duration_s", "entry", "message"]
     table = []
@@ -58,10 +62,22 @@ def gradebook_rows(rows: list[dict], check_ids: list[str]) -> tuple[list[str], l
         by_id = {c["id"]: c for c in (rep or {}).get("checks", [])}
         line = [_cell(r["student"]), r["status"]]
         if rep is not None and r["status"] != PENDING:
-            line += [rep.get("score"), rep.get("max_score"),
-                     *[(secs.get(s) or {}).get("score", "") for s in ("core", "options", "bonus")],
-                     *[by_id[c]["score"] if c in by_id else "" for c in check_ids],
-                     rep.get("duration_s", "")]
+            skipped = {(sec, fam) for sec, fams in not_attempted(rep).items() for fam in fams}
+
+            def score(cid):
+                c = by_id.get(cid)
+                if c is None or (c.get("section"), cid.split(".", 1)[0]) in skipped:
+                    return ""
+                return c["score"]
+
+            def section(name):
+                sec = secs.get(name) or {}
+                if name != "core" and "attempted" in sec and not sec["attempted"]:
+                    return ""  # no option (or no bonus part) attempted
+                return sec.get("score", "")
+
+            line += [rep.get("score"), rep.get("max_score"), *[section(s) for s in ("core", "options", "bonus")],
+                     *[score(c) for c in check_ids], rep.get("duration_s", "")]
         else:
             line += [""] * (4 + len(check_ids) + 1)
         line += [_cell(r["entry"]), _cell(r.get("message", ""))]

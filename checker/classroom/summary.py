@@ -2,7 +2,8 @@
 
 :func:`build_summary` turns the gradebook rows (each with its JSON report)
 into plain data (``summary.json``): score statistics and histogram, pass rate
-per check, the most frequent diagnoses with the students who have them,
+per check, the most frequent diagnoses (each with its title, what the code
+means) with the students who have them,
 submissions that timed out, crashed or could not be loaded, and the slowest
 submissions. :func:`render_summary_html` renders it (``summary.html``): one
 self-contained page, the histogram an inline SVG drawn by matplotlib's Agg
@@ -98,12 +99,15 @@ def build_summary(rows: list[dict], check_ids: list[str], meta: dict | None = No
         checks.append(row)
 
     # -- diagnoses -------------------------------------------------------------
+    from nncheck.report.diagnoses import title as diagnosis_title
+
     diag: dict[str, dict] = {}
     for r in scored:
         for c in r["report"].get("checks", []):
             for code in c.get("diagnosis") or []:
-                d = diag.setdefault(code, {"code": code, "students": [], "checks": [], "message": "",
-                                           "hint": ""})
+                # what the code means is its declared title; one student's message is an example
+                d = diag.setdefault(code, {"code": code, "title": diagnosis_title(code), "students": [],
+                                           "checks": [], "message": "", "hint": ""})
                 if r["student"] not in d["students"]:
                     d["students"].append(r["student"])
                 if c["id"] not in d["checks"]:

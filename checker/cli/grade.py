@@ -17,10 +17,14 @@ def _engine(config_path, plugin_files, isolation):
     from nncheck.engine import Engine
     from nncheck.plugin_manager import PluginError
 
+    from nncheck.report.feedback import check_keys
+
     try:
-        return Engine(load_config(config_path), plugin_files, isolation=isolation)
+        engine = Engine(load_config(config_path), plugin_files, isolation=isolation)
+        check_keys(engine.config, engine.checks)  # a typo'd key never grades a class as it did not mean
     except (ConfigError, PluginError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
+    return engine
 
 
 def _class_isolation(requested: str | None) -> str:
@@ -48,7 +52,7 @@ def _class_isolation(requested: str | None) -> str:
 
 
 @click.command()
-@click.argument("submissions", type=click.Path(exists=True, file_okay=False))
+@click.argument("submissions", type=click.Path(exists=True))
 @click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False),
               help="Folder for gradebook.csv, reports/<student>.json|html and summary.html|json.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
@@ -89,6 +93,9 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
     from nncheck.classroom.executors import DaskExecutor
     from nncheck.classroom.grading import Progress, grade_class
 
+    if not Path(submissions).is_dir():
+        raise click.UsageError(f"{submissions} is a file: `nncheck grade` takes the folder of a whole class "
+                               f"(one entry per student); to grade this one submission: nncheck submit {submissions}")
     isolation = _class_isolation(isolation)
     engine = _engine(config_path, plugin_files, isolation)
     from nncheck.engine import UnknownCheck
@@ -100,6 +107,16 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
     src, dest = Path(submissions).resolve(), Path(out).resolve()
     if dest == src or src in dest.parents and dest.parent != src:
         raise click.UsageError("--out must not be inside a student's submission")
+    from nncheck.classroom.folder import list_class_folder
+
+    found = list_class_folder(src, exclude=[dest])
+    if not found.entries:  # nothing to grade is a mistake in the command, not an empty class
+        names = ", ".join(found.ignored[:5]) + (" ..." if len(found.ignored) > 5 else "")
+        held = (f"; it holds only {names}, which {'is not a submission' if len(found.ignored) == 1 else 'are not submissions'}"
+                if found.ignored else "; it is empty")
+        raise click.UsageError(
+            f"no submissions in {submissions}{held}. Give the folder that holds one entry per student: "
+            "a .py file, a notebook (.ipynb), a .zip or a folder each.")
     executor = None
     if scheduler:
         try:

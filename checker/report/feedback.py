@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, field
 
@@ -66,19 +67,27 @@ KEEP = {
 
 
 def check_keys(config: Config, checks) -> None:
-    """Refuse ``[feedback]``/``[visibility]`` keys that name no check, family or section.
+    """Refuse config keys that name nothing: ``[feedback]``/``[visibility]`` keys that name no
+    check, family or section, ``[points]`` keys that name no check or family, ``[tolerances]``
+    keys that name no check.
 
     A misspelt key would otherwise silently show a check the instructor meant
-    to hide; raises :class:`~nncheck.config.ConfigError`.
+    to hide, or leave a grade as it was; raises :class:`~nncheck.config.ConfigError`.
     """
-    known = set(SECTIONS)
-    for c in checks:
-        known.update((c.id, c.family))
-    for table in ("feedback", "visibility"):
+    ids = {c.id for c in checks}
+    families = {c.family for c in checks}
+    allowed = {
+        "feedback": (ids | families | set(SECTIONS), "names no check, family or section"),
+        "visibility": (ids | families | set(SECTIONS), "names no check, family or section"),
+        "points": (ids | families, "names no check or family"),
+        "tolerances": (ids, "names no check"),
+    }
+    for table, (known, why) in allowed.items():
         for key in getattr(config, table):
             if key not in known:
-                raise ConfigError(f"{config.path or 'config'}: {table}.{key}: names no check, family or "
-                                  "section (see `nncheck list-checks`)")
+                near = difflib.get_close_matches(key, sorted(known), n=1)
+                raise ConfigError(f"{config.path or 'config'}: {table}.{key}: {why} "
+                                  + (f"(did you mean {near[0]!r}?)" if near else "(see `nncheck list-checks`)"))
 
 
 def level_of(config: Config | None, check_id: str, section: str) -> str:

@@ -6,6 +6,7 @@ import sys
 from click.testing import CliRunner
 
 from nncheck.cli import main
+from conftest import REPO
 
 
 def run(*args):
@@ -115,3 +116,127 @@ def test_unreadable_submissions_get_one_clear_message(tmp_path):
         assert "Traceback" not in report["load"]["message"]
         text = run("submit", str(path)).output
         assert words in text and "Traceback" not in text
+
+
+# --------------------------------------------------------------------------
+# Bad input, as a tired student or instructor hands it in: one clear message, the right status
+
+def _submit(path, *args):
+    return CliRunner().invoke(main, ["submit", str(path), "--isolation", "process", *args], catch_exceptions=False)
+
+
+def _one_message(result, *words):
+    """The text report of a submission that could not be loaded: one message, not a row per check."""
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert not [line for line in lines if line.lstrip().startswith(("ERR ", "FAIL", "PASS", "SKIP"))], result.output
+    (message,) = [line for line in lines if line.startswith("Could not load the submission: ")]
+    for w in words:
+        assert w in message, (w, message)
+    assert lines[-1].startswith("Score: 0/") and "None of the 40 checks ran." in lines[-1]
+    assert len(lines) <= 5, result.output
+    return message
+
+
+def test_an_empty_notebook_is_one_message(tmp_path):
+    """An empty .ipynb said "not valid JSON", then 40 ERR rows repeating it (128 lines)."""
+    nb = tmp_path / "hw.ipynb"
+    nb.write_text("")
+    _one_message(_submit(nb), "hw.ipynb is empty (0 bytes)", "save it (File > Save)")
+    # the JSON and HTML reports keep their shape: every check, each saying it did not run
+    report = json.loads(_submit(nb, "--format", "json").output)
+    assert report["load"]["ok"] is False and len(report["checks"]) == 40
+    assert {c["message"] for c in report["checks"]} == {"not run: the submission could not be loaded"}
+    assert {c["hint"] for c in report["checks"]} == {""}
+    html = _submit(nb, "--format", "html").output
+    assert "hw.ipynb is empty (0 bytes)" in html and "None of the 40 checks ran." in html
+    assert html.count("not run: the submission could not be loaded") == 0 and 'class="check ' not in html
+
+
+def test_a_truncated_notebook_says_where_and_what_to_do(tmp_path):
+    text = (REPO / "examples" / "submissions" / "original_notebook.ipynb").read_text(encoding="utf-8")
+    nb = tmp_path / "hw.ipynb"
+    nb.write_text(text[:3000], encoding="utf-8")
+    end = text[:3000].rstrip()
+    line, column = end.count("\n") + 1, len(end) - end.rfind("\n")
+    _one_message(_submit(nb), f"hw.ipynb is cut off: the file ends at line {line}, column {column}",
+                 "Download it again, or open it in Jupyter and save it again")
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [\n  {"cell_type": "code" "source": []}\n]}\n')
+    _one_message(_submit(broken), "its JSON breaks at line 2, column 24 (Expecting ',' delimiter)")
+
+
+def test_a_notebook_saved_from_the_browser_as_a_web_page(tmp_path):
+    nb = tmp_path / "hw.ipynb"
+    nb.write_text("<!DOCTYPE html>\n<html><head><title>hw.ipynb - Jupyter</title></head><body></body></html>\n")
+    _one_message(_submit(nb), "hw.ipynb is a web page (HTML), not a notebook", "File > Download")
+
+
+def test_a_pdf_or_a_text_file_handed_in(tmp_path):
+    pdf = tmp_path / "hw.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    _one_message(_submit(pdf), "hw.pdf is a PDF document, not code", "hand in the notebook (.ipynb)")
+    txt = tmp_path / "hw.txt"
+    txt.write_text("import numpy as np\n")
+    _one_message(_submit(txt), "hw.txt is not a supported submission", "rename it to end in .py")
+
+
+def test_an_empty_py_file(tmp_path):
+    """An empty .py gave one "X is missing" row per check: it is one message."""
+    py = tmp_path / "hw.py"
+    py.write_text("\n\n")
+    _one_message(_submit(py), "hw.py is empty: there is no code in it")
+
+
+def test_a_notebook_saved_as_py_is_graded_as_the_notebook(tmp_path):
+    """A notebook's JSON under a .py name gave a row of "appears in your submission but was not
+    defined" per check: it is graded as the notebook it is, with a note; nothing is lost."""
+    from nncheck.selftest.conventions import reference_source
+
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+          "cells": [{"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1, "outputs": [],
+                     "source": reference_source()}]}
+    py = tmp_path / "hw.py"
+    py.write_text(json.dumps(nb, indent=1))
+    result = _submit(py, "--check", "relu", "--check", "dense")
+    assert result.exit_code == 0, result.output
+    assert "note: hw.py holds a Jupyter notebook (its JSON), not Python source: it was graded as the notebook" \
+        in result.output
+    assert "Score: 40/40" in result.output
+
+
+def test_a_zip_handed_to_submit(tmp_path):
+    """`submit` refused a .zip that `grade` and the autograders take; and a .zip with nothing to
+    grade says what it holds."""
+    import zipfile
+
+    from nncheck.selftest.conventions import reference_source
+
+    good = tmp_path / "hw.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr("hw/assignment.py", reference_source())
+    result = _submit(good, "--check", "relu")
+    assert result.exit_code == 0 and "Score: 12/12" in result.output, result.output
+    empty = tmp_path / "notes.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("README.md", "my notes")
+        zf.writestr("report.pdf", b"%PDF")
+    _one_message(_submit(empty), "notes.zip holds no .py file or notebook to grade (it holds only README.md, "
+                                 "report.pdf)")
+    bomb = tmp_path / "evil.zip"
+    with zipfile.ZipFile(bomb, "w") as zf:
+        zf.writestr("../escape.py", "x = 1\n")
+    _one_message(_submit(bomb), "evil.zip was not unpacked: it holds a path that leaves the archive")
+
+
+def test_a_config_key_that_names_nothing_stops_submit(tmp_path):
+    """[points] and [tolerances] keys that name no check were ignored: the grade silently stayed."""
+    py = tmp_path / "hw.py"
+    py.write_text("x = 1\n")
+    for table, key, why in (("points", "dense.bakward.params", "names no check or family"),
+                            ("tolerances", "l2.experimnt", "names no check")):
+        config = tmp_path / f"{table}.toml"
+        config.write_text(f'[{table}]\n"{key}" = 0.5\n')
+        result = CliRunner().invoke(main, ["submit", str(py), "--config", str(config)])
+        assert result.exit_code == 2, result.output
+        assert f"{table}.{key}: {why} (did you mean" in result.output

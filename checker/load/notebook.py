@@ -216,15 +216,54 @@ def _find_heading(cells, heading: str | None):
 # --------------------------------------------------------------------------
 # Reading the notebook and planning its cells
 
+RESAVE = "Download it again, or open it in Jupyter and save it again (File > Save), then submit the saved file."
+
+
+def describe_bad_json(text: str, shown: str) -> str | None:
+    """Why ``text`` (the file ``shown``) is not a notebook's JSON, in words a student can act on:
+    empty, a web page saved from the browser, cut off (and where), or broken (and where).
+    None when it is valid JSON."""
+    import json
+
+    if not text.strip():
+        size = len(text.encode("utf-8"))
+        return (f"{shown} is empty ({size} byte{'' if size == 1 else 's'}): nothing was saved in it. Open your "
+                "notebook in Jupyter, save it (File > Save), and submit the saved file again.")
+    head = text.lstrip()[:200].lower()
+    if head.startswith("<") and any(tag in head for tag in ("<!doctype html", "<html", "<head")):
+        return (f"{shown} is a web page (HTML), not a notebook: it was saved from the browser's view of the "
+                "notebook. Download the notebook file itself (in Jupyter: File > Download; on GitHub: "
+                "\"Download raw file\") and submit that.")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        end = text.rstrip()
+        if exc.pos >= len(end) - 1 or exc.msg.startswith("Unterminated string"):  # the text ends first
+            line = end.count("\n") + 1
+            column = len(end) - (end.rfind("\n") + 1) + 1
+            return (f"{shown} is cut off: the file ends at line {line}, column {column}, in the middle of "
+                    f"its JSON, so it was not saved or downloaded completely. {RESAVE}")
+        where = f"line {exc.lineno}, column {exc.colno}"
+        return (f"{shown} is not a valid Jupyter notebook: its JSON breaks at {where} ({exc.msg}). "
+                f"{RESAVE}")
+    return None
+
+
 def _read_notebook(path: Path, shown: str):
     import nbformat
     try:
-        with open(path, encoding="utf-8") as f:
-            nb = nbformat.read(f, as_version=4)
-    except UnicodeDecodeError:
-        raise SubmissionError(f"{shown} is not a valid Jupyter notebook: it is not UTF-8 text.") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise SubmissionError(f"{shown} cannot be read ({exc.strerror or exc}).") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SubmissionError(f"{shown} is not a valid Jupyter notebook: it is not UTF-8 text.") from None
+    bad = describe_bad_json(text, shown)
+    if bad:
+        raise SubmissionError(bad)
+    try:
+        nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # NotJSONError, NBFormatError, KeyError, ...
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if type(exc).__name__ == "NotJSONError" or "JSON" in msg:

@@ -71,10 +71,10 @@ def prepare(path: str | os.PathLike, workdir: str | os.PathLike,
     if not src.is_file():
         raise SubmissionError(f"{src.name} is not a regular file or folder.")
     suffix = src.suffix.lower()
+    if suffix == ".zip":
+        return _prepare_zip(src, work, core_until_heading)
     if suffix not in (".py", ".ipynb"):
-        raise SubmissionError(
-            f"{src.name} is not a supported submission: give a .py file, a .ipynb "
-            f"notebook, or a folder of .py files.")
+        raise SubmissionError(_not_code(src))
     try:
         size = src.stat().st_size
     except OSError as exc:
@@ -88,13 +88,69 @@ def prepare(path: str | os.PathLike, workdir: str | os.PathLike,
         raise SubmissionError(f"{src.name} cannot be read ({exc.strerror or exc}).") from None
     if suffix == ".ipynb":
         return plan_notebook(dest, work, src.name, core_until_heading)
+    text = _read_source(dest, src.name)
+    if not text.strip():
+        raise SubmissionError(f"{src.name} is empty: there is no code in it. Save your work into it (or hand in "
+                              "the file you worked in) and submit again.")
+    if _is_notebook_json(text):  # a notebook saved under a .py name: grade the notebook it is
+        plan = plan_notebook(dest, work, src.name, core_until_heading)
+        plan.problems.insert(0, f"{src.name} holds a Jupyter notebook (its JSON), not Python source: it was "
+                                "graded as the notebook it is. Next time hand in the .ipynb itself (or export "
+                                "Python with File > Save and Export Notebook As > Executable Script).")
+        return plan
     plan = Plan(kind="py", root=str(work))
     name = _module_name(src.stem, _RESERVED)
-    text = _read_source(dest, src.name)
     plan.modules.append(plan_file(text, name, src.name, False, plan))
     plan.entry = [name]
     return plan
 
+
+
+_NOT_CODE = {
+    ".pdf": "a PDF document", ".html": "a web page", ".htm": "a web page", ".docx": "a Word document",
+    ".doc": "a Word document", ".odt": "a text document",
+    ".png": "a picture", ".jpg": "a picture", ".jpeg": "a picture", ".rar": "a RAR archive",
+    ".7z": "a 7-Zip archive", ".tar": "a tar archive", ".gz": "a compressed file", ".pyc": "compiled Python",
+}
+
+
+def _not_code(src: Path) -> str:
+    what = _NOT_CODE.get(src.suffix.lower())
+    hand_in = "hand in the notebook (.ipynb) or the .py file you wrote your code in (a .zip or folder of them works too)"
+    if what:
+        return f"{src.name} is {what}, not code that can be run: {hand_in}."
+    return (f"{src.name} is not a supported submission: {hand_in}. If it holds your Python code, "
+            "rename it to end in .py.")
+
+
+def _is_notebook_json(text: str) -> bool:
+    """Is ``text`` (a .py file's) a Jupyter notebook's JSON?"""
+    import json
+
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("cells"), list) and "nbformat" in data
+
+
+def _prepare_zip(src: Path, work: Path, heading) -> Plan:
+    """A .zip handed in: unpacked safely (:func:`nncheck.load.archives.safe_extract`) and graded as
+    what it holds, with messages that name the .zip."""
+    import tempfile
+
+    from nncheck.load.archives import UnsafeArchive, safe_extract
+
+    with tempfile.TemporaryDirectory(prefix="nncheck-zip-") as tmp:
+        try:
+            inner = safe_extract(src, Path(tmp) / _module_name(src.stem, ()))
+        except UnsafeArchive as exc:
+            raise SubmissionError(f"{src.name} was not unpacked: {exc}.") from None
+        if inner.is_file():
+            return prepare(inner, work, heading)
+        return _prepare_folder(inner, work, heading, shown=src.name)
 
 
 # --------------------------------------------------------------------------
@@ -162,11 +218,12 @@ def _module_name(stem: str, reserved) -> str:
 # --------------------------------------------------------------------------
 # Folders and packages
 
-def _prepare_folder(src: Path, work: Path, heading) -> Plan:
+def _prepare_folder(src: Path, work: Path, heading, shown: str | None = None) -> Plan:
+    what = shown or f"The folder {src.name}"  # a .zip names itself
     try:
         entries = sorted(p for p in src.iterdir() if not p.is_symlink())
     except OSError as exc:
-        raise SubmissionError(f"The folder {src.name} cannot be read ({exc.strerror or exc}).") from None
+        raise SubmissionError(f"{what} cannot be read ({exc.strerror or exc}).") from None
     pys = [p for p in entries if p.is_file() and p.suffix == ".py"]
     nbs = [p for p in entries if p.is_file() and p.suffix.lower() == ".ipynb"]
     if (src / "__init__.py").is_file():
@@ -179,9 +236,14 @@ def _prepare_folder(src: Path, work: Path, heading) -> Plan:
             return plan_notebook(work / nbs[0].name, work, nbs[0].name, heading)
         if len(nbs) > 1:
             raise SubmissionError(
-                f"The folder {src.name} holds {len(nbs)} notebooks and no .py file; "
+                f"{what} holds {len(nbs)} notebooks and no .py file; "
                 f"submit the one notebook to grade.")
-        raise SubmissionError(f"The folder {src.name} holds no .py file or notebook to grade.")
+        others = sorted(p.relative_to(src).as_posix() for p in src.rglob("*")
+                        if p.is_file() and not any(part in IGNORED_DIRS for part in p.relative_to(src).parts))
+        held = (f" (it holds only {', '.join(others[:5])}{' ...' if len(others) > 5 else ''})" if others
+                else " (it is empty)")
+        raise SubmissionError(f"{what} holds no .py file or notebook to grade{held}: hand in the notebook "
+                              "(.ipynb) or the .py file you wrote your code in.")
     _copy_folder(src, work)
     plan = Plan(kind="folder", root=str(work))
     for nb in nbs:

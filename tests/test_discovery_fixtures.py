@@ -96,7 +96,6 @@ GAPS = {
     "l2_in_core_dense_always_on": "not attempted: no L2Dense (the core Dense carries it)",
     "l2_switch_kwargs_coefficient": "not attempted: the switch has no coefficient parameter (it is in **kwargs)",
     "momentum_class_suffix_letter": "not attempted: no MomentumDense (`Dense_m`)",
-    "momentum_flag_beta1_ema": "failed: optimizer-ignores-hyperparameter (momentum not passed as beta1)",
     "momentum_flag_enum": "not attempted: no MomentumDense (an enum member is not a compared string)",
     "momentum_in_core_dense_hard_coded": "not attempted: no MomentumDense (the core Dense carries it)",
     "rmsprop_backward_switch": "not attempted: no RMSPropDense (a backward argument compared with 'RMSProp')",

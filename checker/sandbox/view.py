@@ -19,7 +19,7 @@ from pathlib import Path
 VIEW = "/nncheck"                # nncheck's worker-side code, inside the sandbox
 
 PACKAGE = Path(__file__).resolve().parents[1]
-WORKER_SIDE = ("worker/loop.py", "worker/wire.py", "worker/forms.py", "load/plan.py",
+WORKER_SIDE = ("worker/loop.py", "worker/wire.py", "worker/forms.py", "worker/hyper.py", "load/plan.py",
                "probes.py", "gradient_check.py", "data.py")
 """The modules of ``nncheck`` that run inside the sandbox (plus ``shims/``), relative to
 the package; a subpackage's ``__init__.py`` is written empty in the view."""

@@ -25,6 +25,7 @@ import inspect
 import numpy as np
 
 from nncheck.probes import LR_NAMES, construct
+from nncheck.worker.hyper import by_behaviour, numeric_params
 
 UNCONFIRMED = "_unconfirmed"
 FORM = "_form"
@@ -78,9 +79,17 @@ def _value(ns, form, v, hyper):
     return v
 
 
+#: What the latest :func:`build` did with the hyperparameters no name placed: ``by_behaviour``
+#: (``{canonical: parameter}`` found by :func:`nncheck.worker.hyper.by_behaviour`) and ``unpassed``
+#: (canonical hyperparameters the layer took neither as an argument nor as an attribute).
+BUILT: dict = {"by_behaviour": {}, "unpassed": []}
+
+
 def build(ns, form, n_in=None, n_out=None, hyper=None):
-    """The student's layer for ``form``, with the canonical ``hyper`` passed under the student's names."""
+    """The student's layer for ``form``, with the canonical ``hyper`` passed under the student's names
+    (else under the parameter the layer's steps change with, else as an attribute; see :data:`BUILT`)."""
     hyper = {k: v for k, v in (hyper or {}).items() if v is not _UNSET}
+    BUILT.update(by_behaviour={}, unpassed=[])
     target = ns.get(form["class"])
     if target is None:
         raise Unconfirmed(f"`{form['class']}` is not defined when the submission is loaded"
@@ -119,12 +128,23 @@ def build(ns, form, n_in=None, n_out=None, hyper=None):
         if len(positional) >= 3 and positional[2].name not in kwargs and n_in is not None:
             kwargs[positional[2].name] = leftover.pop("learning_rate")
     contract = f"{form['class']}({'input_units, output_units' if n_in is not None else ''})"
+    wanted = [c for c in leftover if c != "learning_rate"]
+    if wanted and n_in is not None:  # no name says which parameter holds them: the one the steps change with
+        skip = {n for c in form.get("params") or () for n in _names(form, c)} | set(LR_NAMES)
+        cands = numeric_params(params, kwargs, skip)
+        key = (form["class"], repr(sorted((form.get("kwargs") or {}).items(), key=str)), tuple(wanted), tuple(cands))
+        for canon, name in by_behaviour(lambda **kw: construct(target, contract, *args, **kwargs, **kw),
+                                        wanted, cands, key).items():
+            kwargs[name] = leftover.pop(canon)
+            BUILT["by_behaviour"][canon] = name
     layer = construct(target, contract, *args, **kwargs)
     for canon, value in leftover.items():  # set as an attribute when the constructor has no such parameter
         attrs = getattr(layer, "__dict__", {})
         name = next((a for a in attrs if a.lower() in _names(form, canon)), None)
         if name is not None:
             setattr(layer, name, value)
+        else:
+            BUILT["unpassed"].append(canon)
     bh = form.get("backward_hyper") or {}
     if bh:
         values = {student_name: hyper[canon] for canon, student_name in bh.items() if canon in hyper}

@@ -148,6 +148,7 @@ class Analysis:
     closest: Match | None = None
     also: list = field(default_factory=list)
     errors: dict = field(default_factory=dict)
+    fitted: dict = field(default_factory=dict)          # hard-coded hyperparameters measured from the steps
 
 
 def _rel_err(got, exp, start):
@@ -205,6 +206,39 @@ def _fit(rules, hp, inputs, Ws, bs, grads_by_scale):
     return out
 
 
+def _fit_hard_coded(rules, hp0, info, inputs, Ws, bs, grads, tol):
+    """``{hyperparameter: value}`` for those the layer takes no argument for (hard-coded) or whose
+    argument its steps do not change with (``info["inert"]``), each measured from its steps: the value
+    in (0, 1) (epsilon: on a log scale) at which an accepted rule reproduces the trajectory, the others
+    held at the values passed (two rounds, for two of them)."""
+    keys = [k for k in [*info.get("missing", []), *info.get("inert", [])] if k in hp0 and k != "learning_rate"]
+    accepted = [r for r in rules if r.accepted]
+    if not keys:
+        return {}
+    hp = dict(hp0)
+
+    def err(k, v):
+        return min((m.err for m in _fit(accepted, dict(hp, **{k: v}), inputs, Ws, bs, grads)), default=math.inf)
+
+    best = {}
+    for _ in range(2 if len(keys) > 1 else 1):
+        for k in keys:
+            grid = np.logspace(-12, -1, 45) if k == "epsilon" else np.linspace(0.005, 0.999, 100)
+            errs = [err(k, float(v)) for v in grid]
+            i = int(np.argmin(errs))
+            lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+            for _ in range(60):  # golden-section search in the best bracket
+                a, b = hi - (hi - lo) / 1.618034, lo + (hi - lo) / 1.618034
+                if err(k, float(a)) < err(k, float(b)):
+                    hi = b
+                else:
+                    lo = a
+            v = float((lo + hi) / 2)
+            hp[k] = v if err(k, v) <= errs[i] else float(grid[i])
+            best[k] = hp[k]
+    return best if min((m.err for m in _fit(accepted, hp, inputs, Ws, bs, grads)), default=math.inf) <= tol else {}
+
+
 def analyse(family, inputs, Ws, bs, info, tol):
     """Compare a trajectory with every rule of ``family``; see :class:`Analysis`."""
     rules = UPDATE_RULES[family]
@@ -225,6 +259,10 @@ def analyse(family, inputs, Ws, bs, info, tol):
     # Stage 2: the student's layer may use other hyperparameter values (a keyword it ignores, a
     # hard-coded constant, learning_rate not passed on to Dense).
     cands = _hyper_candidates(family, hp0, info)
+    an.fitted = _fit_hard_coded(rules, hp0, info, inputs, Ws, bs, grads, tol)
+    for k, v in an.fitted.items():
+        if not any(math.isclose(v, c, rel_tol=1e-9) for c in cands[k]):
+            cands[k].append(v)
     keys = list(cands)
     sets = [dict(zip(keys, vals)) for vals in itertools.product(*(cands[k] for k in keys))][1:]
     # every combination for the accepted rules (at most a few hundred); for the mistakes only one
@@ -371,10 +409,14 @@ def verdict_trajectory_for(family, config):
                     used_hyperparameters=m.hp, **common)
             if "epsilon" in an.alt_hyper and "epsilon" not in unpassable:
                 notes.append(f"it uses epsilon={an.alt_hyper['epsilon']:g}, not the epsilon it was given")
-            for k, attr in info.get("set_attribute", {}).items():
-                notes.append(f"its __init__ takes no {k} argument, so self.{attr} was set after construction")
+            for k, name_set in info.get("set_attribute", {}).items():
+                notes.append(f"its __init__ takes no {k} argument, so self.{name_set} was set after construction")
             for k in sorted(unpassable & set(an.alt_hyper)):
-                notes.append(f"its __init__ takes no {k} argument; it uses {k}={an.alt_hyper[k]:g}")
+                how = "measured from its steps" if k in an.fitted else "found among the usual values"
+                notes.append(f"its __init__ takes no {k} argument; it uses {k}={an.alt_hyper[k]:.4g} "
+                             f"({how}), and its steps are graded at that value")
+            for k, name_found in (info.get("by_behaviour") or {}).items():
+                notes.append(f"its {k} is the argument `{name_found}` (no name said so; its steps change with it)")
             msg = f"{cls_name} matches {name} in the form {label} over {K} steps"
             if attr:
                 msg += f" (velocity kept in self.{attr})"

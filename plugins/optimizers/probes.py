@@ -8,7 +8,9 @@ import inspect
 import math
 import numpy as np
 from nncheck.data import load_dataset
+from nncheck.worker import forms
 from nncheck.worker.forms import Unconfirmed, build, discovered, fingerprint, option_class, step
+from nncheck.worker.hyper import by_behaviour, numeric_params, steers
 from nncheck.probes import call_backward, call_forward, construct, reports_conventions
 
 
@@ -43,6 +45,9 @@ def _plain(value):
         return np.array(value, dtype=float)
     except Exception:  # a student's odd value: describe it instead
         return f"<{type(value).__name__}: {str(value)[:80]}>"
+
+
+_INERT: dict = {}
 
 
 def _construct(cls, n_in, n_out, hyper):
@@ -82,6 +87,19 @@ def _construct(cls, n_in, n_out, hyper):
             elif var_kw:
                 kwargs[canon] = value
                 info["passed_as"][canon] = canon + " (**kwargs)"
+        # no name says which parameter holds a hyperparameter: the one the layer's steps change with
+        wanted = [c for c in hyper if c not in info["passed_as"] and c != "learning_rate"]
+        skip = {n for c in hyper for n in HYPER_ALIASES.get(c, (c,))}
+        cands = numeric_params(list(params.values()), kwargs, skip)
+        if wanted and cands:
+            key = (getattr(cls, "__qualname__", "?"), tuple(wanted), tuple(cands))
+            for canon, name in by_behaviour(lambda **kw: cls(n_in, n_out, **kwargs, **kw), wanted, cands,
+                                            key).items():
+                kwargs[name] = hyper[canon]
+                info["passed_as"][canon] = name
+                info.setdefault("by_behaviour", {})[canon] = name
+                if _number(params[name].default):
+                    info["defaults"][canon] = float(params[name].default)
     contract = f"{getattr(cls, '__name__', 'Dense')}(input_units, output_units)"
     try:
         layer = cls(n_in, n_out, **kwargs) if kwargs else construct(cls, contract, n_in, n_out)
@@ -91,6 +109,22 @@ def _construct(cls, n_in, n_out, hyper):
         layer = construct(cls, contract, n_in, n_out)  # a sentence if it cannot be built this way either
         info["fallback"] = "the constructor refused the keywords " + ", ".join(kwargs) + "; built with defaults"
         info["passed_as"] = {}
+    # an argument the layer's steps do not change with: it is ignored (the verdict measures the value used)
+    for canon, name in list(info["passed_as"].items()):
+        if canon == "learning_rate" or name.endswith("(**kwargs)") or not _number(kwargs.get(name)):
+            continue
+        key = (id(cls), name, tuple(sorted(kwargs)))
+        if key not in _INERT:
+            rest = {k: v for k, v in kwargs.items() if k != name}
+            _INERT[key] = not steers(lambda **kw: cls(n_in, n_out, **rest, **kw), name)
+        if _INERT[key]:
+            info.setdefault("inert", []).append(canon)
+    if hasattr(cls, "__nncheck_names__"):  # a discovered form, built by nncheck.worker.forms.build
+        built = forms.BUILT
+        if built["by_behaviour"]:
+            info.setdefault("by_behaviour", {}).update(built["by_behaviour"])
+        for canon in built["unpassed"]:  # neither an argument nor an attribute of the student's layer took it
+            info["passed_as"].pop(canon, None)
     for canon, value in hyper.items():
         if canon in info["passed_as"]:
             # passed, but the layer may keep another value (``0.002 if rmsprop else learning_rate``)

@@ -240,3 +240,27 @@ def test_a_config_key_that_names_nothing_stops_submit(tmp_path):
         result = CliRunner().invoke(main, ["submit", str(py), "--config", str(config)])
         assert result.exit_code == 2, result.output
         assert f"{table}.{key}: {why} (did you mean" in result.output
+
+
+def test_readme_quick_starts_leave_the_clone_clean():
+    """Whatever a quick start writes goes to a temporary folder, or to a path git ignores."""
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick starts", 1)[1].split("\n## ", 1)[0]
+    outputs = []
+    for block in re.findall(r"```bash\n(.*?)```", quick, re.S):
+        in_temp = False
+        for line in block.splitlines():
+            if 'cd "$(mktemp -d)"' in line:
+                in_temp = True
+            if line.strip().startswith('cd "$clone"'):
+                in_temp = False
+            if not in_temp:
+                outputs += re.findall(r"--out\s+(\S+)", line) + re.findall(r"(?<![<>])>\s*([\w./-]+)", line)
+                outputs += re.findall(r"mkdir -p ([\w./-]+)", line)
+    assert outputs, "the quick starts write something; this test looks for it"
+    for out in outputs:
+        ignored = any(subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO).returncode == 0
+                      for path in (out, out.rstrip("/") + "/"))  # a file, or a folder not made yet
+        assert ignored, f"the README's quick start writes {out} into the clone, and git does not ignore it"

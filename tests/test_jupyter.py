@@ -309,6 +309,9 @@ def test_data_loader_note_only_where_it_matters(tmp_path, engine):
     assert unit.load["warnings"] == [] and "data_loader" not in unit.load
     for text in (render_text(unit), render_inline(report_dict(unit))):
         assert "MNIST" not in _text(text) and "data loader" not in _text(text)
+    skipped = engine.grade(path, only=["relu", "xavier"])  # xavier.experiment would train: not attempted
+    assert {c.status.value for c in skipped.checks if c.family == "xavier"} == {"skipped"}
+    assert skipped.load["warnings"] == [] and "data_loader" not in skipped.load
     trains = engine.grade(path, only=["relu", "training"])
     assert trains.load["warnings"] == []
     assert trains.load["data_loader"] == [{"label": "hw.py", "line": line}]

@@ -380,3 +380,100 @@ def test_pointed_line_in_chromium(browser, pages, tmp_path_factory):
             assert tab.console_errors() == []
         finally:
             tab.close()
+
+
+# --------------------------------------------------------------------------
+# The notebook's inline output and the class summary, as a browser draws them
+
+
+NOTEBOOK = REPO / "examples" / "submissions" / "original_notebook.ipynb"
+
+
+def _notebook_page(fragment: str) -> str:
+    """The inline fragment inside a page shaped like a notebook's output area (with the notebook's
+    own headings and lists styled, to see that the fragment's CSS stays inside its box)."""
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>hw.ipynb</title>"
+            "<style>body { font-family: serif; margin: 1rem 2rem; } h4 { color: rgb(0, 128, 0); }</style></head>"
+            "<body><h4 id='outside'>In [12]: %nncheck</h4><div class='jp-OutputArea-output'>"
+            f"{fragment}</div></body></html>")
+
+
+def test_jupyter_output_in_chromium(browser, tmp_path):
+    """The fragment %nncheck shows under a cell: fix-first on top, every check behind "All N checks"
+    (the not-attempted families on one line), its CSS scoped to its box; screenshot kept."""
+    from nncheck.classroom.jupyter import render_inline
+    from nncheck.report.feedback import for_student
+    from nncheck.report.text import report_dict
+
+    rep = Engine(Config(), entry_points=False).grade(NOTEBOOK, only=["relu", "network", "l2.grad", "xavier",
+                                                                     "dropout"])
+    d = report_dict(for_student(rep, Config()))
+    path = tmp_path / "notebook.html"
+    path.write_text(_notebook_page(render_inline(d, "every check · hw.ipynb", 7.4)), encoding="utf-8")
+    tab = browser.open(path.as_uri(), width=1000, height=900)
+    try:
+        assert _visible(tab, ".nncheck-nb .nn-fix")
+        fix = " ".join(tab.js("document.querySelector('.nncheck-nb .nn-fix').innerText").split())
+        assert "network.train" in fix and "backprop-skips-layer" in fix
+        summary = tab.js("document.querySelector('.nn-all > summary').innerText")
+        assert summary == f"All {len(d['checks'])} checks"
+        assert not _visible(tab, ".nn-all .nn-na")
+        tab.click(".nn-all > summary")
+        assert _visible(tab, ".nn-all .nn-na")
+        lines = tab.js("[...document.querySelectorAll('.nn-all .nn-na')].map(e => e.innerText)")
+        assert any("xavier" in line for line in lines) and any("dropout" in line for line in lines)
+        # l2.grad's mistakes, one item each, once its row is opened
+        tab.js("document.querySelectorAll('.nn-all details.nn-check').forEach(d => d.open = true)")
+        assert tab.js("document.querySelectorAll('.nn-all .nn-items li').length") >= 2
+        # the notebook's own styles are untouched by the fragment's CSS
+        assert tab.js("getComputedStyle(document.getElementById('outside')).color") == "rgb(0, 128, 0)"
+        assert tab.js("getComputedStyle(document.body).fontFamily") == "serif"
+        assert tab.console_errors() == []
+        assert [u for u in tab.requests() if not u.startswith(("file:", "data:", "about:"))] == []
+        box = tab.js("""(() => { const r = document.querySelector('.nncheck-nb').getBoundingClientRect();
+            return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; })()""")
+        data = tab.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {
+            "x": box[0], "y": box[1], "width": box[2], "height": min(box[3], 8000), "scale": 1}})["data"]
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "jupyter-output.png"
+        shot.write_bytes(base64.b64decode(data))
+        print(f"\nscreenshot of the Jupyter output: {shot}")
+        assert shot.stat().st_size > 5000
+    finally:
+        tab.close()
+
+
+def test_class_summary_in_chromium(browser, pages, tmp_path):
+    """summary.html for a small class: the histogram is drawn, each diagnosis is named by its title,
+    nothing is fetched, nothing fails; screenshot kept."""
+    from nncheck.classroom.gradebook import OK
+    from nncheck.classroom.summary import build_summary, render_summary_html
+    from nncheck.report.diagnoses import title
+    from nncheck.report.text import report_dict
+
+    rows = []
+    for student, name in (("alice", "reference"), ("bob", "template"), ("carol", "buggy"), ("dave", "buggy")):
+        rep, _ = pages[name]
+        rows.append({"student": student, "entry": f"{student}.ipynb", "status": OK, "report": report_dict(rep)})
+    ids = list(dict.fromkeys(c["id"] for r in rows for c in r["report"]["checks"]))
+    summary = build_summary(rows, ids, {"nncheck_version": "test", "seed": 0, "html_reports": False})
+    path = tmp_path / "summary.html"
+    path.write_text(render_summary_html(summary), encoding="utf-8")
+    tab = browser.open(path.as_uri(), width=1200, height=900)
+    try:
+        text = " ".join(tab.js("document.body.innerText").split())
+        assert "Class summary" in text
+        assert tab.js("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length") == 0
+        assert tab.js("document.images.length") >= 1
+        assert summary["diagnoses"], "the buggy students share a diagnosis"
+        for d in summary["diagnoses"]:
+            assert title(d["code"]) and title(d["code"]) in text
+        assert tab.console_errors() == []
+        assert [u for u in tab.requests() if not u.startswith(("file:", "data:", "about:"))] == []
+        overflow = tab.js("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1
+        shot = tab.screenshot(ARTIFACTS / "class-summary.png")
+        print(f"\nscreenshot of the class summary: {shot}")
+        assert shot.stat().st_size > 10000
+    finally:
+        tab.close()

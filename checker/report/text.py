@@ -108,7 +108,7 @@ def message_text(message) -> str:
 
 def data_loader_note(load: dict) -> str:
     """The one calm sentence for a submission that calls the course's data loader (shown only
-    when a check trains a network: the session keeps ``load["data_loader"]`` only then)."""
+    when a check that trains a network ran: the session keeps ``load["data_loader"]`` only then)."""
     where = [w for w in (load or {}).get("data_loader") or [] if isinstance(w, dict)]
     if not where:
         return ""

@@ -216,8 +216,7 @@ class Session:
         return LoadInfo(
             True, names=dict(reply.get("names") or {}),
             warnings=[w for w in warnings if w.get("type") != DATA_LOADER_REPLACED],
-            # said once, and only when a check trains a network (one that builds on others)
-            data_loader=replaced if any(c.downstream for c in self.checks) else [],
+            data_loader=replaced,  # a note, kept in run() only when a check that trains ran
             output=str(reply.get("output", "")), output_bytes=int(reply.get("output_bytes", 0)),
             plan=self.plan, aliased=dict(reply.get("aliased") or {}),
             duration_s=time.perf_counter() - t0, defs=_plain_defs(reply.get("defs")))
@@ -397,6 +396,10 @@ class Session:
                 done[check.id] = record
                 records.append(record)
                 self.progress("result", record=record)
+            # the course's data loader matters only where a network was trained (a check that
+            # builds on others and was not skipped): said once there, nowhere else
+            if not any(c.downstream and done[c.id].status is not Status.SKIPPED for c in self.checks):
+                load.data_loader = []
             if load.ok:  # where each failed check's mistake is; costs failed checks only
                 from nncheck.point import point_records
                 self.pointing_s = point_records(records, self.checks, load.plan, load.defs,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import ast
 
-from nncheck.point.code import RANDOM, REDUCE, WRAPPERS, Fn, const_value, dotted, keyword_arg, last_name
+from nncheck.point.code import (LOOPS, RANDOM, REDUCE, SCOPES, WRAPPERS, Fn, const_value, dotted, keyword_arg,
+                                last_name)
 from nncheck.point.context import Ctx, Pin, one_line
 from nncheck.point.slicing import Slice, attr_sinks, trace_sink
 
@@ -334,3 +335,197 @@ def single_root_line(ctx: Ctx, entry):
         return []
     end = getattr(root, "end_lineno", root.lineno)
     return [Pin(fn, root.lineno)] if end == root.lineno else []
+
+
+# ==========================================================================
+# The safe fallback: the one line that makes a behaviour of one method
+# ==========================================================================
+# A family (or an instructor's plugin) opts in by declaring one of these as its
+# Diagnosis's pointer, alone or after a cleverer one (:func:`first_of`). Each pins a
+# line only when the method has exactly one line of that kind; never one of two.
+
+def first_of(*pointers):
+    """A pointer that tries ``pointers`` in order and keeps the first that pins something."""
+    def rule(ctx: Ctx):
+        for p in pointers:
+            found = p(ctx) or []
+            if found:
+                return found
+        return []
+    return rule
+
+
+def only_return(entry, mode=None):
+    """The method's only live ``return`` (or ``yield``), when everything the returned value is
+    made of is written on that line (``return np.abs(input)``, ``return grad_output``,
+    ``return None``): the line that makes the behaviour a check observed."""
+    def rule(ctx: Ctx):
+        fn = ctx.entry(entry)
+        if fn is None:
+            return []
+        facts = ctx.mode(mode)
+        rets = [s for s in fn.statements(facts) if isinstance(s, ast.Return)]
+        ylds = [n for n in fn.body_nodes() if isinstance(n, (ast.Yield, ast.YieldFrom))
+                and fn.is_live(fn.stmt_of(n), facts)]
+        if len(rets) + len(ylds) != 1:
+            return []
+        node = rets[0] if rets else ylds[0]
+        if node.value is None:
+            return [Pin(fn, node.lineno)] if getattr(node, "end_lineno", node.lineno) == node.lineno else []
+        # the ``self`` attributes the line reads count as given (the check set them, or another
+        # check judges them): only the line's own computation is this method's behaviour
+        given = {a for a in (fn.self_attr(n) for n in ast.walk(node.value)) if a is not None}
+        _, sl = return_slice(ctx, entry, inputs=given, mode=mode)
+        if sl is None or not sl.complete:
+            return []
+        lines = {(id(f.node), ln) for f, ln in sl.lines()}
+        return [Pin(fn, node.lineno)] if lines <= {(id(fn.node), node.lineno)} else []
+    return rule
+
+
+def only_assignment(attr, entry, mode=None, unconditional=False):
+    """The only statement that assigns ``self.<attr>`` when ``entry`` runs (helpers inlined):
+    where a parameter is updated, a mask stored, a running statistic kept."""
+    def rule(ctx: Ctx):
+        fn = ctx.entry(entry)
+        if fn is None:
+            return []
+        sinks = attr_sinks(ctx.flatten(fn, mode), attr)
+        lines = {(id(k.fn.node), k.stmt.lineno): k for k in sinks}
+        if len(lines) != 1:
+            return []
+        k = next(iter(lines.values()))
+        if unconditional and k.cond:
+            return []
+        return [Pin(k.fn, k.stmt.lineno)]
+    return rule
+
+
+def only_loop_header(entry, body=None):
+    """The header of the method's only loop (``for``/``while``), or of its only loop whose body
+    satisfies ``body(fn, node)`` for some node (a loop that calls ``backward``)."""
+    def rule(ctx: Ctx):
+        fn = ctx.entry(entry)
+        if fn is None:
+            return []
+        loops = [n for n in fn.body_nodes() if isinstance(n, LOOPS)
+                 and (body is None or any(body(fn, c) for c in ast.walk(n) if not isinstance(c, SCOPES)))]
+        return [Pin(fn, loops[0].lineno)] if len(loops) == 1 else []
+    return rule
+
+
+def only_statement(entry, mode=None):
+    """The method's only statement (a docstring aside), when it calls none of the student's own
+    code (and, for a ``return``, reads no ``self`` attribute): whatever the method does wrong,
+    it does on that line."""
+    def rule(ctx: Ctx):
+        fn = ctx.entry(entry)
+        return only_statement_of(ctx, fn, mode)
+    return rule
+
+
+def only_statement_of(ctx: Ctx, fn: Fn | None, mode=None):
+    if fn is None:
+        return []
+    body = [s for s in fn.node.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                                            and isinstance(s.value.value, str))]
+    if len(body) != 1 or not isinstance(body[0], (ast.Return, ast.Assign, ast.AugAssign, ast.Expr)):
+        return []
+    s = body[0]
+    if getattr(s, "end_lineno", s.lineno) != s.lineno:
+        return []
+    if isinstance(s, ast.Return) and any(fn.self_attr(n) is not None for n in ast.walk(s)):
+        return []   # it reads state another method made: that may be the mistake
+    for n in ast.walk(s):
+        if isinstance(n, ast.Call):
+            callee, _ = ctx.code.resolve_call(fn, n)
+            if callee is not None or ctx.code.opaque_call(fn, n):
+                return []
+    return [Pin(fn, s.lineno)]
+
+
+def placeholder(entry, mode=None):
+    """The only ``pass`` left in the method (where the template's ``pass`` stood): the home of
+    a statement that is missing, when the method has exactly one (never an ``except: pass``)."""
+    def rule(ctx: Ctx):
+        fn = ctx.entry(entry)
+        if fn is None:
+            return []
+        facts = ctx.mode(mode)
+        passes = [n for n in fn.body_nodes() if isinstance(n, ast.Pass)]
+        if len(passes) != 1 or not fn.is_live(passes[0], facts):
+            return []
+        if isinstance(fn.parents.get(passes[0]), ast.ExceptHandler) or len(fn.node.body) == 1:
+            return []
+        return [Pin(fn, passes[0].lineno)]
+    return rule
+
+
+def reads_own_value(fn: Fn, value, attr) -> bool:
+    """Does ``value`` read ``self.<attr>`` (or ``getattr(self, "<attr>", ...)``)?"""
+    for n in ast.walk(value):
+        if fn.self_attr(n) == attr:
+            return True
+        if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "getattr" and len(n.args) >= 2
+                and fn.is_self(n.args[0]) and isinstance(n.args[1], ast.Constant) and n.args[1].value == attr):
+            return True
+    return False
+
+
+def never_assigned(attrs, entry, mode=None):
+    """Parameters or statistics that ``entry`` never updates: per attribute, the one line that
+    stands where its update should be: ``self.b = self.b`` (assigned its own value), a new value
+    computed into a local name that goes nowhere, or else the method's only leftover ``pass``."""
+    def rule(ctx: Ctx):
+        fn = ctx.entry(entry)
+        if fn is None:
+            return []
+        order = ctx.flatten(fn, mode)
+        pins, missing = [], []
+        for attr in attrs:
+            sinks = attr_sinks(order, attr)
+            if not sinks:
+                local = local_updates(ctx, order, attr)
+                if local:
+                    pins += local
+                else:
+                    missing.append(attr)
+                continue
+            noop = [k for k in sinks if not k.partial and k.fn.self_attr(k.value) == attr]
+            if noop and len(noop) == len(sinks):
+                pins += one_line([(k.fn, k.stmt) for k in noop])
+        if missing:
+            pins += placeholder(entry, mode)(ctx)
+        seen, out = set(), []
+        for p in pins:
+            if (id(p.fn.node), p.line) not in seen:
+                seen.add((id(p.fn.node), p.line))
+                out.append(p)
+        return out
+    return rule
+
+
+def local_updates(ctx: Ctx, order, attr):
+    """The line that computes ``self.<attr>``'s new value into a local name read nowhere."""
+    cands = []
+    for sfn, s, _, sargs in order:
+        if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            name, arith = s.target.id, True
+        elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+            name, arith = s.targets[0].id, isinstance(s.value, ast.BinOp)
+        else:
+            continue
+        if not arith:
+            continue
+        if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in sfn.body_nodes()):
+            continue   # the new value is used (returned, stored elsewhere): not this construct
+        value = s.value if isinstance(s, ast.Assign) else s
+        if any(sfn.self_attr(n) == attr for n in ast.walk(value)) or (
+                isinstance(s, ast.AugAssign) and _bound_to_attr(sfn, name, s, attr)):
+            cands.append((sfn, s))
+    return one_line(cands)
+
+
+def _bound_to_attr(fn: Fn, name, at, attr) -> bool:
+    found, _ = fn.reaching(name, at, None)
+    return any(b.value is not None and not b.partial and fn.self_attr(b.value) == attr for b in found)

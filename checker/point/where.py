@@ -8,11 +8,14 @@ from the check.
 """
 from __future__ import annotations
 
+import ast
 import time
 
 from nncheck.load.plan import Plan
 from nncheck.point.code import BUDGET_S, CONTEXT_LINES, MAX_PINS, SNIPPET_CHARS, Code, Fn
+from nncheck.point.constructs import only_statement_of
 from nncheck.point.context import Ctx
+from nncheck.point.errors import point_errors
 from nncheck.report import diagnoses as registry
 
 
@@ -52,28 +55,36 @@ def _own_method(ctx: Ctx, fn: Fn) -> Fn:
 
 
 def point(code: Code, check_id: str, requires, record, errors: list | None = None,
-          form: dict | None = None, entry: str = "") -> list[dict]:
+          form: dict | None = None, entry: str = "", pointer=None) -> list[dict]:
     """``where`` for one failed check: pinned lines, or the method the mistake is in, or ``[]``.
 
     Each diagnosis of the record that its family declared with an entry is looked for
     there by its pointer. ``entry`` is the check's own (``Check.entry``): named when the
     record has no such diagnosis. ``form`` is the option form discovery graded for the
-    check's family, if any. ``errors``, when given, collects what went wrong inside a
-    pointer (the pointer is then simply not made)."""
+    check's family, if any. ``pointer`` is the check's own (``Check.pointer``), tried when
+    the record has no declared diagnosis. ``errors``, when given, collects what went wrong
+    inside a pointer (the pointer is then simply not made).
+
+    Last, the safe fallback: a named method whose whole body is one ``return`` line that calls
+    none of the student's own code holds whatever that method does wrong (:func:`~nncheck.point.
+    constructs.only_statement_of`); nothing else is guessed."""
     ctx = Ctx(code, check_id, requires, record, form)
     pins: list = []
     methods: list = []
     declared = [d for d in (registry.lookup(c) for c in getattr(record, "diagnosis", None) or [])
-                if d is not None and d.entry]
-    for diag in declared:
+                if d is not None and (d.entry or d.pointer is not None)]
+    pointers = [(d.code, d.pointer, d.entry) for d in declared]
+    if not declared and pointer is not None:
+        pointers.append(("", pointer, ""))
+    for code_, ptr, where in pointers:
         try:
-            found = (diag.pointer(ctx) or []) if diag.pointer is not None else []
+            found = (ptr(ctx) or []) if ptr is not None else []
         except Exception as exc:  # noqa: BLE001 - an unforeseen shape of code: no pointer
             found = []
             if errors is not None:
-                errors.append((check_id, diag.code, f"{type(exc).__name__}: {exc}"[:300]))
+                errors.append((check_id, code_, f"{type(exc).__name__}: {exc}"[:300]))
         pins += found
-        fn = ctx.entry(diag.entry)
+        fn = ctx.entry(where) if where else None
         if fn is not None:
             methods.append(_own_method(ctx, fn))
     seen, out = set(), []
@@ -92,8 +103,21 @@ def point(code: Code, check_id: str, requires, record, errors: list | None = Non
             methods.append(fn)
     if methods:
         fn = methods[0]
+        try:
+            only = only_statement_of(ctx, fn) if len({id(m.node) for m in methods}) == 1 else []
+        except Exception:  # noqa: BLE001 - no fallback for code of an unforeseen shape
+            only = []
+        if only and isinstance(_stmt_at(fn, only[0].line), ast.Return):
+            return [_entry(only[0].fn, only[0].line, True)]
         return [_method_entry(fn)]
     return []
+
+
+def _stmt_at(fn: Fn, line: int):
+    for s in fn.node.body:
+        if s.lineno == line:
+            return s
+    return None
 
 
 def _failed(record) -> bool:
@@ -122,11 +146,17 @@ def point_records(records, checks, plan: Plan | None, defs: dict | None, budget_
         try:
             rec.where = point(code, rec.id, check.requires if check is not None else (), rec, errors,
                               (forms or {}).get(rec.id.split(".", 1)[0]),
-                              entry=check.entry if check is not None else "")
+                              entry=check.entry if check is not None else "",
+                              pointer=getattr(check, "pointer", None))
         except Exception as exc:  # noqa: BLE001 - pointing is a courtesy; the verdict stands without it
             rec.where = []
             if errors is not None:
                 errors.append((rec.id, "", f"{type(exc).__name__}: {exc}"[:300]))
+    try:  # checks that ended in an error: the student's line it was raised on, what it follows from
+        point_errors(records, checks, plan)
+    except Exception as exc:  # noqa: BLE001 - a courtesy, like the rest
+        if errors is not None:
+            errors.append(("", "", f"{type(exc).__name__}: {exc}"[:300]))
     downstream = {c.id: tuple(c.downstream) for c in checks if c.downstream}
     for rec in records:
         if not _failed(rec) or any(w.get("pinned") for w in rec.where or []):
@@ -157,6 +187,8 @@ def pinned_lines(where) -> list[tuple]:
 def where_text(w: dict) -> str:
     """One line for the text report: ``cell 7, line 12: `...``` or "could not pin the line..."."""
     place = w.get("label") or w.get("file") or ""
+    if w.get("raised"):
+        return f"raised at {place}, line {w.get('line')}: `{w.get('snippet', '')}`"
     if w.get("pinned"):
         via = f" (found by {w['via']})" if w.get("via") else ""
         return f"{place}, line {w.get('line')}: `{w.get('snippet', '')}`{via}"

@@ -35,7 +35,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.variants import correct, mutant
 from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import as_float_array
-from nncheck.plugins.dense.diagnoses import DIAGNOSES
+from nncheck.plugins.dense.diagnoses import DIAGNOSES, GRAD_INPUT_POINTER
 from nncheck.plugins.dense.probes import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_forward,
@@ -364,7 +364,8 @@ def nncheck_checks(config):
         Check("dense.backward.input", "Dense returns grad_output @ W.T with the weights before the step",
               probe_backward,
               functools.partial(verdict_backward_input, rtol=tol("dense.backward.input", GRAD_INPUT_RTOL)),
-              backward_input_inputs, points=5, requires=("Dense",), hint=_GRAD_INPUT_HINT),
+              backward_input_inputs, points=5, requires=("Dense",), hint=_GRAD_INPUT_HINT,
+              pointer=GRAD_INPUT_POINTER),
         Check("dense.backward.params", "Dense updates W and b by SGD", probe_backward,
               functools.partial(verdict_backward_params, rtol=tol("dense.backward.params", PARAMS_RTOL)),
               backward_params_inputs, points=10, requires=("Dense",), hint=_PARAMS_HINT),

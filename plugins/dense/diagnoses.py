@@ -13,14 +13,18 @@ import ast
 
 from nncheck.model import Diagnosis
 from nncheck.point.code import UNIFORM01, MATMUL, const_value, dotted, keyword_arg, last_name
-from nncheck.point.constructs import (div_by_batch, init_value, per_param, return_slice, step_term,
-                                      uphill)
+from nncheck.point.constructs import (div_by_batch, init_value, never_assigned, only_return, per_param,
+                                      return_slice, rule_top_sign, step_term, uphill)
 from nncheck.point.context import Ctx, Pin, one_line
 from nncheck.point.slicing import Slice, Tracer, attr_sinks
 
 
 PARAMS = ("weights", "biases")
 """A Dense layer's parameters: the attributes its update assigns, and which a check sets itself."""
+
+GRAD_INPUT_POINTER = only_return("{cls}.backward")
+"""dense.backward.input's own pointer (``Check.pointer``): a wrong grad_input made on backward's only
+return line, all of it (``return grad_output``)."""
 
 
 def _near(a, b, tol=0.02) -> bool:
@@ -100,7 +104,9 @@ def _local_updates(ctx: Ctx, attrs, entry="{cls}.backward"):
 
 
 def rule_params_not_updated(ctx: Ctx):
-    return _local_updates(ctx, _message_params(ctx))
+    attrs = _message_params(ctx)
+    # a new value computed into a local; else ``self.b = self.b`` (or the template's ``pass``)
+    return _local_updates(ctx, attrs) or never_assigned(attrs, "{cls}.backward")(ctx)
 
 
 def rule_learning_rate(ctx: Ctx):
@@ -231,7 +237,8 @@ DIAGNOSES = [
               "{cls}.backward", rule_learning_rate),
     Diagnosis("dense-grad-input-after-update", "grad_input computed with the already-updated weights",
               "{cls}.backward", rule_grad_input_after_update, inherited=True),
-    Diagnosis("dense-grad-input-sign", "Dense input gradient has the wrong sign", "{cls}.backward", None),
+    Diagnosis("dense-grad-input-sign", "Dense input gradient has the wrong sign", "{cls}.backward",
+              rule_top_sign("{cls}.backward")),
     Diagnosis("dense-forward-missing-bias", "Dense forward forgets the bias",
               "{cls}.forward", rule_forward_missing_bias),
     Diagnosis("dense-forward-transposed-weights", "Dense forward uses the transposed weights",

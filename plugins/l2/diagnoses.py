@@ -8,8 +8,9 @@ import ast
 
 from nncheck.model import Diagnosis
 from nncheck.plugins.dense.diagnoses import PARAMS
-from nncheck.point.constructs import div_by_batch, per_param
-from nncheck.point.context import Ctx
+from nncheck.point.code import MATMUL, last_name
+from nncheck.point.constructs import div_by_batch, per_param, update_slices
+from nncheck.point.context import Ctx, Pin
 
 
 def _is_l2_name(name: str) -> bool:
@@ -70,6 +71,32 @@ def rule_l2_divided(ctx: Ctx):
     return per_param(ctx, ["weights"], lambda fn, n: div_by_batch(fn, n), PARAMS)
 
 
+def rule_l2_missing(ctx: Ctx):
+    """The penalty belongs in the gradient the L2 class's own helper hands on: that helper's only
+    return, when the class's own code in the weights' update is that one helper (``_param_gradients``
+    returning ``grad_weights, grad_biases``). A class that overrides all of ``backward`` is not pinned."""
+    sinks, sl = update_slices(ctx, "weights", "{cls}.backward", PARAMS)
+    entry = ctx.entry("{cls}.backward")
+    if not sinks or sl is None or entry is None:
+        return []
+    own = {id(f.node): f for f, _ in sl.nodes if f.classdef is not None and f.classdef.name == ctx.cls}
+    if len(own) != 1:
+        return []
+    (f,) = own.values()
+    if f.node is entry.node:
+        return []
+    rets = f.returns(ctx.mode())
+    if len(rets) != 1 or not any(n is rets[0].value or f.stmt_of(n) is rets[0] for g, n in sl.nodes if g is f):
+        return []
+    # what it returns is the gradient itself (a product with the input, or the base class's gradient)
+    made = ctx.tracer(PARAMS).trace(f, rets[0].value)
+    if not made.find(lambda g, n: isinstance(n, ast.Call) and (last_name(n) in MATMUL or (
+            isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Call)
+            and last_name(n.func.value) == "super")) or (isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult))):
+        return []
+    return [Pin(f, rets[0].lineno)]
+
+
 DIAGNOSES = [
     Diagnosis("l2-half-convention", "L2 penalty uses the 0.5 * alpha convention",
               "{cls}.backward", rule_l2_penalty_line),
@@ -77,5 +104,5 @@ DIAGNOSES = [
               "{cls}.backward", rule_l2_penalty_line),
     Diagnosis("l2-divided-by-batch", "L2 gradient divided by the batch size", "{cls}.backward", rule_l2_divided),
     Diagnosis("l2-regularises-bias", "L2 penalty also applied to the biases", "{cls}.backward", rule_l2_bias),
-    Diagnosis("l2-penalty-missing", "The L2 penalty is missing from the gradient", "{cls}.backward", None),
+    Diagnosis("l2-penalty-missing", "The L2 penalty is missing from the gradient", "{cls}.backward", rule_l2_missing),
 ]

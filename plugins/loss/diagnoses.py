@@ -8,8 +8,8 @@ import ast
 
 from nncheck.model import Diagnosis
 from nncheck.point.code import const_value, last_name
-from nncheck.point.constructs import (div_by_batch, return_slice, rule_full_reduction, rule_top_formula,
-                                      rule_top_sign)
+from nncheck.point.constructs import (div_by_batch, first_of, return_slice, returned_root, rule_full_reduction,
+                                      rule_top_formula, rule_top_sign, top_tree)
 from nncheck.point.context import Ctx, one_line
 
 
@@ -39,11 +39,25 @@ def rule_log_clipped(ctx: Ctx):
     return one_line(sl.find(clipped))
 
 
+def rule_sign_missing(entry):
+    """The minus is missing altogether: no negation or subtraction in the returned formula's top
+    (``return log_softmax(logits)[rows, answers]``), written on one line: that line."""
+    def rule(ctx: Ctx):
+        fn, root = returned_root(ctx, entry)
+        if root is None or isinstance(root, ast.Name):
+            return []
+        if any((isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub))
+               or (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub)) for _, n in top_tree(fn, root, ctx.mode())):
+            return []
+        return rule_top_formula(entry)(ctx)
+    return rule
+
+
 DIAGNOSES = [
     Diagnosis("loss-not-per-sample", "Loss returns one number instead of one per sample",
               "softmax_crossentropy_with_logits", rule_full_reduction(LOSS)),
     Diagnosis("loss-wrong-sign", "Loss has the wrong sign",
-              "softmax_crossentropy_with_logits", rule_top_sign(LOSS)),
+              "softmax_crossentropy_with_logits", first_of(rule_top_sign(LOSS), rule_sign_missing(LOSS))),
     Diagnosis("loss-log-clipped", "Loss clips or shifts the logarithm",
               "softmax_crossentropy_with_logits", rule_log_clipped),
     Diagnosis("loss-grad-not-divided-by-batch", "Loss gradient not divided by the batch size",

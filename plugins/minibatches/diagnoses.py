@@ -46,10 +46,51 @@ def rule_minibatch_repeats(ctx: Ctx):
     return one_line(_calls_named(fn, with_replacement))
 
 
+def _random_calls(fn: Fn):
+    return _calls_named(fn, lambda n: last_name(n) in ("permutation", "shuffle", "choice", "permuted")
+                        and ("random" in dotted(n.func) or "rng" in dotted(n.func).lower()))
+
+
+def _shuffle_never_reached(ctx: Ctx, fn: Fn):
+    """The samples come out in their original order. ``shuffle = False`` rebinding the flag
+    before it is read is the line; with no draw at all and the flag never read, the one line
+    that makes the order (``indices = np.arange(n)``)."""
+    flag = _shuffle_param(fn)
+    if flag is None:
+        return []
+    reads = [n for n in fn.body_nodes() if isinstance(n, ast.Name) and n.id == flag and isinstance(n.ctx, ast.Load)]
+    if flag in fn.stores:
+        kills = []
+        for r in reads:
+            found, incoming = fn.reaching(flag, r, None)
+            if not incoming:
+                kills += [(fn, b.stmt) for b in found]
+        if reads and len({id(s) for _, s in kills}) >= 1:
+            return one_line(kills)
+        return []
+    if reads or _random_calls(fn):
+        return []
+
+    def full_order(n):
+        if last_name(n) == "arange" and len(n.args) == 1:
+            return True
+        return (last_name(n) == "list" and len(n.args) == 1 and isinstance(n.args[0], ast.Call)
+                and last_name(n.args[0]) == "range" and len(n.args[0].args) == 1)
+    return one_line(_calls_named(fn, full_order))
+
+
 def rule_minibatch_not_shuffled(ctx: Ctx):
     fn = _minibatch_fn(ctx)
     if fn is None:
         return []
+    found = []
+    if "original order" in ctx.message:
+        found = _shuffle_never_reached(ctx, fn)
+    elif "only reorders fixed batches" in ctx.message:
+        # a draw happens, but it reorders whole batches: the one line that draws it
+        found = one_line(_random_calls(fn))
+    if found:
+        return found
 
     def seeded(n):
         name = last_name(n)
@@ -84,6 +125,26 @@ def rule_minibatch_shuffled_unasked(ctx: Ctx):
     return one_line(cands)
 
 
+def rule_minibatch_step(ctx: Ctx):
+    """The one ``range`` loop over the batch starts steps by something other than the batch size
+    (``range(0, n, 1)``, a literal): its header."""
+    fn = _minibatch_fn(ctx)
+    if fn is None or len(fn.positional) < 3:
+        return []
+    size = fn.positional[2]
+    loops = [n for n in fn.body_nodes() if isinstance(n, (ast.For, ast.AsyncFor)) and isinstance(n.iter, ast.Call)
+             and last_name(n.iter) == "range"]
+    if len(loops) != 1 or size in fn.stores:
+        return []
+    it = loops[0].iter
+    step = it.args[2] if len(it.args) == 3 else None
+    if step is None and len(it.args) != 1:
+        return [Pin(fn, loops[0].lineno)] if len(it.args) == 2 else []
+    if step is not None and const_value(step) is not None:
+        return [Pin(fn, loops[0].lineno)]
+    return []
+
+
 def rule_minibatch_drops(ctx: Ctx):
     fn = _minibatch_fn(ctx)
     if fn is None:
@@ -109,7 +170,7 @@ DIAGNOSES = [
     Diagnosis("minibatch-labels-misaligned", "Minibatch labels no longer match their images",
               "iterate_minibatches", rule_minibatch_misaligned),
     Diagnosis("minibatch-repeats-samples", "A sample appears twice in one pass",
-              "iterate_minibatches", rule_minibatch_repeats),
+              "iterate_minibatches", lambda ctx: rule_minibatch_repeats(ctx) or rule_minibatch_step(ctx)),
     Diagnosis("minibatch-not-shuffled", "Minibatches are not shuffled when asked",
               "iterate_minibatches", rule_minibatch_not_shuffled),
     Diagnosis("minibatch-shuffled-when-not-asked", "Minibatches are shuffled without being asked",

@@ -8,8 +8,8 @@ import ast
 
 from nncheck.model import Diagnosis
 from nncheck.point.code import LOOPS, SCOPES, Fn, const_value, keyword_arg, last_name
-from nncheck.point.constructs import (is_np_func, return_slice, rule_full_reduction, rule_top_formula,
-                                      single_root_line)
+from nncheck.point.constructs import (is_np_func, only_return, return_slice, rule_full_reduction,
+                                      rule_top_formula, single_root_line)
 from nncheck.point.context import Ctx, Pin, one_line
 
 
@@ -109,6 +109,10 @@ def rule_backprop_skips(ctx: Ctx):
         if (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub) and isinstance(n.left, ast.Call)
                 and last_name(n.left) == "len" and n.left.args and is_net(n.left.args[0])):
             return True
+        if (isinstance(n, ast.Call) and last_name(n) == "range" and len(n.args) >= 2
+                and const_value(n.args[0]) not in (None, 0) and isinstance(n.args[1], ast.Call)
+                and last_name(n.args[1]) == "len" and n.args[1].args and is_net(n.args[1].args[0])):
+            return True   # range(1, len(network)): the first layer is never visited
         return False
     return [Pin(fn, loop.lineno)] if any(shortened(n) for n in ast.walk(loop.iter)) else []
 
@@ -204,7 +208,7 @@ DIAGNOSES = [
               "train", rule_backprop_not_chained),
     Diagnosis("train-loss-not-averaged", "train returns a summed loss, not the mean",
               "train", rule_full_reduction("train", ("sum", "nansum"))),
-    Diagnosis("train-loss-not-returned", "train does not return the loss", "train", None),
+    Diagnosis("train-loss-not-returned", "train does not return the loss", "train", only_return("train")),
     Diagnosis("backprop-repeats-layer", "Backpropagation calls a layer's backward twice", "train", None),
     Diagnosis("forward-not-chained", "Layers are not applied one after the other",
               "forward", rule_forward_not_chained),

@@ -10,13 +10,81 @@ import ast
 from nncheck.model import Diagnosis
 from nncheck.plugins.dense.diagnoses import PARAMS
 from nncheck.point.code import MAX_PINS, SQRT, Fn, const_value, last_name
-from nncheck.point.constructs import uphill
+from nncheck.point.constructs import reads_own_value, sign_flips, step_term, uphill
 from nncheck.point.context import Ctx, Pin, one_line
 from nncheck.point.slicing import attr_sinks, trace_sink
 
 
 def rule_optimizer_sign(ctx: Ctx):
-    return uphill(ctx, list(PARAMS), PARAMS)
+    return _velocity_sign(ctx) or uphill(ctx, list(PARAMS), PARAMS)
+
+
+def _sign(e) -> int:
+    """-1 for a product with an odd number of negations (``-lr * g``), else +1."""
+    sign = 1
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            sign = -sign
+            stack.append(n.operand)
+        elif isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Div)):
+            stack += [n.left, n.right]
+    return sign
+
+
+def _velocity_of(fn: Fn, term):
+    """``(attr, sign)`` for a step term that is a velocity attribute (``self.v``, ``-self.v``)."""
+    sign = 1
+    while isinstance(term, ast.UnaryOp) and isinstance(term.op, ast.USub):
+        sign, term = -sign, term.operand
+    a = fn.self_attr(term)
+    return (a, sign) if a is not None and a not in PARAMS else (None, 0)
+
+
+def _velocity_sign(ctx: Ctx):
+    """Momentum's two signs, ``v = mu * v -/+ lr * g`` and ``W = W +/- v``, that together climb the
+    gradient: the one that departs from the assignment's form ``v = mu * v - lr * g; W += v``."""
+    fn = ctx.entry("{cls}.backward")
+    if fn is None:
+        return []
+    order = ctx.flatten(fn)
+    pins = []
+    for attr in PARAMS:
+        sinks = attr_sinks(order, attr)
+        if len(sinks) != 1 or sinks[0].cond:
+            return []
+        k = sinks[0]
+        op, term = step_term(k.fn, k.stmt, attr)
+        if op is None:
+            return []
+        v, vsign = _velocity_of(k.fn, term)
+        if v is None:
+            return []
+        ups = [(f, s, c, a) for f, s, c, a in order if _assigns(f, s, v)]
+        if len(ups) != 1 or ups[0][2]:
+            return []
+        f, s, _, args = ups[0]
+        value = s.value if isinstance(s, ast.Assign) else None
+        if not (isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub))
+                and reads_own_value(f, value.left, v) and not reads_own_value(f, value.right, v)):
+            return []
+        # every sign of the gradient's side is on this line (none hides in a local or a helper)
+        sl = ctx.tracer((*PARAMS, v), None, order).trace(f, value.right, None, args)
+        top = {id(n) for n in ast.walk(value.right)}
+        if not sl.complete or any(id(n) not in top for _, n in sign_flips(sl.nodes)):
+            return []
+        grad = _sign(value.right) * (1 if isinstance(value.op, ast.Add) else -1)
+        total = (1 if isinstance(op, ast.Add) else -1) * vsign * grad
+        if total < 0:
+            continue      # this parameter goes downhill
+        pins.append(Pin(k.fn, k.stmt.lineno) if grad < 0 else Pin(f, s.lineno))
+    return pins
+
+
+def _assigns(fn: Fn, stmt, attr):
+    from nncheck.point.code import assigned_attr
+    return assigned_attr(fn, stmt, attr)
 
 
 def _state(ctx: Ctx):
@@ -66,6 +134,74 @@ def _second_moments(ctx: Ctx):
                 if a and a not in PARAMS:
                     assigned.setdefault(a, []).append((sfn, s, c))
     return {a: st for a, st in assigned.items() if any(_squares(s.value) for f, s, _ in st)}, order
+
+
+def rule_no_velocity(ctx: Ctx):
+    return rule_momentum_reset(ctx) or _velocity_forgotten(ctx)
+
+
+def _velocity_forgotten(ctx: Ctx):
+    """No velocity carried over: the velocity the step adds is assigned without its old value
+    (``self.v = -lr * g``): those lines; or the update reads no state at all (plain SGD): the
+    update lines."""
+    fn = ctx.entry("{cls}.backward")
+    if fn is None:
+        return []
+    order = ctx.flatten(fn)
+    stepped = set()
+    for sfn, s, _, _ in order:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Attribute) and isinstance(getattr(n, "ctx", None), ast.Store):
+                a = sfn.self_attr(n)
+                if a and a not in PARAMS:
+                    stepped.add(a)
+    pins = []
+    for attr in PARAMS:
+        sinks = attr_sinks(order, attr)
+        if len(sinks) != 1 or sinks[0].cond:
+            return []
+        k = sinks[0]
+        op, term = step_term(k.fn, k.stmt, attr)
+        if op is None:
+            return []
+        v, _ = _velocity_of(k.fn, term)
+        if v is not None and v in stepped:
+            ups = [(f, s) for f, s, c, _ in order if _assigns(f, s, v)]
+            if not ups or any(c for f, s, c, _ in order if _assigns(f, s, v)):
+                return []
+            if any(isinstance(s, ast.AugAssign) or reads_own_value(f, getattr(s, "value", s), v)
+                   or _carries(f, getattr(s, "value", s), v) for f, s in ups):
+                return []
+            pins += [Pin(f, s.lineno) for f, s in ups]
+            continue
+        sl = trace_sink(ctx.tracer(PARAMS, None, order), k)
+        read = {f.self_attr(n) for f, n in sl.nodes} - {None, *PARAMS}
+        if not sl.complete or read & stepped or any(_assigns(f, s, a) for f, s, _, _ in order for a in read):
+            return []   # the update reads some state the step keeps: not plain SGD
+        pins.append(Pin(k.fn, k.stmt.lineno))
+    return pins if len(pins) <= MAX_PINS else []
+
+
+def rule_no_bias_correction(ctx: Ctx):
+    """The moments divided by names bound to a literal (``c1 = 1.0``): those lines."""
+    fn = ctx.entry("{cls}.backward")
+    if fn is None:
+        return []
+    order = ctx.flatten(fn)
+    lines = {}
+    for attr in PARAMS:
+        sinks = attr_sinks(order, attr)
+        if len(sinks) != 1:
+            return []
+        sl = trace_sink(ctx.tracer(PARAMS, None, order), sinks[0])
+        for f, n in sl.nodes:
+            if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div) and isinstance(n.right, ast.Name) \
+                    and n.right.id in f.stores:
+                found, incoming = f.reaching(n.right.id, n, None)
+                if found and not incoming and all(not b.partial and const_value(b.value) is not None for b in found):
+                    for b in found:
+                        lines[(id(f.node), b.stmt.lineno)] = Pin(f, b.stmt.lineno)
+    return list(lines.values()) if 0 < len(lines) <= MAX_PINS else []
 
 
 def rule_momentum_reset(ctx: Ctx):
@@ -203,6 +339,16 @@ def rule_step_counter(ctx: Ctx):
                 a = sfn.self_attr(n.right)
                 if a:
                     counters.add(a)
+    # counted once more between the weights' update and the biases': that increment
+    sinks = {a: [i for i, (f, s, c, _) in enumerate(order) if _assigns(f, s, a)] for a in PARAMS}
+    if all(len(v) == 1 and not order[v[0]][2] for v in sinks.values()):
+        lo, hi = sorted(v[0] for v in sinks.values())
+        incs = [i for i, (f, s, c, _) in enumerate(order) if not c and isinstance(s, ast.AugAssign)
+                and isinstance(s.op, ast.Add) and f.self_attr(s.target) in counters]
+        between = [i for i in incs if lo < i < hi]
+        if len(incs) >= 2 and len(between) == 1:
+            f, s = order[between[0]][0], order[between[0]][1]
+            return [Pin(f, s.lineno)]
     cands = []
     for sfn, s, c, _ in order:
         if not c and isinstance(s, ast.Assign) and const_value(s.value) is not None and any(
@@ -213,7 +359,7 @@ def rule_step_counter(ctx: Ctx):
 
 DIAGNOSES = [
     Diagnosis("momentum-no-velocity", "Momentum keeps no velocity between steps",
-              "{cls}.backward", rule_momentum_reset),
+              "{cls}.backward", rule_no_velocity),
     Diagnosis("optimizer-wrong-sign", "The optimizer steps the wrong way", "{cls}.backward", rule_optimizer_sign),
     Diagnosis("rmsprop-missing-sqrt", "RMSProp divides by the mean square, not its root",
               "{cls}.backward", rule_missing_sqrt),
@@ -226,5 +372,5 @@ DIAGNOSES = [
     Diagnosis("optimizer-ignores-hyperparameter", "The optimizer ignores a hyperparameter it was given",
               "{cls}.__init__", rule_ignored_hyperparameter),
     Diagnosis("adam-step-counter", "Adam's step counter is wrong", "{cls}.backward", rule_step_counter),
-    Diagnosis("adam-no-bias-correction", "Adam skips the bias correction", "{cls}.backward", None),
+    Diagnosis("adam-no-bias-correction", "Adam skips the bias correction", "{cls}.backward", rule_no_bias_correction),
 ]

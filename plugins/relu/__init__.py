@@ -10,7 +10,7 @@ from nncheck.verdicts import guard
 from nncheck import reference as ref
 from nncheck.model import Check, Result
 from nncheck.verdicts import check_array, as_array, allclose
-from nncheck.plugins.relu.diagnoses import DIAGNOSES
+from nncheck.plugins.relu.diagnoses import DIAGNOSES, FORWARD_POINTER
 from nncheck.plugins.relu.probes import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_forward,
@@ -62,7 +62,7 @@ def nncheck_diagnoses(config):
 def nncheck_checks(config):
     return guard([
         Check("relu.forward", "ReLU computes max(x, 0)", probe_forward, verdict_forward,
-              relu_inputs, points=5, requires=("ReLU",), entry="{cls}.forward",
+              relu_inputs, points=5, requires=("ReLU",), entry="{cls}.forward", pointer=FORWARD_POINTER,
               hint="ReLU.forward should return np.maximum(input, 0)."),
         Check("relu.backward", "ReLU passes gradients only where the input was positive",
               probe_backward, verdict_backward, relu_inputs, points=5, requires=("ReLU",),

@@ -5,7 +5,10 @@ its pointer (``pointer(ctx) -> [Pin]``, see :mod:`nncheck.point`); ``None`` name
 definition without pinning a line.
 """
 from nncheck.model import Diagnosis
-from nncheck.point.constructs import rule_single_line_return
+from nncheck.point.constructs import only_return, rule_single_line_return
+
+FORWARD_POINTER = only_return("{cls}.forward")
+"""relu.forward's own pointer (``Check.pointer``): a wrong output is made on forward's only return line."""
 
 
 DIAGNOSES = [

@@ -10,6 +10,8 @@ definition without pinning a line.
 """
 from nncheck.model import Diagnosis
 from nncheck.plugins.network.diagnoses import rule_predict_axis, rule_predict_not_argmax
+from nncheck.plugins.dense.diagnoses import PARAMS
+from nncheck.point.constructs import uphill
 from nncheck.point.context import Ctx
 
 
@@ -20,7 +22,10 @@ def rule_training_predict(ctx: Ctx):
 DIAGNOSES = [
     Diagnosis("training-below-reference", "Training reaches a lower accuracy than the reference"),
     Diagnosis("training-no-learning", "The network does not learn"),
-    Diagnosis("training-nan", "Training produced NaN or infinite values"),
+    # gradient ascent in Dense blows up to NaN: the update line, when one adds the step (no entry:
+    # nothing is named when it does not)
+    Diagnosis("training-nan", "Training produced NaN or infinite values", "",
+              lambda ctx: uphill(ctx, list(PARAMS), PARAMS)),
     Diagnosis("training-collapsed", "The network predicts (almost) one class for everything"),
     Diagnosis("training-predict-shape", "predict returns the wrong shape during training",
               "predict", rule_training_predict),

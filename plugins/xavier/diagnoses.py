@@ -9,7 +9,7 @@ import ast
 from nncheck.model import Diagnosis
 from nncheck.plugins.dense.diagnoses import rule_init_bias, rule_init_not_centered
 from nncheck.point.code import SHAPE_CALLS, SQRT, last_name
-from nncheck.point.constructs import init_value
+from nncheck.point.constructs import attr_sinks, init_value, placeholder
 from nncheck.point.context import Ctx, one_line
 
 
@@ -36,6 +36,10 @@ _FAN_SCHEMES = ("He (fan-in only)", "LeCun (fan-in only)", "uniform +-1/sqrt(in)
 
 
 def rule_xavier_variance(ctx: Ctx):
+    fn = ctx.entry("{cls}.__init__")
+    if fn is not None and not any(k.fn.node is fn.node for k in attr_sinks(ctx.flatten(fn), "weights")):
+        # the class's own constructor never draws the weights (they stay Dense's): its leftover pass
+        return placeholder("{cls}.__init__")(ctx)
     found = init_value(ctx, "weights")
     if found is None or not found[2].complete:
         return []

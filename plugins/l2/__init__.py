@@ -185,6 +185,17 @@ def verdict_grad(inputs, output, rtol=1e-6, strict=False):
     lr, alpha, batch = inputs["lr"], inputs["alpha"], len(inputs["x"])
     how = output.get("how") or {}
     cls_name = how.get("class", "L2Dense")
+    measured = how.get("measured") if isinstance(how.get("measured"), dict) else None
+    if measured is not None and not how.get("coefficient"):  # hard-coded: graded at the value it uses
+        alpha = float(measured["alpha"])
+        if _is(alpha, 0.0, 1e-12):
+            return Result.failed(
+                f"{cls_name} takes no argument for the L2 coefficient, and its weights do not shrink under a zero "
+                "loss gradient: the weight gradient has no L2 term.",
+                hint="dW = x.T @ grad_output + 2 * alpha * W, with alpha an argument of the constructor.",
+                diagnosis="l2-penalty-missing", passed_as=how)
+        inputs = dict(inputs, alpha=alpha)
+        how = dict(how, coefficient="alpha")
     if not how.get("coefficient"):
         return Result.failed(
             f"nncheck could not find the regularisation coefficient of {cls_name}: its constructor takes "
@@ -193,6 +204,13 @@ def verdict_grad(inputs, output, rtol=1e-6, strict=False):
                  "L2Dense(input_units, output_units, learning_rate=0.1, alpha=...) (reg=... also works).")
     coef = _coef_words(how)
     used = f"{coef}={alpha:.3g} passed as {how['coefficient']}, learning rate as {how.get('learning_rate')}"
+    hard = ""
+    if measured is not None:
+        used = (f"its hard-coded coefficient, measured as {coef}={alpha:.3g}, learning rate as "
+                f"{how.get('learning_rate')}")
+        hard = (f"; note: {cls_name} takes no argument for the coefficient, so nncheck measured the one it uses "
+                f"from the shrinkage of its weights under a zero loss gradient ({coef}={alpha:.3g}, if the "
+                f"penalty is 2*{coef}*W) and graded the step at that value")
 
     reference = ref.L2Dense(W.shape[0], W.shape[1], learning_rate=lr, alpha=alpha)
     reference.weights, reference.biases = W.copy(), b.copy()
@@ -272,7 +290,8 @@ def verdict_grad(inputs, output, rtol=1e-6, strict=False):
         details["convention"] = "half"
         return Result.passed(f"dW = x.T @ grad_output + {coef}*W, biases not regularised ({used}); "
                              + HALF_NOTE.format(coef=coef), **details)
-    return Result.passed(f"dW = x.T @ grad_output + 2*{coef}*W, biases not regularised ({used}){note}", **details)
+    return Result.passed(f"dW = x.T @ grad_output + 2*{coef}*W, biases not regularised ({used}){note}{hard}",
+                         **details)
 
 
 # --------------------------------------------------------------------------

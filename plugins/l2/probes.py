@@ -103,12 +103,50 @@ def _construct(cls, n_in, n_out, lr, coef):
     return layer, how
 
 
+def _shrinkage(cls, n_in, n_out, lr, batch):
+    """``k`` in ``W_after = W - lr * k * W`` for one step under a zero loss gradient (a penalty k*W),
+    or None when the weights do not move that way."""
+    rng = np.random.default_rng(11)
+    W = rng.normal(size=(n_in, n_out))
+    layer, _ = _construct(cls, n_in, n_out, lr, 0.0)
+    layer.weights, layer.biases = W.copy(), np.zeros(n_out)
+    x = rng.normal(size=(batch, n_in))
+    call_forward(layer, x.copy())
+    call_backward(layer, x.copy(), np.zeros((batch, n_out)))
+    after = np.asarray(layer.weights, dtype=float)
+    if after.shape != W.shape or not np.all(np.isfinite(after)):
+        return None
+    k = float(np.sum((W - after) * W) / (lr * np.sum(W * W)))
+    return k if np.linalg.norm(W - after - lr * k * W) <= 1e-6 * max(np.linalg.norm(W - after), 1e-300) else None
+
+
+def measure_coefficient(cls, n_in, n_out, lr):
+    """The L2 coefficient a layer with no argument for it uses (hard-coded), measured from the shrinkage of
+    its weights under a zero loss gradient: ``{"alpha": a, "per_batch": bool}`` for a penalty ``2*a*W``
+    (``2*a*W / batch`` when the shrinkage depends on the batch size), or None when they do not shrink so."""
+    k5, k10 = _shrinkage(cls, n_in, n_out, lr, 5), _shrinkage(cls, n_in, n_out, lr, 10)
+    if k5 is None or k10 is None:
+        return None
+    if abs(k5 - k10) <= 1e-6 * max(abs(k5), 1e-300):
+        return {"alpha": k5 / 2.0, "per_batch": False}
+    if abs(k5 - 2.0 * k10) <= 1e-6 * abs(k5):
+        return {"alpha": k5 * 5 / 2.0, "per_batch": True}
+    return None
+
+
 @discovered
 @reports_conventions
 def probe_grad(ns, inputs):
     W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
-    layer, how = _construct(option_class(ns, inputs, "L2Dense"), W.shape[0], W.shape[1], float(inputs["lr"]), float(inputs["alpha"]))
-    if how["coefficient"] is None:
+    cls = option_class(ns, inputs, "L2Dense")
+    layer, how = _construct(cls, W.shape[0], W.shape[1], float(inputs["lr"]), float(inputs["alpha"]))
+    if how["coefficient"] is None and how["learning_rate"] is not None:
+        # no argument holds it: hard-coded; measured from the weights' shrinkage and graded at that value
+        measured = measure_coefficient(cls, W.shape[0], W.shape[1], float(inputs["lr"]))
+        if measured is not None:
+            how["measured"] = measured
+            layer, _ = _construct(cls, W.shape[0], W.shape[1], float(inputs["lr"]), float(inputs["alpha"]))
+    if how["coefficient"] is None and "measured" not in how:
         return {"how": how}
     layer.weights = W.copy()
     layer.biases = b.copy()

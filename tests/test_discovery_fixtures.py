@@ -86,7 +86,6 @@ GAPS = {
     "adam_class_generic_name": "not attempted: no AdamDense (the name Dense_mod says nothing)",
     "adam_flag_raises_name_error": "skipped: building Dense(..., optimizer='adam') to confirm it raised NameError",
     "adam_optimizer_object_positional": "skipped: Adam() raised TypeError (b1 and b2 have no defaults)",
-    "dropout_class_camel_keep_rate": "failed: dropout-keep-prob-confused (p passed as keep_rate)",
     "dropout_forward_stage_argument": "failed: Dropout.forward needs `stage`, 'give it a default'",
     "l2_coef_on_dense_alpha": "not attempted: no L2Dense (`alpha` on Dense is not read as the coefficient)",
     "l2_coef_on_dense_lbda": "not attempted: no L2Dense (`lbda` is not read as the coefficient)",

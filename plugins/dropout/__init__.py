@@ -180,8 +180,11 @@ def verdict_train(inputs, output):
     details["accepted_deviation"] = _hoeffding_t(x.size)
     details["false_failure_probability"] = 2 * DELTA
     if not problems:
+        keep = output.get("keep_param")
+        note = (f"; note: its argument `{keep}` is the probability to keep a unit (its name or the share of "
+                "units it drops says so), so it was given 1-p") if keep else ""
         return Result.passed(", ".join(f"p={p:g}: {r:.2%} dropped" for p, r in rates.items())
-                             + ", kept units scaled by 1/(1-p)", **details)
+                             + ", kept units scaled by 1/(1-p)" + note, **details)
     diagnosis = list(dict.fromkeys(code for _, code in problems))
     hint = _RESCALE_HINT
     if "dropout-keep-prob-confused" in diagnosis:

@@ -463,6 +463,10 @@ def nncheck_selftest_variants(config):
         grad_weights, grad_biases = super()._param_gradients(input, grad_output)
         ''' + penalty + "\n")
     half = "return grad_weights + self.alpha * self.weights, grad_biases"
+    init = ("    def __init__(self, input_units, output_units, learning_rate=0.1, alpha=1e-4):\n"
+            "        super().__init__(input_units, output_units, learning_rate)\n        self.alpha = alpha\n")
+    no_argument = ("    def __init__(self, input_units, output_units, learning_rate=0.1):\n"
+                   "        super().__init__(input_units, output_units, learning_rate)\n")
     return [
         # the half convention fails only under the instructor's strict setting; by default it passes
         replace(mutant("l2-half", "l2", "l2-half-convention", "options.py", penalty, half,
@@ -479,6 +483,10 @@ def nncheck_selftest_variants(config):
         mutant("l2-bias-regularised", "l2", "l2-regularises-bias", "options.py", penalty,
                "return grad_weights + 2.0 * self.alpha * self.weights, grad_biases + 2.0 * self.alpha * self.biases",
                "the biases get the L2 term too"),
+        Variant("l2-hard-coded-over-batch", "mutant", "l2", "l2-divided-by-batch", [
+            ("options.py", init, no_argument),
+            ("options.py", penalty, "return grad_weights + 2.0 * 0.003 * self.weights / len(input), grad_biases")],
+            description="a hard-coded coefficient (no argument) whose penalty is divided by the batch size"),
         mutant("l2-no-penalty", "l2", "l2-penalty-missing", "options.py", penalty,
                "return grad_weights, grad_biases", "L2Dense without its penalty"),
         mutant("l2-penalty-sign", "l2", "l2-penalty-wrong-sign", "options.py", penalty,
@@ -496,6 +504,12 @@ def nncheck_selftest_variants(config):
                 grad_biases="grad_output.mean(axis=0)")},
             description="the original notebook's Dense_reg by default: its reg * W is accepted, the division "
                         "by the batch is not", lines={"submission.py": [31, 32]}),
+        correct("l2-hard-coded-coefficient", [
+            ("options.py", init, no_argument),
+            ("options.py", penalty, "return grad_weights + 2.0 * 0.003 * self.weights, grad_biases")],
+            description="the coefficient hard-coded (2 * 0.003 * W, no argument): measured, graded at it, with a "
+                        "note (the experiment needs the coefficient as an argument, to turn it off)",
+            families=("l2.grad",)),
         correct("l2-einsum-in-backward", [("options.py", param_grads, '''    def backward(self, input, grad_output):
         grad_input = np.einsum("bo,io->bi", grad_output, self.weights)
         grad_weights = np.einsum("bi,bo->io", input, grad_output) + 2 * self.alpha * self.weights

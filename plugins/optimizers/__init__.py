@@ -698,6 +698,9 @@ _MOM_STEP = """        self.velocity_weights = self.momentum * self.velocity_wei
         self.weights = self.weights + self.velocity_weights
         self.biases = self.biases + self.velocity_biases
 """
+_MOM_INIT = ("    def __init__(self, input_units, output_units, learning_rate=0.1, momentum=0.9):\n"
+             "        super().__init__(input_units, output_units, learning_rate)\n"
+             "        self.momentum = momentum\n")
 _MOM_UPDATE = """        self.weights = self.weights + self.velocity_weights
         self.biases = self.biases + self.velocity_biases
 """
@@ -749,6 +752,9 @@ def nncheck_selftest_variants(config):
                "        self._step(*self._param_gradients(input, grad_output))\n"
                "        return np.dot(grad_output, self.weights.T)\n",
                "backward returns the input gradient computed with the updated weights"),
+        mutant("momentum-argument-ignored", "momentum", "optimizer-ignores-hyperparameter", f, _MOM_INIT,
+               _MOM_INIT.replace("self.momentum = momentum", "self.momentum = 0.95  # the argument is not used"),
+               "takes a momentum argument but uses a hard-coded 0.95"),
         # -- RMSProp mistakes
         mutant("rmsprop-missing-sqrt", "rmsprop", "rmsprop-missing-sqrt", f, _RMS_UPDATE,
                _RMS_UPDATE.replace("np.sqrt(self.cache_weights)", "self.cache_weights")
@@ -832,6 +838,18 @@ def nncheck_selftest_variants(config):
                 "        super().__init__(input_units, output_units, lr)\n"
                 "        self.momentum = mu\n")],
                 description="hyperparameters named lr and mu", families=("momentum",)),
+        correct("momentum-hard-coded", [
+            (f, _MOM_INIT, "    def __init__(self, input_units, output_units, learning_rate=0.1):\n"
+                           "        super().__init__(input_units, output_units, learning_rate)\n"
+                           "        self.coef = 0.95  # no argument: graded at the value it uses\n"),
+            (f, "self.momentum * self.velocity_weights", "self.coef * self.velocity_weights"),
+            (f, "self.momentum * self.velocity_biases", "self.coef * self.velocity_biases")],
+                description="momentum hard-coded (0.95) with no argument: measured from the steps, with a note",
+                families=("momentum",)),
+        correct("momentum-named-beta1", [(f, _MOM_INIT, _MOM_INIT.replace("momentum=0.9", "beta1=0.9")
+                                          .replace("self.momentum = momentum", "self.momentum = beta1"))],
+                description="the momentum coefficient named beta1: found as the argument the steps change with",
+                families=("momentum",)),
         correct("rmsprop-eps-inside", [(f, _RMS_UPDATE,
                 _RMS_UPDATE.replace("(np.sqrt(self.cache_weights) + self.epsilon)",
                                     "np.sqrt(self.cache_weights + self.epsilon)")

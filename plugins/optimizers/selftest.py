@@ -29,6 +29,11 @@ def form_variants() -> list:
                      [("layers.py", DENSE_INIT, flag_init), ("layers.py", DENSE_STEP, flag_step),
                       *hide_class("MomentumDense", 3)],
                      "option III as a flag on Dense: Dense(..., optimizer='momentum')"),
+        form_variant("discovered-momentum-flag-beta1", "correct", "momentum", None,
+                     [("layers.py", DENSE_INIT, flag_init.replace("momentum=0.9", "beta1=0.9")
+                       .replace("self.momentum = momentum", "self.momentum = beta1")),
+                      ("layers.py", DENSE_STEP, flag_step), *hide_class("MomentumDense", 3)],
+                     "Dense(..., optimizer='momentum', beta1=0.9): the coefficient named as Adam's"),
         form_variant("discovered-momentum-flag-wrong-sign", "mutant", "momentum", "optimizer-wrong-sign",
                      [("layers.py", DENSE_INIT, flag_init),
                       ("layers.py", DENSE_STEP, flag_step.replace("self.weights + self.vw", "self.weights - self.vw")

@@ -83,32 +83,11 @@ def engine():
 #: Fixtures of styles nncheck does not grade as a careful grader would yet: fixture -> what it does today.
 #: Each is a strict xfail, so it fails the day it is fixed and must then leave this set.
 GAPS = {
-    "adam_class_generic_name": "not attempted: no AdamDense (the name Dense_mod says nothing)",
-    "adam_flag_raises_name_error": "skipped: building Dense(..., optimizer='adam') to confirm it raised NameError",
-    "adam_optimizer_object_positional": "skipped: Adam() raised TypeError (b1 and b2 have no defaults)",
     "dropout_forward_stage_argument": "failed: Dropout.forward needs `stage`, 'give it a default'",
-    "l2_coef_on_dense_alpha": "not attempted: no L2Dense (`alpha` on Dense is not read as the coefficient)",
-    "l2_coef_on_dense_lbda": "not attempted: no L2Dense (`lbda` is not read as the coefficient)",
-    "l2_dense_redefined_after_option_heading": "skipped: unconfirmed, the first Dense is loaded (no heading)",
-    "l2_flag_upper_case": "skipped: unconfirmed, `lam` is not set, the weights barely move",
-    "l2_in_core_dense_always_on": "not attempted: no L2Dense (the core Dense carries it)",
     "l2_switch_kwargs_coefficient": "not attempted: the switch has no coefficient parameter (it is in **kwargs)",
-    "momentum_class_suffix_letter": "not attempted: no MomentumDense (`Dense_m`)",
-    "momentum_flag_enum": "not attempted: no MomentumDense (an enum member is not a compared string)",
-    "momentum_in_core_dense_hard_coded": "not attempted: no MomentumDense (the core Dense carries it)",
-    "rmsprop_backward_switch": "not attempted: no RMSPropDense (a backward argument compared with 'RMSProp')",
-    "rmsprop_settings_dict": "not attempted: no RMSPropDense (a dict argument named rmsprop)",
-    "rmsprop_train_switch": "not attempted: no RMSPropDense (the switch comes from train)",
-    "xavier_class_suffix_letter": "not attempted: no XavierDense (`DenseX`)",
-    "xavier_dense_redefined_after_heading": "skipped: the Dense with `initializer` is after the heading, set aside",
-    "xavier_flag_default_on_in_l2_class": "xavier not attempted (a flag of the L2 class DenseReg); l2 passes",
-    "xavier_flag_default_on_single_value": "skipped: unconfirmed, 'same scale as plain Dense' (already Xavier)",
-    "xavier_flag_named_he_glorot_draw": "skipped: unconfirmed, tried init='xavier' (the 0.01 branch)",
     "xavier_initialiser_function": "not attempted: an initialiser function is reported, not graded",
     "xavier_initialiser_function_default": "not attempted: an initialiser function is reported, not graded",
-    "xavier_initialiser_object": "not attempted: no XavierDense (an initialiser object handed to Dense)",
     "xavier_network_class_flag": "not attempted: no XavierDense (a flag on a whole-network class)",
-    "xavier_switch_integer": "not attempted: no XavierDense (an integer 0/1 switch is not a switch)",
 }
 
 

@@ -19,7 +19,7 @@ from nncheck.discover.sources import inherited_backward
 from nncheck.model import Result, Status
 from nncheck.probes import SIGNATURE_ERROR
 from nncheck.report import diagnoses
-from nncheck.worker.forms import FORM, UNCONFIRMED
+from nncheck.worker.forms import FORM, GRADED, UNCONFIRMED
 
 
 def _with_form(inputs_fn, form):
@@ -35,26 +35,36 @@ def _with_form(inputs_fn, form):
 def _guarded(verdict, form):
     def verdict_for_form(inputs, output):
         if isinstance(output, dict) and isinstance(output.get(UNCONFIRMED), str):
+            if form.get("confirm") == "strict":  # no name, flag or pin said it: nothing was attempted
+                return Result.skipped(f"not attempted: no {form['canonical']} in the submission, and "
+                                      f"{output[UNCONFIRMED]}")
             return Result.skipped(f"not graded: saw {form['label']} ({form['evidence']}), but "
                                   f"{output[UNCONFIRMED]}")
+        graded = None
+        if isinstance(output, dict) and GRADED in output:
+            output = dict(output)
+            graded = output.pop(GRADED)
         if (isinstance(output, dict) and isinstance(output.get(SIGNATURE_ERROR), str)
                 and not form.get("pinned")):
             return Result.skipped(f"not graded: saw {form['label']} ({form['evidence']}), but it cannot be "
                                   f"built the way the assignment builds the option: {output[SIGNATURE_ERROR]}")
-        return verdict(inputs, output)
+        result = verdict(inputs, output)
+        if graded is not None and isinstance(result, Result):
+            result.details = {**(result.details or {}), GRADED: graded}
+        return result
     verdict_for_form.__nncheck_guarded__ = True  # the wrapped verdict is guarded already
     return verdict_for_form
 
 
 def apply(checks, found: OptionsFound):
     """The checks with every discovered form wired into its option's checks (core untouched)."""
-    if not found.forms:
+    if not found.forms and not found.behaviour:
         return list(checks)
     catalogue = found.catalogue
     out = []
     for check in checks:
         opt = catalogue.for_family(check.family)
-        form = found.forms.get(opt.name) if opt is not None and check.section != "core" else None
+        form = found.tried(opt.name) if opt is not None and check.section != "core" else None
         if form is None:
             out.append(check)
             continue
@@ -77,11 +87,17 @@ def describe_options(report, found: OptionsFound):
                 f"{others}. To grade another one, pin it with a comment anywhere in your code, e.g. "
                 f"`# nncheck: {option} = {example}` (an instructor: the config table [options]).")
     report.load["options"] = info
+    graded: dict = {}
     for rec in report.checks:
-        opt = catalogue.for_family(rec.family) if found.forms else None
-        form = found.forms.get(opt.name) if opt is not None else None
+        opt = catalogue.for_family(rec.family)
+        form = found.tried(opt.name) if opt is not None else None
         if form is None or rec.section == "core":
             continue
+        form = graded_form(form, rec)
+        if rec.status is not Status.SKIPPED:
+            graded.setdefault(opt.name, public(form))
+        elif form.get("confirm") == "strict":
+            continue  # nothing behaved like the option: not attempted, no form to name
         rec.details = {**(rec.details or {}), "graded_form": public(form)}
         if rec.status is Status.SKIPPED:
             continue
@@ -94,7 +110,35 @@ def describe_options(report, found: OptionsFound):
                 rec.message += (f" This bug is in `{name}.backward` ({where}), which `{form['class']}` "
                                 f"inherits: fix it there once and both are right.")
                 rec.diagnosis = list(rec.diagnosis) + ["inherited-from-dense"]
+    info["graded"].update(graded)  # what was graded, not what was found first
+    _not_attempted_family(report, found)
     return report
+
+
+def _not_attempted_family(report, found: OptionsFound) -> None:
+    """An option nothing names and no layer behaves like is not attempted, in every check of it: a
+    check that waited on another of the family says so too (not "skipped because ... did not pass")."""
+    families: dict = {}
+    for rec in report.checks:
+        opt = found.catalogue.for_family(rec.family)
+        if opt is not None and opt.name in found.behaviour and rec.section != "core":
+            families.setdefault(rec.family, []).append(rec)
+    for recs in families.values():
+        first = next((r.message for r in recs if r.message.startswith("not attempted")), None)
+        if first and all(r.status is Status.SKIPPED for r in recs):
+            for r in recs:
+                if r.message.startswith("skipped because"):
+                    r.message = first
+
+
+def graded_form(form: dict, rec) -> dict:
+    """The candidate of ``form`` the sandbox graded for the check ``rec`` (the form itself when the
+    probe did not say)."""
+    index = (rec.details or {}).get(GRADED)
+    cands = form.get("candidates") or []
+    if isinstance(index, int) and 0 <= index < len(cands):
+        return cands[index]
+    return form
 
 
 # --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import dataclasses
 import time
 
 from nncheck.discover import catalogue as _catalogue
-from nncheck.discover.candidates import candidates
+from nncheck.discover.candidates import MAX_CANDIDATES, STRENGTH, candidates
 from nncheck.discover.catalogue import Catalogue
 from nncheck.discover.pins import pinned_forms
 from nncheck.discover.sources import collect, is_layer, read_sources, words
@@ -35,6 +35,7 @@ class OptionsFound:
     """What :func:`scan` found: the form chosen for each option, every candidate, what was not graded."""
 
     forms: dict = dataclasses.field(default_factory=dict)        # option -> chosen form
+    behaviour: dict = dataclasses.field(default_factory=dict)    # option -> candidates nothing names, to try
     candidates: dict = dataclasses.field(default_factory=dict)   # option -> [forms]
     seen: list = dataclasses.field(default_factory=list)         # option-like code not graded: sentences
     classes: dict = dataclasses.field(default_factory=dict)
@@ -44,6 +45,10 @@ class OptionsFound:
     @property
     def catalogue(self) -> Catalogue:
         return self.options if self.options is not None else _catalogue.builtin()
+
+    def tried(self, option: str) -> dict | None:
+        """The form an option's checks get: the chosen one, else the candidates nothing names."""
+        return self.forms.get(option) or self.behaviour.get(option)
 
     def by_family(self) -> dict:
         """``{family: form}`` of the chosen forms."""
@@ -88,13 +93,27 @@ def scan(path, config=None, aliases=None, options: Catalogue | None = None) -> O
             if keep:
                 d.forms[option] = keep[0]
             continue
-        if not cands:
+        evidence = [c for c in cands if c["strength"] < STRENGTH["behaviour"]]
+        if not evidence:
             d.seen += unused_clues(options, opt, classes, functions)
+        if not cands:
             continue
-        d.candidates[option] = cands
-        d.forms[option] = cands[0]
+        if evidence:
+            d.candidates[option] = evidence
+            d.forms[option] = ranked(cands)
+        else:  # no name, flag or pin: the layers that behave like the option, if any, are graded
+            d.behaviour[option] = ranked(cands)
     d.duration_s = time.perf_counter() - t0
     return d
+
+
+def ranked(cands: list) -> dict:
+    """The form handed to an option's checks: the strongest candidate, carrying the ranked list the
+    sandbox tries in order (:func:`nncheck.worker.forms.select`) until one behaves like the option."""
+    first = dict(cands[0])
+    if len(cands) > 1 or cands[0].get("confirm") == "strict":
+        first["candidates"] = [dict(c) for c in cands[:MAX_CANDIDATES]]
+    return first
 
 
 def unused_clues(catalogue: Catalogue, opt, classes, functions) -> list[str]:

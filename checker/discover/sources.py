@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import json
 import re
+import textwrap
 from pathlib import Path
 
 from nncheck.load.syntax import parse
@@ -37,6 +38,13 @@ class ClassInfo:
     flags: list           # (parameter, string value)
     after_heading: bool
     switches: list = dataclasses.field(default_factory=list)  # constructor parameters with a True/False default
+    # behaviour-first candidates (see nncheck.discover.candidates.behaviour_forms)
+    int_switches: list = dataclasses.field(default_factory=list)  # constructor parameters with a 0/1 default
+    enum_flags: list = dataclasses.field(default_factory=list)    # (parameter, "Enum.member") compared
+    dict_params: dict = dataclasses.field(default_factory=dict)   # parameter -> keys code reads from it
+    backward_flags: list = dataclasses.field(default_factory=list)  # (backward parameter, string) compared
+    source: str = ""          # the class's own code, for a definition the loader sets aside
+    set_aside: bool = False   # a redefinition the loader does not run (the heading rule)
 
     @property
     def not_numbers(self) -> set:
@@ -108,6 +116,34 @@ def _strings(node):
     return []
 
 
+def _more_clues(nodes, info: ClassInfo, attr_of) -> None:
+    """Enum members and dict keys code compares a constructor parameter with or reads from it (among
+    the class's comparisons and subscripts ``nodes``), and the strings a parameter of ``backward`` is
+    compared with."""
+    back = info.methods.get("backward")
+    back_params = set(info.backward_params[2:])
+    for n in nodes:
+        if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Eq, ast.Is, ast.In)):
+            for var, const in ((n.left, n.comparators[0]), (n.comparators[0], n.left)):
+                name = _name_of(var)
+                if (name in attr_of and isinstance(const, ast.Attribute) and isinstance(const.value, ast.Name)
+                        and (attr_of[name], f"{const.value.id}.{const.attr}") not in info.enum_flags):
+                    info.enum_flags.append((attr_of[name], f"{const.value.id}.{const.attr}"))
+        if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str):
+            name = _name_of(n.value)
+            if name in attr_of and isinstance(info.init_defaults.get(attr_of[name], 0), type(None)):
+                keys = info.dict_params.setdefault(attr_of[name], [])
+                if n.slice.value not in keys:
+                    keys.append(n.slice.value)
+    if back is not None and back_params:
+        for n in ast.walk(back):
+            if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Eq, ast.In)):
+                for var, const in ((n.left, n.comparators[0]), (n.comparators[0], n.left)):
+                    if isinstance(var, ast.Name) and var.id in back_params:
+                        info.backward_flags += [(var.id, s) for s in _strings(const)
+                                                if (var.id, s) not in info.backward_flags]
+
+
 def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
     methods = {n.name: n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
@@ -136,8 +172,10 @@ def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
                 for t in n.targets:
                     if isinstance(t, ast.Attribute):
                         attr_of[t.attr] = n.value.id
-    flags = []
+    flags, clues = [], []
     for n in ast.walk(node):
+        if isinstance(n, (ast.Compare, ast.Subscript)):
+            clues.append(n)
         if isinstance(n, ast.Compare) and len(n.ops) == 1 and isinstance(n.ops[0], (ast.Eq, ast.In, ast.Is)):
             left, right = n.left, n.comparators[0]
             for var, const in ((left, right), (right, left)):
@@ -152,8 +190,11 @@ def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
                     flags += [(attr_of[name], x) for x in _strings(k)] if k is not None else []
     bases = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "?") for b in node.bases]
     switches = [p for p in init_params if isinstance(init_defaults.get(p), bool)]
-    return ClassInfo(node.name, bases, label, node.lineno, methods, init_params, init_defaults,
+    info = ClassInfo(node.name, bases, label, node.lineno, methods, init_params, init_defaults,
                      backward_params, flags, after, switches)
+    info.int_switches = [p for p in init_params if type(init_defaults.get(p)) is int and init_defaults[p] in (0, 1)]
+    _more_clues(clues, info, attr_of)
+    return info
 
 
 def collect(sources):
@@ -168,11 +209,16 @@ def collect(sources):
         tree = _parse(code)
         if tree is None:
             continue
+        lines = None
         stack = list(tree.body)
         while stack:  # classes at module level or under if/try/with, not inside functions
             node = stack.pop()
             if isinstance(node, ast.ClassDef):
-                classes.setdefault(node.name, []).append(_class_info(node, label, after))
+                info = _class_info(node, label, after)
+                if not node.decorator_list:  # (a decorated class is not rebuilt from its text)
+                    lines = lines if lines is not None else code.splitlines(keepends=True)
+                    info.source = textwrap.dedent("".join(lines[node.lineno - 1:node.end_lineno]))
+                classes.setdefault(node.name, []).append(info)
             elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
                 for field in ("body", "orelse", "finalbody", "handlers"):
                     stack.extend(getattr(node, field, None) or [])
@@ -181,7 +227,26 @@ def collect(sources):
         for node in tree.body:
             if isinstance(node, ast.FunctionDef):
                 functions.setdefault(node.name, f"{label}, line {node.lineno}")
+    _mark_set_aside(classes, sources)
     return classes, pins, functions
+
+
+def _mark_set_aside(classes, sources) -> None:
+    """Mark the class definitions the loader does not run: in a notebook, with the heading a
+    redefinition after it of a name defined before it; without it, every definition but the first.
+    (In a ``.py`` file the last definition is the one that counts: nothing is set aside.)"""
+    heading = any(after for _, _, after in sources)
+    for infos in classes.values():
+        cells = [i for i in infos if "[cell " in i.where]
+        if len(cells) < 2:
+            continue
+        if heading:
+            if any(not i.after_heading for i in cells):
+                for i in cells:
+                    i.set_aside = i.after_heading
+        else:
+            for i in cells[1:]:
+                i.set_aside = True
 
 
 # --------------------------------------------------------------------------

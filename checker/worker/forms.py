@@ -65,6 +65,8 @@ def _find(params, names, taken=()):
 
 def _value(ns, form, v, hyper):
     """A form's keyword value: a constant, or ``{"object": "Adam"}`` (an optimizer object built here)."""
+    if isinstance(v, dict) and ("enum" in v or "settings" in v):
+        return _member_or_settings(ns, form, v, hyper)
     if isinstance(v, dict) and "object" in v:
         cls = ns.get(v["object"])
         if cls is None:
@@ -90,7 +92,7 @@ def build(ns, form, n_in=None, n_out=None, hyper=None):
     (else under the parameter the layer's steps change with, else as an attribute; see :data:`BUILT`)."""
     hyper = {k: v for k, v in (hyper or {}).items() if v is not _UNSET}
     BUILT.update(by_behaviour={}, unpassed=[])
-    target = ns.get(form["class"])
+    target = _target(ns, form)
     if target is None:
         raise Unconfirmed(f"`{form['class']}` is not defined when the submission is loaded"
                           + (" (a definition after the assignment's heading is set aside)"
@@ -146,10 +148,11 @@ def build(ns, form, n_in=None, n_out=None, hyper=None):
         else:
             BUILT["unpassed"].append(canon)
     bh = form.get("backward_hyper") or {}
+    values = dict(form.get("backward_kwargs") or {})  # a switch of backward: backward(..., optimizer='rmsprop')
     if bh:
-        values = {student_name: hyper[canon] for canon, student_name in bh.items() if canon in hyper}
-        if values:
-            layer.backward = functools.partial(type(layer).backward, layer, **values)
+        values.update({student_name: hyper[canon] for canon, student_name in bh.items() if canon in hyper})
+    if values:
+        layer.backward = functools.partial(type(layer).backward, layer, **values)
     return layer
 
 
@@ -158,8 +161,9 @@ def option_class(ns, inputs, canonical):
     form = inputs.get(FORM) if isinstance(inputs, dict) else None
     if not form:
         return ns[canonical]
-    checked = form.get("confirm") in ("behaves", "fallback")
-    if form.get("kind") == "class" and not form.get("keep") and not form.get("hyper"):
+    form = select(ns, form)
+    checked = form.get("confirm") in CHECKED and not form.get("_confirmed")
+    if form.get("kind") == "class" and not form.get("keep") and not form.get("hyper") and not form.get("source"):
         cls = ns.get(form["class"])
         if cls is None:
             raise Unconfirmed(f"`{form['class']}` is not defined when the submission is loaded")
@@ -229,9 +233,14 @@ def _fingerprint_of(ref: str):
     return fn
 
 
-def confirm(ns, form):
+class _Raised(Exception):
+    """The student's code raised while its fingerprint ran (the strongest candidate: graded anyway)."""
+
+
+def confirm(ns, form, strict_errors=False):
     """Raise :class:`Unconfirmed` unless the form's layer behaves like ``form["option"]`` (its
-    option's fingerprint says so; an option without one takes every form as found)."""
+    option's fingerprint says so; an option without one takes every form as found). With
+    ``strict_errors``, the student's code raising is :class:`_Raised`, not a reason to skip."""
     ref = form.get("fingerprint")
     if not ref:
         return
@@ -242,7 +251,14 @@ def confirm(ns, form):
     except Unconfirmed:
         raise
     except Exception as exc:  # noqa: BLE001 - the student's code raised while we tried it
+        if strict_errors and not _is_convention(exc):
+            raise _Raised() from exc
         raise Unconfirmed(f"building and trying `{label}` raised {type(exc).__name__}: {str(exc)[:120]}") from None
+
+
+def _is_convention(exc) -> bool:
+    """A calling-convention mismatch (reported as today), not the student's code failing."""
+    return type(exc).__name__ == "ConventionError" or isinstance(exc, TypeError)
 
 
 def weights(layer):
@@ -267,7 +283,96 @@ def discovered(probe):
     @functools.wraps(probe)
     def wrapper(ns, inputs):
         try:
-            return probe(ns, inputs)
+            out = probe(ns, inputs)
         except Unconfirmed as exc:
             return {UNCONFIRMED: str(exc)}
+        form = inputs.get(FORM) if isinstance(inputs, dict) else None
+        if isinstance(out, dict) and form and form.get("candidates") and form.get("option") in _SELECTED:
+            out = {**out, GRADED: _SELECTED[form["option"]]}  # which candidate was graded
+        return out
     return wrapper
+
+
+# --------------------------------------------------------------------------
+# Behaviour first: the first candidate of an option that behaves like it is graded
+# --------------------------------------------------------------------------
+GRADED = "_graded_candidate"
+CHECKED = ("behaves", "fallback", "strict")
+#: At most this many candidates are tried, and for at most this long (seconds) in all.
+MAX_TRIED, BUDGET_S = 8, 1.0
+_SELECTED: dict = {}   # option -> index of the candidate graded (per check: each runs in its own process)
+_CLASSES: dict = {}    # (class, line) -> a set-aside definition rebuilt from its code
+
+
+def select(ns, form):
+    """The candidate of ``form["candidates"]`` (ranked, strongest first) to grade: the first that needs
+    no confirmation (a pin, an option's own name) or whose fingerprint says it behaves like the option.
+
+    The strongest candidate with evidence (a name, a flag) that raises when built or stepped is graded
+    all the same, so its error is the verdict. When none fits, :class:`Unconfirmed` with the sentence
+    about the strongest one."""
+    cands = form.get("candidates")
+    if not cands:
+        return form
+    option = form.get("option")
+    if option in _SELECTED:
+        return {**cands[_SELECTED[option]], "_confirmed": True}
+    import time
+
+    t0 = time.perf_counter()
+    reasons = []
+    first_evidence = next((i for i, c in enumerate(cands) if c.get("confirm") != "strict"), None)
+    for i, cand in enumerate(cands[:MAX_TRIED]):
+        if i and time.perf_counter() - t0 > BUDGET_S:
+            break
+        if cand.get("confirm") not in CHECKED:
+            _SELECTED[option] = i
+            return cand
+        try:
+            confirm(ns, cand, strict_errors=i == first_evidence)
+        except Unconfirmed as exc:
+            reasons.append((i, str(exc)))
+            continue
+        except _Raised:
+            _SELECTED[option] = i  # graded: the probe meets the same error, and it is the verdict
+            return {**cand, "_confirmed": True}
+        _SELECTED[option] = i
+        return {**cand, "_confirmed": True}
+    if first_evidence is not None and reasons and reasons[0][0] == first_evidence:
+        raise Unconfirmed(reasons[0][1])
+    raise Unconfirmed(f"no layer in the submission behaves like it (tried {len(reasons)} "
+                      f"candidate{'' if len(reasons) == 1 else 's'})")
+
+
+def _target(ns, form):
+    """The class a form builds: the loaded one, or a definition the loader set aside, rebuilt from its
+    code in a copy of the namespace (so the core keeps the earlier one)."""
+    if not form.get("source"):
+        return ns.get(form["class"])
+    key = (form["class"], form.get("line"), form.get("source_where"))
+    if key not in _CLASSES:
+        scope = dict(ns)
+        code = "\n" * max(int(form.get("line") or 1) - 1, 0) + form["source"]
+        try:
+            exec(compile(code, str(form.get("source_where") or form["class"]).split(",")[0], "exec"), scope)
+        except Exception as exc:  # noqa: BLE001 - the student's definition raised as it was made
+            raise Unconfirmed(f"the definition of `{form['class']}` in {form.get('source_where')} raised "
+                              f"{type(exc).__name__}: {str(exc)[:120]}") from None
+        _CLASSES[key] = scope.get(form["class"])
+    return _CLASSES[key]
+
+
+def _member_or_settings(ns, form, v, hyper):
+    """An enum member (``{"enum": "Optimizers.momentum"}``) or an option's settings as a dict
+    (``{"settings": ["gamma", "eps"]}``, each key given the hyperparameter its name says)."""
+    if "enum" in v:
+        owner, _, member = v["enum"].rpartition(".")
+        if owner not in ns:
+            raise Unconfirmed(f"`{owner}` is not defined when the submission is loaded")
+        return getattr(ns[owner], member)
+    out = {}
+    for key in v["settings"]:
+        canon = next((c for c in (form.get("params") or ()) if key.lower() in _names(form, c)), None)
+        if canon is not None and canon in hyper:
+            out[key] = hyper[canon]
+    return out

@@ -217,3 +217,8 @@ def confirm_l2(ns, form, label):
     if not np.all(np.isfinite(after)) or np.allclose(after, W, rtol=0, atol=1e-12):
         raise Unconfirmed(f"`{label}` with a coefficient of 0.1 leaves the weights unchanged when the loss "
                           "gradient is zero: it does not look like L2 regularisation")
+    if form.get("confirm") == "strict":  # nothing names it: the weights must shrink towards zero, W -> c*W
+        c = float(np.sum(after * W) / np.sum(W * W))
+        if not (0 < c < 1 and np.linalg.norm(after - c * W) <= 1e-6 * np.linalg.norm(W)):
+            raise Unconfirmed(f"`{label}` moves its weights under a zero loss gradient, but not by shrinking "
+                              "them towards zero: it does not look like L2 regularisation")

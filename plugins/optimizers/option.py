@@ -20,7 +20,7 @@ def _optimizer(name, canonical, what, words, flag_values, hyper, hyper_names, to
     return Option(name=name, canonical=canonical, families=(name,), label=f"option III ({what})",
                   short="option III", words=words, tokens=tokens, flag_values=flag_values, switch=True,
                   hyper=("learning_rate", *hyper), hyper_names=hyper_names, fingerprint=confirm_optimizer,
-                  object_params=OPTIMIZER_PARAMS, object_kind="an optimizer class")
+                  object_params=OPTIMIZER_PARAMS, object_kind="an optimizer class", in_core=True)
 
 
 MOMENTUM = _optimizer("momentum", "MomentumDense", "momentum", ("momentum", "nesterov"),

@@ -288,16 +288,64 @@ def probe_experiment(ns, inputs):
 # --------------------------------------------------------------------------
 # The options' fingerprint: does a discovered form step differently from plain SGD at all?
 # --------------------------------------------------------------------------
+#: The hyperparameters a fingerprint builds a form with (an object whose constructor has no defaults too).
+FINGERPRINT_HYPER = {"learning_rate": 0.01, "momentum": 0.9, "decay": 0.9, "epsilon": 1e-8, "beta1": 0.9,
+                     "beta2": 0.999}
+
+
+def _hyper(form):
+    return {k: FINGERPRINT_HYPER[k] for k in ("learning_rate", *(form.get("params") or ())) if k in FINGERPRINT_HYPER}
+
+
+def optimizer_kind(ns, form):
+    """What a form's steps look like: ``"sgd"``, ``"momentum"`` (a step proportional to the gradient
+    that remembers earlier ones), ``"rmsprop"`` (a step normalised by a running mean of squared
+    gradients, no memory of their sign), ``"adam"`` (normalised, with memory), or ``"other"``.
+    Three steps with the input the identity, so the weights' gradient is the loss gradient itself,
+    its entries spread over three orders of magnitude."""
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(6, 4))
+    g = 10.0 ** rng.uniform(-2, 1, size=(6, 4)) * rng.choice([-1.0, 1.0], size=(6, 4))
+    x = np.eye(6)
+    layer = build(ns, form, 6, 4, _hyper(form))
+    layer.weights, layer.biases = W.copy(), np.zeros(4)
+    w1 = step(layer, g, x)
+    w2 = step(layer, g, x)
+    w3 = step(layer, np.zeros_like(g), x)
+    d1, d2, d3 = w1 - W, w2 - w1, w3 - w2
+    if not all(np.all(np.isfinite(d)) for d in (d1, d2, d3)) or np.allclose(d1, 0, atol=1e-12):
+        return "other"
+    c = float(np.sum(d1 * g) / np.sum(g * g))
+    linear = c < 0 and np.linalg.norm(d1 - c * g) <= 1e-6 * np.linalg.norm(d1)
+    size = np.abs(d1)
+    normalised = bool(np.all(np.sign(d1) == -np.sign(g)) and size.std() <= 0.05 * size.mean())
+    memory = np.linalg.norm(d3) > 1e-9 * np.linalg.norm(d1) and float(np.sum(d3 * g)) < 0
+    if linear:
+        if memory:
+            return "momentum"
+        return "sgd" if np.allclose(d2, d1, rtol=1e-6, atol=1e-12) else "other"
+    if normalised:
+        return "adam" if memory else "rmsprop"
+    return "other"
+
+
 @fingerprint
 def confirm_optimizer(ns, form, label):
     """Two steps with one gradient are not both plain SGD's step, and the weights move at all
-    (momentum, RMSProp and Adam alike)."""
+    (momentum, RMSProp and Adam alike). A candidate nothing names (``form["confirm"] == "strict"``)
+    must step like its own optimizer (:func:`optimizer_kind`)."""
+    if form.get("confirm") == "strict":
+        kind = optimizer_kind(ns, form)
+        if kind != form.get("option"):
+            raise Unconfirmed(f"`{label}` steps like {'plain SGD' if kind == 'sgd' else kind}, "
+                              f"not like {form.get('option')}")
+        return
     rng = np.random.default_rng(0)
     W = rng.normal(size=(6, 4))
     x = rng.normal(size=(5, 6))
     g = rng.normal(size=(5, 4)) / 5
     lr = 0.01
-    layer = build(ns, form, 6, 4, {"learning_rate": lr})
+    layer = build(ns, form, 6, 4, {**_hyper(form), "learning_rate": lr})
     layer.weights, layer.biases = W.copy(), np.zeros(4)
     w1 = step(layer, g, x)
     w2 = step(layer, g, x)

@@ -95,18 +95,24 @@ def probe_experiment(ns, inputs):
 @fingerprint
 def confirm_xavier(ns, form, label):
     """A form found by a weak clue draws its weights at another scale than plain ``Dense`` (than the
-    flag turned off, for a flag that is on by default); the weakest clue (``form["confirm"] ==
-    "fallback"``, an ``init`` tried with 'xavier') only at a Xavier variance."""
+    flag turned off, for a flag that is on by default); the weakest clues (``form["confirm"]`` is
+    ``"fallback"``, an ``init`` tried with 'xavier', or ``"strict"``, a candidate nothing names) only
+    at a Xavier variance. A flag on by default whose other value cannot be built is held to that too."""
     plain = ns.get("Dense")
-    if plain is None:
-        return
     baseline = form.get("baseline")  # a flag that is on by default: compared with it turned off
     other = {**form, "kwargs": {**(form.get("kwargs") or {}), **baseline}} if baseline else None
+    strict = form.get("confirm") in ("fallback", "strict")
     ratios = []
-    for n_in, n_out in ((400, 30), (30, 400)):
+    for n_in, n_out in ((400, 30), (30, 400)) if other or plain is not None else ():
         a = weights(build(ns, form, n_in, n_out)).var()
-        b = weights(build(ns, other, n_in, n_out) if other else
-                    construct(plain, "Dense(input_units, output_units)", n_in, n_out)).var()
+        try:
+            b = weights(build(ns, other, n_in, n_out) if other else
+                        construct(plain, "Dense(input_units, output_units)", n_in, n_out)).var()
+        except Exception:  # noqa: BLE001 - the flag's other value (or plain Dense) cannot be built
+            if not other and not strict:
+                raise
+            strict, ratios = True, []
+            break
         if b > 0 and a > 0:
             ratios.append(abs(np.log(a / b)))
         elif a != b:
@@ -115,7 +121,7 @@ def confirm_xavier(ns, form, label):
         than = (f"`{describe_call(form['class'], baseline)}`" if baseline else "plain `Dense`")
         raise Unconfirmed(f"`{label}` draws its weights with the same scale as {than}: it does not look "
                           "like a different initialisation")
-    if form.get("confirm") == "fallback":  # the weakest clue: only a draw at a Xavier variance counts
+    if strict:  # the weakest clue: only a draw at a Xavier variance counts
         for n_in, n_out in ((400, 30), (30, 400)):
             var = weights(build(ns, form, n_in, n_out)).var()
             if not any(abs(var / target - 1.0) < 0.25 for target in (2.0 / (n_in + n_out), 1.0 / n_in)):

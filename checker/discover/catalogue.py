@@ -99,13 +99,22 @@ def remember(catalogue: Catalogue) -> None:
     _REMEMBERED.update(catalogue.options)
 
 
+def _from_plugins(entry_points: bool) -> Catalogue:
+    """The options the plugins declare, straight from a plugin manager: no engine (and so no
+    sandbox) is built in a process that only renders a report, such as a student's kernel."""
+    from nncheck.config import Config
+    from nncheck.plugin_manager import get_plugin_manager
+
+    pm = get_plugin_manager(entry_points=entry_points)
+    config = Config()
+    checks = [c for contributed in reversed(pm.hook.nncheck_checks(config=config)) for c in contributed or []]
+    return collect(pm, config, checks)
+
+
 @functools.lru_cache(maxsize=1)
 def builtin() -> Catalogue:
     """The built-in plugins' options, for discovery called without an engine (tests, benchmarks)."""
-    from nncheck.config import Config
-    from nncheck.engine import Engine
-
-    return Engine(Config(), entry_points=False).options
+    return _from_plugins(entry_points=False)
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,11 +122,8 @@ def installed() -> Catalogue:
     """The options of every installed plugin (built-in and entry points), for reports rendered
     later from plain data in a process that built no engine; the built-in ones alone when an
     installed plugin fails to load."""
-    from nncheck.config import Config
-    from nncheck.engine import Engine
-
     try:
-        return Engine(Config()).options
+        return _from_plugins(entry_points=True)
     except Exception:  # noqa: BLE001 - a broken installed plugin must not stop a report
         return builtin()
 

@@ -22,6 +22,8 @@ EXPECTED_FORM = {
     "rmsprop-eps-inside": "W -= lr*g/sqrt(s + eps)",
     "rmsprop-rho-fixed-eps": "W -= lr*g/(sqrt(s) + eps)",
     "adam-paper-form": "W -= lr*sqrt(1-b2**t)/(1-b1**t) * m/(sqrt(v) + eps)",
+    "momentum-hard-coded": "it uses momentum=0.95 (measured from its steps)",
+    "momentum-named-beta1": "its momentum is the argument `beta1`",
 }
 
 
@@ -151,3 +153,39 @@ def test_rule_table_tells_every_mistake_from_every_accepted_form(family):
                 assert an.mistake is not None, rule.key
                 got = set(an.mistake.rule.diagnoses)
                 assert got and got <= set(rule.diagnoses), (rule.key, got)
+
+
+_NORMALISED = '''
+import numpy as np
+class Layer:
+    def __init__(self, n_in, n_out, learning_rate=0.01):
+        self.learning_rate = learning_rate
+        self.weights = np.zeros((n_in, n_out))
+        self.biases = np.zeros(n_out)
+        self.s = np.zeros((n_in, n_out))
+    def forward(self, input):
+        return input @ self.weights + self.biases
+    def backward(self, input, grad_output):
+        g = input.T @ grad_output
+        self.s = %s
+        self.weights = self.weights - self.learning_rate * g / (np.sqrt(self.s) + 1e-8)
+        return grad_output @ self.weights.T
+'''
+
+
+@pytest.mark.parametrize("normaliser, kind", [
+    ("self.s + g ** 2", "adagrad"),                      # a sum never forgets: AdaGrad, not RMSProp
+    ("0.9 * self.s + 0.1 * g ** 2", "rmsprop"),
+    ("0.99 * self.s + 0.01 * g ** 2", "rmsprop"),
+])
+def test_optimizer_kind_tells_adagrad_from_rmsprop(normaliser, kind):
+    """A nameless candidate is graded as RMSProp only if its normaliser forgets: an AdaGrad of the
+    student's own (or of an instructor's plugin) is not failed as a broken RMSProp."""
+    assert _kind(_NORMALISED % normaliser) == kind
+
+
+def _kind(source):
+    from nncheck.plugins.optimizers.probes import optimizer_kind
+    ns = {}
+    exec(source, ns)
+    return optimizer_kind(ns, {"class": "Layer", "option": "rmsprop", "params": []})

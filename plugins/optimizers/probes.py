@@ -300,7 +300,8 @@ def _hyper(form):
 def optimizer_kind(ns, form):
     """What a form's steps look like: ``"sgd"``, ``"momentum"`` (a step proportional to the gradient
     that remembers earlier ones), ``"rmsprop"`` (a step normalised by a running mean of squared
-    gradients, no memory of their sign), ``"adam"`` (normalised, with memory), or ``"other"``.
+    gradients that forgets, no memory of their sign), ``"adagrad"`` (normalised by a sum that never
+    forgets), ``"adam"`` (normalised, with memory), or ``"other"``.
     Three steps with the input the identity, so the weights' gradient is the loss gradient itself,
     its entries spread over three orders of magnitude."""
     rng = np.random.default_rng(0)
@@ -325,8 +326,26 @@ def optimizer_kind(ns, form):
             return "momentum"
         return "sgd" if np.allclose(d2, d1, rtol=1e-6, atol=1e-12) else "other"
     if normalised:
-        return "adam" if memory else "rmsprop"
+        return "adam" if memory else ("rmsprop" if _forgets(layer, g, x, d1) else "adagrad")
     return "other"
+
+
+def _forgets(layer, g, x, first, steps=300) -> bool:
+    """Does the step's normaliser forget? After the steps with ``g``, ``steps`` steps with a gradient
+    a thousand times smaller. Per unit of gradient, a sum of squared gradients (AdaGrad) makes the last
+    of them about 0.7x the first step (the sum still holds ``g``); a running mean (RMSProp) has
+    forgotten ``g`` and makes it larger: 3x for a decay of 0.99, far more for 0.9 (a decay of 0.999
+    still remembers, and reads as a sum)."""
+    h = g * 1e-3
+    before = step(layer, h, x)
+    last = None
+    for _ in range(steps):
+        after = step(layer, h, x)
+        last, before = after - before, after
+    if last is None or not np.all(np.isfinite(last)):
+        return False
+    ratio = np.median((np.abs(last) / np.abs(h)) / (np.abs(first) / np.abs(g)))
+    return bool(ratio > 1.5)
 
 
 @fingerprint

@@ -9,8 +9,10 @@ of --repeat re-runs of the pointer alone on the same records, which is free of
 the grading noise).
 
 Subjects: the reference (nothing fails: pointing costs nothing), the original
-notebook of the assignment (its author's bugs), and a notebook with a bug in
-every core family at once (many failed checks to point at).
+notebook of the assignment (its author's bugs), a notebook with a bug in every
+core family at once (many failed checks to point at), and one with a bug in
+every option and bonus family (the optimizers', dropout's and batch norm's
+pointers, and the fallbacks).
 
     python benchmarks/bench_pointing.py [--runs 3] [--repeat 20]
 """
@@ -46,6 +48,20 @@ MANY_BUGS = Variant("bench-many-bugs", "mutant", "dense", edits=[
 ])
 
 
+# One bug per option and bonus family (the pointers of nncheck.plugins.*.diagnoses beyond the core).
+OPTION_BUGS = Variant("bench-option-bugs", "mutant", "xavier", edits=[
+    ("options.py", "self.weights = np.random.randn(input_units, output_units) * std", "pass"),
+    ("options.py", "return grad_weights + 2.0 * self.alpha * self.weights, grad_biases", "return grad_weights, grad_biases"),
+    ("options.py", "self.weights = self.weights + self.velocity_weights", "self.weights = self.weights - self.velocity_weights"),
+    ("options.py", "self.cache_weights = d * self.cache_weights + (1 - d) * grad_weights ** 2",
+     "self.cache_weights = self.cache_weights + (1 - d) * grad_weights ** 2"),
+    ("options.py", "        c1 = 1 - b1 ** self.t\n        c2 = 1 - b2 ** self.t\n", "        c1 = 1.0\n        c2 = 1.0\n"),
+    ("regularization.py", "self.mask = keep / (1.0 - self.p)", "self.mask = keep.astype(float)"),
+    ("regularization.py", "self.gamma = self.gamma - self.learning_rate * grad_gamma",
+     "new_gamma = self.gamma - self.learning_rate * grad_gamma"),
+])
+
+
 class Timed:
     """Wraps :func:`nncheck.point.point_records`: records its time and its inputs; ``enabled=False``
     grades without pointing."""
@@ -74,11 +90,13 @@ def main() -> None:
     timed = Timed()
     pointing.point_records = timed  # the session looks it up here at each grade
     core = ["relu", "dense", "loss", "network", "minibatches"]
+    options = ["xavier", "l2", "momentum", "rmsprop", "adam", "dropout", "batchnorm"]
     with tempfile.TemporaryDirectory() as scratch:
         subjects = {
             "reference (nothing fails)": (REFERENCE_DIR, None),
             "original notebook": (REPO / "examples" / "submissions" / "original_notebook.ipynb", None),
             "notebook, a bug in every core family": (as_notebook(MANY_BUGS).materialise(Path(scratch)), core),
+            "notebook, a bug in every option family": (as_notebook(OPTION_BUGS).materialise(Path(scratch)), options),
         }
         engine.grade(REFERENCE_DIR, only=["relu"])  # warm up
         print(f"{'subject':<40} {'failed':>6} {'pinned':>6} {'with':>8} {'without':>8} {'ratio':>6} "

@@ -122,10 +122,6 @@ class Fn:
         self.file = module.filename
         self.cell = unit.cell
         self.label = unit.label
-        self.parents: dict = {}
-        for parent in ast.walk(node):
-            for child in ast.iter_child_nodes(parent):
-                self.parents[child] = parent
         a = node.args
         self.positional = [x.arg for x in a.posonlyargs + a.args]
         self.params = set(self.positional) | {x.arg for x in a.kwonlyargs}
@@ -145,6 +141,20 @@ class Fn:
         self.stores -= declared
         self._cache: dict = {}
 
+    @property
+    def parents(self) -> dict:
+        """``{node: its parent}`` in this definition (made on first use, shared by the Fn objects of
+        one definition read for different classes)."""
+        shared = self.code.__dict__.setdefault("_parents", {})
+        found = shared.get(id(self.node))
+        if found is None or found[0] is not self.node:
+            table = {}
+            for parent in ast.walk(self.node):
+                for child in ast.iter_child_nodes(parent):
+                    table[child] = parent
+            found = shared[id(self.node)] = (self.node, table)
+        return found[1]
+
     # -- naming ------------------------------------------------------------
     @property
     def name(self) -> str:
@@ -154,14 +164,19 @@ class Fn:
         return self.node.name
 
     def body_nodes(self):
-        """Every node of the body, not entering nested functions, classes or lambdas."""
-        stack = list(self.node.body)
-        while stack:
-            n = stack.pop()
-            yield n
-            for c in ast.iter_child_nodes(n):
-                if not isinstance(c, SCOPES):
-                    stack.append(c)
+        """Every node of the body, not entering nested functions, classes or lambdas (listed once)."""
+        body = self.__dict__.get("_body")
+        if body is None:
+            body = []
+            stack = list(self.node.body)
+            while stack:
+                n = stack.pop()
+                body.append(n)
+                for c in ast.iter_child_nodes(n):
+                    if not isinstance(c, SCOPES):
+                        stack.append(c)
+            self._body = body
+        return body
 
     def stmt_of(self, node):
         while node is not None and not isinstance(node, ast.stmt):
@@ -302,8 +317,12 @@ class Fn:
 
     def statements(self, mode):
         """Live statements of the body, in source order."""
-        live = self.live(mode)
-        return sorted((n for n in self.body_nodes() if isinstance(n, ast.stmt) and id(n) in live), key=_pos)
+        key = ("stmts", mode)
+        if key not in self._cache:
+            live = self.live(mode)
+            self._cache[key] = sorted((n for n in self.body_nodes() if isinstance(n, ast.stmt) and id(n) in live),
+                                      key=_pos)
+        return self._cache[key]
 
     def returns(self, mode):
         return [s for s in self.statements(mode) if isinstance(s, ast.Return) and s.value is not None]
@@ -495,9 +514,11 @@ class Code:
         ours = {m.name.split(".")[0] for m in self.plan.modules} | {m.name for m in self.plan.modules}
         lib, student = set(), set()
         for u in module.units:
+            if _is_definition(u.source):
+                continue   # a def or class binds no module name by an import: not parsed for this
             tree = self.tree(u)
             for node in (tree.body if tree is not None else []):
-                for n in ast.walk(node):
+                for n in _statements(node):
                     if isinstance(n, ast.Import):
                         for a in n.names:
                             (student if a.name.split(".")[0] in ours else lib).add(
@@ -552,12 +573,17 @@ class Code:
             names = set()
             for m in self.plan.modules:
                 for u in m.units:
+                    if _is_definition(u.source):
+                        continue
                     tree = self.tree(u)
+                    walrus = ":=" in u.source
                     for node in (tree.body if tree is not None else []):
-                        for n in ast.walk(node):
-                            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and not isinstance(
-                                    node, (*FUNCS, ast.ClassDef, ast.Import, ast.ImportFrom)):
-                                names.add(n.id)
+                        if isinstance(node, (*FUNCS, ast.ClassDef, ast.Import, ast.ImportFrom)):
+                            continue
+                        for st in (ast.walk(node) if walrus else _statements(node, defs=False)):
+                            for n in (_targets(st) if not walrus else [st]):
+                                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                                    names.add(n.id)
             self._global_data = names
         return self._global_data
 
@@ -608,6 +634,45 @@ class Code:
                 return self.fn(f.id), False
             return self.module_function(fn.module, f.id), False
         return None, False
+
+
+def _is_definition(source: str) -> bool:
+    """A unit that is one ``def``/``class`` statement (decorated or not)."""
+    head = source.lstrip()
+    return head.startswith(("def ", "class ", "async def ", "@"))
+
+
+def _statements(node, defs=True):
+    """``node`` and the statements nested in it (bodies of compound statements, and of functions
+    and classes when ``defs``), never walking into expressions: cheaper than :func:`ast.walk`."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if not defs and isinstance(n, (*FUNCS, ast.ClassDef)) and n is not node:
+            continue
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for c in getattr(n, field, None) or []:
+                if isinstance(c, (ast.stmt, ast.excepthandler)) or type(c).__name__ == "match_case":
+                    stack.append(c)
+
+
+def _targets(stmt):
+    """The name nodes a statement binds at its own level (assignment, loop and ``with`` targets)."""
+    if isinstance(stmt, ast.Assign):
+        roots = stmt.targets
+    elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+        roots = [stmt.target]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        roots = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+    elif isinstance(stmt, ast.ExceptHandler) and stmt.name:
+        return [ast.Name(id=stmt.name, ctx=ast.Store())]
+    else:
+        return []
+    out = []
+    for r in roots:
+        out += [n for n in ast.walk(r) if isinstance(n, ast.Name)]
+    return out
 
 
 def assigned_attr(fn: Fn, stmt, attr: str):

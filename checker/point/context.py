@@ -43,7 +43,11 @@ class Ctx:
                 self.cls = self.cls or name
             else:
                 self.functions.append(name)
-        self.base = self._facts()
+        cache = code.__dict__.setdefault("_facts_cache", {})
+        key = (self.cls, repr(sorted((k, repr(v)) for k, v in (self.form or {}).items())))
+        if key not in cache:
+            cache[key] = self._facts()
+        self.base = cache[key]
 
     def _facts(self) -> frozenset:
         init = self.code.method(self.cls, "__init__") if self.cls else None

@@ -216,7 +216,15 @@ def flatten(code: Code, fn: Fn, mode, cond=False, depth=0, out=None, stack=(), a
         return out
     stack = stack + ((fn.key, fn.cls),)
 
+    memo = code.__dict__.setdefault("_calls", {})
+
     def calls(expr):
+        """The calls in ``expr``, innermost first (listed once per node)."""
+        if expr is None:
+            return []
+        hit = memo.get(id(expr))
+        if hit is not None and hit[0] is expr:
+            return hit[1]
         found = []
 
         def rec(n):
@@ -226,8 +234,8 @@ def flatten(code: Code, fn: Fn, mode, cond=False, depth=0, out=None, stack=(), a
                 rec(c)
             if isinstance(n, ast.Call):
                 found.append(n)
-        if expr is not None:
-            rec(expr)
+        rec(expr)
+        memo[id(expr)] = (expr, found)
         return found
 
     def inline(exprs, c):

@@ -28,6 +28,8 @@ Example::
     [options]                              # which code is graded as which option (nncheck.discover.scan)
     xavier = "Dense(init='xavier')"
     l2_convention = "strict"               # an option's setting (see below)
+    [grading]                              # graded runs' hidden inputs (nncheck.classroom.hidden)
+    secret = "..."                         # never in a config students get
 
 Unknown keys are errors (naming the key and the file), so a typo never
 silently changes a grade.
@@ -74,6 +76,7 @@ class Config:
     visibility: dict[str, str] = field(default_factory=dict)  # key -> visible | hidden | ...
     options: dict[str, str] = field(default_factory=dict)     # option -> form, e.g. xavier = "Dense(init='xavier')"
     settings: dict[str, str] = field(default_factory=dict)    # an option's setting -> value (take_settings)
+    secret: str | None = field(default=None, repr=False)     # [grading] secret: nncheck.classroom.hidden
 
     def take_settings(self, declared: dict[str, tuple[str, ...]]) -> None:
         """Move the option settings the plugins declare (``{key: allowed values, default first}``) out of
@@ -124,7 +127,7 @@ def _by_id_family_section(table: dict[str, str], check_id: str, section: str, de
 _SCALARS = {"heading": (str, type(None)), "timeout": (int, float), "load_timeout": (int, float),
             "memory": (int,)}
 _TABLES = {"points", "sections", "aliases", "tolerances", "plugins", "training", "plugin", "feedback",
-           "visibility", "options"}
+           "visibility", "options", "grading"}
 _SECTION_RULES = {"options": {"best", "sum", "off"}, "bonus": {"add", "off"}}
 
 
@@ -210,6 +213,13 @@ def _apply_table(cfg: Config, key: str, table: dict, where: str) -> None:
             if not isinstance(v, str) or not v.strip():
                 raise _bad(where, f"options.{k}", "expected a class name or a call, e.g. \"Dense(init='xavier')\"")
         cfg.options.update(table)
+    elif key == "grading":  # the course secret of graded runs' hidden inputs
+        for k, v in table.items():
+            if k != "secret":
+                raise _bad(where, f"grading.{k}", "unknown key (known: secret)")
+            if not isinstance(v, str) or not v.strip():
+                raise _bad(where, "grading.secret", "expected a string (the course secret)")
+        cfg.secret = table.get("secret", cfg.secret)
     elif key in ("feedback", "visibility"):
         allowed = FEEDBACK_LEVELS if key == "feedback" else VISIBILITIES
         for k, v in table.items():

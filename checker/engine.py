@@ -83,7 +83,9 @@ class Engine:
         return [c for c in self.checks if not only or any(c.id == o or c.family == o for o in only)]
 
     def grade(self, path, *, seed: int = 0, timeout: float | None = None, memory: int | None = None,
-              only=None, progress=None) -> Report:
+              only=None, progress=None, inputs: dict | None = None) -> Report:
+        """Grade ``path`` on the inputs of ``seed``; ``inputs`` says where that seed came from, for
+        the report (:mod:`nncheck.classroom.hidden`; default: public for 0, else a fixed seed)."""
         checks = self.select(only)
         found = scan(path, self.config, self.aliases, self.options)  # options as the student wrote them
         checks = apply(checks, found)
@@ -93,7 +95,9 @@ class Engine:
         session = Session(path, checks, seed=seed, limits=limits, aliases=self.aliases,
                           heading=self.config.heading, progress=progress, isolation=self.isolation,
                           data_paths=[self.config.training.get("data")], forms=forms)
-        return score_report(describe_options(session.run(), found), self.config)
+        report = score_report(describe_options(session.run(), found), self.config)
+        report.inputs = dict(inputs) if inputs else {"kind": "public" if seed == 0 else "seed"}
+        return report
 
     @property
     def isolation(self) -> Isolation:

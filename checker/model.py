@@ -380,6 +380,9 @@ class Report:
     score: float = 0.0
     max_score: float = 0.0
     isolation: dict[str, str] = field(default_factory=dict)  # {"layer", "summary"}: nncheck.sandbox
+    # where the inputs came from: {"kind": "public" | "seed" | "hidden", and for hidden runs the
+    # "secret_fingerprint" and "secret_source"}: nncheck.classroom.hidden; never the secret
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def exit_code(self) -> int:
         """The one place that decides ``nncheck submit``'s exit status."""

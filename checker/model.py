@@ -8,8 +8,10 @@ A :class:`Check` has two halves:
   It must be a module-level function (the worker finds it by
   ``module:qualname``) and must not compute verdicts.
 * ``verdict(inputs, output) -> Result`` runs in the **grading** process and
-  compares the probe's output with what :mod:`nncheck.reference` computes on
-  the same ``inputs``.
+  compares the probe's output with the expected values for the same
+  ``inputs``. A check that declares ``answers(inputs) -> dict`` (the one
+  function of the check that calls a reference, :mod:`nncheck.answers`) gets
+  them as a third argument: ``verdict(inputs, output, answers)``.
 
 ``inputs(rng) -> dict`` is called in the grading process with a
 ``numpy.random.Generator`` seeded from ``--seed`` and the check id, so inputs
@@ -123,6 +125,13 @@ class Check:
     :param pointer: ``pointer(ctx) -> list of pins`` (:mod:`nncheck.point`) for a failure
         that names no diagnosis: the line of the student's code it observed
         (``nncheck.point.constructs.only_return("{cls}.forward")``).
+    :param answers: ``answers(inputs) -> dict`` of plain values and arrays: the expected
+        outputs and the alternatives the verdict diagnoses from, the only code of the check
+        that calls a reference. With it the verdict is ``verdict(inputs, output, answers)``;
+        the student edition looks them up in its table instead (:mod:`nncheck.answers`).
+    :param full_edition_only: the check needs the reference on values the student's code
+        produced (so no table can hold its answers): the student edition skips it, saying the
+        course grades it.
     """
 
     id: str
@@ -139,6 +148,8 @@ class Check:
     entry: str = ""
     downstream: tuple[str, ...] = ()
     pointer: Callable | None = None
+    answers: Callable[[dict], dict] | None = None
+    full_edition_only: bool = False
 
     def __post_init__(self) -> None:
         if self.section not in SECTIONS:

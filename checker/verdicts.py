@@ -123,9 +123,9 @@ def signature_result(output) -> Result | None:
 def guard_verdict(verdict):
     """``verdict``, answering a probe's ``signature_error`` with its sentence first."""
     @functools.wraps(verdict)
-    def guarded(inputs, output):
+    def guarded(inputs, output, *answers):
         result = signature_result(output)
-        return result if result is not None else verdict(inputs, output)
+        return result if result is not None else verdict(inputs, output, *answers)
     guarded.__nncheck_guarded__ = True
     return guarded
 

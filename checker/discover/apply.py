@@ -33,7 +33,7 @@ def _with_form(inputs_fn, form):
 
 
 def _guarded(verdict, form):
-    def verdict_for_form(inputs, output):
+    def verdict_for_form(inputs, output, *answers):
         if isinstance(output, dict) and isinstance(output.get(UNCONFIRMED), str):
             if form.get("confirm") == "strict":  # no name, flag or pin said it: nothing was attempted
                 return Result.skipped(f"not attempted: no {form['canonical']} in the submission, and "
@@ -48,7 +48,7 @@ def _guarded(verdict, form):
                 and not form.get("pinned")):
             return Result.skipped(f"not graded: saw {form['label']} ({form['evidence']}), but it cannot be "
                                   f"built the way the assignment builds the option: {output[SIGNATURE_ERROR]}")
-        result = verdict(inputs, output)
+        result = verdict(inputs, output, *answers)
         if graded is not None and isinstance(result, Result):
             result.details = {**(result.details or {}), GRADED: graded}
         return result

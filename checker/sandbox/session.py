@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nncheck import __version__
+from nncheck import answers as check_answers
 from nncheck.load.plan import Plan, SubmissionError
 from nncheck.load.prepare import prepare
-from nncheck.model import Check, CheckRecord, Fail, Report, Result, Status
+from nncheck.model import Check, CheckRecord, Report, Result, Status
 from nncheck.sandbox.bwrap import NPROC, OUTPUT, SCRATCH
 from nncheck.sandbox.handle import WorkerGone, WorkerHandle
 from nncheck.sandbox.layers import Isolation, choose
@@ -267,9 +268,12 @@ class Session:
                                   incident="worker-lost"))
         try:
             inputs = check.inputs(check.rng(self.seed))
+            answers = check_answers.prepare(check, inputs)  # the reference's, or the student edition's table
         except Exception as exc:  # the grader's side failed (bad data path, a plugin bug)
             return rec(Result.error(f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
                                     hint="This is not your mistake: tell your instructor."))
+        if isinstance(answers, Result):  # the student edition cannot grade it here: said why
+            return rec(answers)
         # A check's own timeout (a training run's, say) is for the default --timeout;
         # a different --timeout scales it in proportion.
         timeout = (check.timeout * self.limits.timeout / DEFAULT_TIMEOUT if check.timeout
@@ -318,9 +322,7 @@ class Session:
             result = self._exception_result(check, reply)
         elif status == "frame" and isinstance(reply, dict) and reply.get("status") == "ok":
             try:
-                result = check.verdict(inputs, reply.get("output"))
-            except Fail as fail:
-                result = fail.result
+                result = check_answers.judge(check, inputs, reply.get("output"), answers)
             except Exception as exc:  # a malformed answer the verdict could not read
                 result = Result.error(
                     f"nncheck could not read what your code returned ({type(exc).__name__}: {exc})",

@@ -30,9 +30,7 @@ import numpy as np
 
 import nncheck
 from nncheck.verdicts import guard
-from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
-from nncheck.variants import correct, mutant
 from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import as_float_array
 from nncheck.plugins.dense.diagnoses import DIAGNOSES, GRAD_INPUT_POINTER
@@ -99,6 +97,8 @@ def backward_params_inputs(rng):
 
 
 def _ref_dense(W, b, lr=0.0):
+    from nncheck import reference as ref  # grader side only: the student edition has none
+
     layer = ref.Dense(W.shape[0], W.shape[1], learning_rate=lr)
     layer.weights = np.array(W, dtype=np.float64)
     layer.biases = np.array(b, dtype=np.float64)
@@ -112,6 +112,24 @@ def _ref_backward(inputs, W=None):
     layer.forward(x)
     grad_input = layer.backward(x, inputs["grad_output"])
     return grad_input, layer.weights, layer.biases
+
+
+def answers_forward(inputs):
+    """The reference's forward on the square and the rectangular layer, and the square one's
+    outputs without bias, with the transposed weights, and with both (the mistakes diagnosed)."""
+    x, W, b = inputs["x_sq"], inputs["W_sq"], inputs["b_sq"]
+    zero = np.zeros_like(b)
+    return {"square": _ref_dense(W, b).forward(x), "no_bias": _ref_dense(W, zero).forward(x),
+            "transposed": _ref_dense(W.T, b).forward(x), "transposed_no_bias": _ref_dense(W.T, zero).forward(x),
+            "rect": _ref_dense(inputs["W"], inputs["b"]).forward(inputs["x"])}
+
+
+def answers_backward(inputs):
+    """The reference's grad_input, weights and biases after one step, and grad_input computed with
+    the weights after that step (the mistake dense-grad-input-after-update)."""
+    grad_input, w_after, b_after = _ref_backward(inputs)
+    after = _ref_dense(w_after, inputs["b"]).backward(inputs["x"], inputs["grad_output"])
+    return {"grad_input": grad_input, "weights": w_after, "biases": b_after, "grad_input_after_step": after}
 
 
 def _failed(message, hint, diagnosis=None, got=None, expected=None, **details):
@@ -186,24 +204,25 @@ def verdict_init(inputs, output):
 _FORWARD_HINT = "Dense.forward should return input @ self.weights + self.biases ([b, n_in] @ [n_in, n_out] + [n_out])."
 
 
-def verdict_forward(inputs, output, rtol=FORWARD_RTOL):
+def verdict_forward(inputs, output, answers=None, rtol=FORWARD_RTOL):
+    answers = answers or answers_forward(inputs)
     x, W, b = inputs["x_sq"], inputs["W_sq"], inputs["b_sq"]
-    expected = _ref_dense(W, b).forward(x)
+    expected = answers["square"]
     what = f"Dense({W.shape[0]}, {W.shape[1]}).forward(x)"
     got = student_array(output.get("square"), what, expected.shape)
     require_finite(got, what)
     if not close_to_scale(got, expected, rtol):
-        if close_to_scale(got, _ref_dense(W, np.zeros_like(b)).forward(x), rtol):
+        if close_to_scale(got, answers["no_bias"], rtol):
             raise Fail(_failed(
                 "Dense.forward returns input @ weights but forgets to add the biases.",
                 "Add self.biases (shape [n_out]) to the product; broadcasting adds it to every row.",
                 "dense-forward-missing-bias", got, expected))
-        if close_to_scale(got, _ref_dense(W.T, b).forward(x), rtol):
+        if close_to_scale(got, answers["transposed"], rtol):
             raise Fail(_failed(
                 "Dense.forward multiplies by the transposed weights (input @ weights.T): weights are "
                 "stored as [n_in, n_out], so the product is input @ weights.",
                 _FORWARD_HINT, "dense-forward-transposed-weights", got, expected))
-        if close_to_scale(got, _ref_dense(W.T, np.zeros_like(b)).forward(x), rtol):
+        if close_to_scale(got, answers["transposed_no_bias"], rtol):
             raise Fail(_failed(
                 "Dense.forward multiplies by the transposed weights and forgets the biases.",
                 _FORWARD_HINT, ["dense-forward-transposed-weights", "dense-forward-missing-bias"],
@@ -216,7 +235,7 @@ def verdict_forward(inputs, output, rtol=FORWARD_RTOL):
         raise Fail(Result.failed(
             f"{what} raised {output['rect_error']} (it worked for a layer with as many outputs as inputs).",
             hint="Check the order of the matrix product: input [b, n_in] @ weights [n_in, n_out]."))
-    expected = _ref_dense(W, b).forward(x)
+    expected = answers["rect"]
     got = student_array(output.get("rect"), what, expected.shape)
     require_finite(got, what)
     if not close_to_scale(got, expected, rtol):
@@ -240,22 +259,25 @@ def _weights_after(output, W):
     return after if after.shape == W.shape and np.all(np.isfinite(after)) else None
 
 
-def verdict_backward_input(inputs, output, rtol=GRAD_INPUT_RTOL):
+def verdict_backward_input(inputs, output, answers=None, rtol=GRAD_INPUT_RTOL):
+    answers = answers or answers_backward(inputs)
     W = inputs["W"]
-    expected, ref_w_after, _ = _ref_backward(inputs)
+    expected = answers["grad_input"]
     what = f"Dense({W.shape[0]}, {W.shape[1]}).backward(x, grad_output)"
     got = student_array(output.get("grad_input"), what, expected.shape)
     require_finite(got, what)
     if close_to_scale(got, expected, rtol):
         return Result.passed()
     # Computed with the weights after the step: the reference's, or the student's own (their
-    # step may be wrong too, which dense.backward.params reports).
-    candidates = [ref_w_after]
+    # step may be wrong too, which dense.backward.params reports). grad_input is linear in the
+    # weights, so with the student's own weights it is the expected one moved by
+    # grad_output @ (W_new - W).T: no reference needed on the student's values.
+    candidates = [answers["grad_input_after_step"]]
     student_after = _weights_after(output, W)
     if student_after is not None and not close_to_scale(student_after, W, 1e-12):
-        candidates.append(student_after)
-    for w_new in candidates:
-        if close_to_scale(got, _ref_dense(w_new, inputs["b"]).backward(inputs["x"], inputs["grad_output"]), rtol):
+        candidates.append(expected + np.dot(inputs["grad_output"], (student_after - W).T))
+    for after_step in candidates:
+        if close_to_scale(got, after_step, rtol):
             raise Fail(_failed(
                 "Dense.backward computes grad_input with the weights AFTER the SGD update; the "
                 "gradient with respect to the input must use the weights the forward pass used.",
@@ -274,10 +296,11 @@ _PARAMS_HINT = ("After computing grad_input: dW = input.T @ grad_output, db = gr
                 "then self.weights = self.weights - self.learning_rate * dW (same for the biases).")
 
 
-def verdict_backward_params(inputs, output, rtol=PARAMS_RTOL):
+def verdict_backward_params(inputs, output, answers=None, rtol=PARAMS_RTOL):
+    answers = answers or answers_backward(inputs)
     W, b, lr = inputs["W"], inputs["b"], float(inputs["lr"])
     batch = inputs["x"].shape[0]
-    _, ref_w_after, ref_b_after = _ref_backward(inputs)
+    ref_w_after, ref_b_after = answers["weights"], answers["biases"]
     w_after = student_array(output.get("weights"), "Dense.weights after backward", W.shape)
     b_after = student_array(output.get("biases"), "Dense.biases after backward", b.shape)
     require_finite(w_after, "Dense.weights after backward")
@@ -360,15 +383,17 @@ def nncheck_checks(config):
               hint=_INIT_HINT),
         Check("dense.forward", "Dense computes input @ W + b", probe_forward,
               functools.partial(verdict_forward, rtol=tol("dense.forward", FORWARD_RTOL)),
-              forward_inputs, points=5, requires=("Dense",), entry="{cls}.forward", hint=_FORWARD_HINT),
+              forward_inputs, points=5, requires=("Dense",), entry="{cls}.forward", hint=_FORWARD_HINT,
+              answers=answers_forward),
         Check("dense.backward.input", "Dense returns grad_output @ W.T with the weights before the step",
               probe_backward,
               functools.partial(verdict_backward_input, rtol=tol("dense.backward.input", GRAD_INPUT_RTOL)),
               backward_input_inputs, points=5, requires=("Dense",), hint=_GRAD_INPUT_HINT,
-              pointer=GRAD_INPUT_POINTER),
+              pointer=GRAD_INPUT_POINTER, answers=answers_backward),
         Check("dense.backward.params", "Dense updates W and b by SGD", probe_backward,
               functools.partial(verdict_backward_params, rtol=tol("dense.backward.params", PARAMS_RTOL)),
-              backward_params_inputs, points=10, requires=("Dense",), hint=_PARAMS_HINT),
+              backward_params_inputs, points=10, requires=("Dense",), hint=_PARAMS_HINT,
+              answers=answers_backward),
     ])
 
 
@@ -383,6 +408,8 @@ _STEP = ("self.weights = self.weights - self.learning_rate * grad_weights\n"
 
 @nncheck.hookimpl
 def nncheck_selftest_variants(config):
+    from nncheck.variants import correct, mutant
+
     return [
         mutant("dense-init-unscaled", "dense", "dense-init-scale", _L, _INIT,
                "self.weights = np.random.randn(input_units, output_units)",

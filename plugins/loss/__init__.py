@@ -21,9 +21,7 @@ import numpy as np
 
 import nncheck
 from nncheck.verdicts import guard
-from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
-from nncheck.variants import correct, mutant
 from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import as_float_array
 from nncheck.plugins.loss.diagnoses import DIAGNOSES
@@ -85,10 +83,24 @@ _VALUE_HINT = ("For each row: loss = -logits[i, answer_i] + log(sum_j exp(logits
                "return the vector of b losses (train() takes the mean).")
 
 
-def verdict_value(inputs, output, rtol=VALUE_RTOL):
+def answers_value(inputs):
+    """The reference's per-sample losses for these logits (the only code here that calls it)."""
+    from nncheck import reference as ref
+
+    return {"loss": ref.softmax_crossentropy_with_logits(inputs["logits"], inputs["answers"])}
+
+
+def answers_grad(inputs):
+    """The reference's gradient of the mean loss for these logits."""
+    from nncheck import reference as ref
+
+    return {"grad": ref.grad_softmax_crossentropy_with_logits(inputs["logits"], inputs["answers"])}
+
+
+def verdict_value(inputs, output, answers=None, rtol=VALUE_RTOL):
+    expected = (answers or answers_value(inputs))["loss"]
     logits, answers = inputs["logits"], inputs["answers"]
     b = len(logits)
-    expected = ref.softmax_crossentropy_with_logits(logits, answers)
     what = "softmax_crossentropy_with_logits(logits, answers)"
     got = student_array(output.get("loss"), what)
     if got.size == 1 and b > 1:
@@ -131,10 +143,10 @@ _GRAD_HINT = ("grad = (softmax(logits) - onehot(answers)) / b, where softmax is 
               "and b is the batch size.")
 
 
-def verdict_grad(inputs, output, rtol=GRAD_RTOL):
+def verdict_grad(inputs, output, answers=None, rtol=GRAD_RTOL):
+    expected = (answers or answers_grad(inputs))["grad"]
     logits, answers = inputs["logits"], inputs["answers"]
     b, k = logits.shape
-    expected = ref.grad_softmax_crossentropy_with_logits(logits, answers)
     what = "grad_softmax_crossentropy_with_logits(logits, answers)"
     got = student_array(output.get("grad"), what, expected.shape)
     require_finite(got, what)
@@ -186,11 +198,11 @@ def nncheck_checks(config):
         Check("loss.value", "softmax_crossentropy_with_logits returns one loss per sample",
               probe_value, functools.partial(verdict_value, rtol=tol("loss.value", VALUE_RTOL)),
               value_inputs, points=5, requires=("softmax_crossentropy_with_logits",), hint=_VALUE_HINT,
-              entry="softmax_crossentropy_with_logits"),
+              entry="softmax_crossentropy_with_logits", answers=answers_value),
         Check("loss.grad", "grad_softmax_crossentropy_with_logits is (softmax - onehot) / b",
               probe_grad, functools.partial(verdict_grad, rtol=tol("loss.grad", GRAD_RTOL)),
               grad_inputs, points=5, requires=("grad_softmax_crossentropy_with_logits",), hint=_GRAD_HINT,
-              entry="grad_softmax_crossentropy_with_logits"),
+              entry="grad_softmax_crossentropy_with_logits", answers=answers_grad),
     ])
 
 
@@ -205,6 +217,8 @@ _GRAD_BODY = """    ones_for_answers = np.zeros_like(logits)
 
 @nncheck.hookimpl
 def nncheck_selftest_variants(config):
+    from nncheck.variants import correct, mutant
+
     return [
         mutant("loss-mean", "loss", "loss-not-per-sample", _F, _VAL,
                "return -_log_softmax(logits)[rows, reference_answers].mean()", "returns the mean"),

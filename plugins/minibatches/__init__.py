@@ -18,7 +18,6 @@ import numpy as np
 import nncheck
 from nncheck.verdicts import guard
 from nncheck.model import Check, Fail, Result
-from nncheck.variants import correct, mutant
 from nncheck.plugins.minibatches.diagnoses import DIAGNOSES
 from nncheck.plugins.minibatches.probes import (  # noqa: F401 - the worker-side half
     probe_minibatches,
@@ -300,6 +299,8 @@ _BODY = "    indices = np.random.permutation(n) if shuffle else np.arange(n)\n" 
 
 @nncheck.hookimpl
 def nncheck_selftest_variants(config):
+    from nncheck.variants import correct, mutant
+
     return [
         mutant("minibatch-two-permutations", "minibatches", "minibatch-labels-misaligned", "network.py", _BODY,
                "    indices = np.random.permutation(n) if shuffle else np.arange(n)\n"

@@ -23,10 +23,7 @@ import numpy as np
 
 import nncheck
 from nncheck.verdicts import guard
-from nncheck import reference as ref
 from nncheck.model import Check, Fail, Result
-from nncheck.selftest.conventions import fixtures as convention_fixtures
-from nncheck.variants import correct, mutant
 from nncheck.verdicts import mismatch_details, scale_between
 from nncheck.plugins.network.diagnoses import DIAGNOSES
 from nncheck.plugins.network.probes import (  # noqa: F401 - the worker-side half
@@ -74,8 +71,11 @@ def network_inputs(rng):
     return {"layers": layers, "X": X, "y": y}
 
 
-def _expected(inputs):
-    """The reference's forward/predict/train on the same fake layers: activations, log, loss."""
+def answers_network(inputs):
+    """The reference's forward/predict/train on the same fake layers: activations, log, loss
+    (the only code here that calls the reference)."""
+    from nncheck import reference as ref
+
     layers, X, y = inputs["layers"], inputs["X"], inputs["y"]
     acts = ref.forward(build_network(layers, []), X.copy())
     preds = ref.predict(build_network(layers, []), X.copy())
@@ -164,8 +164,8 @@ def _get_array(plain, what):
 # --------------------------------------------------------------------------
 
 
-def verdict_forward(inputs, output):
-    exp = _expected(inputs)
+def verdict_forward(inputs, output, answers=None):
+    exp = answers or answers_network(inputs)
     layers, X = inputs["layers"], inputs["X"]
     acts, layer_inputs = exp["activations"], exp["layer_inputs"]
     n = len(layers)
@@ -220,8 +220,8 @@ def verdict_forward(inputs, output):
         **details)
 
 
-def verdict_predict(inputs, output):
-    exp = _expected(inputs)
+def verdict_predict(inputs, output, answers=None):
+    exp = answers or answers_network(inputs)
     expected = exp["predictions"]
     logits = exp["activations"][-1]
     b, k = logits.shape
@@ -287,14 +287,14 @@ def _loss_problem(plain, exp, config_rtol):
 def make_verdict_train(config):
     loss_rtol = config.tolerance("network.train", 1e-7)  # stable vs plain log-sum-exp: ~1e-15
 
-    def verdict_train(inputs, output):
-        return _judge_train(inputs, output, loss_rtol)
+    def verdict_train(inputs, output, answers=None):
+        return _judge_train(inputs, output, loss_rtol, answers)
 
     return verdict_train
 
 
-def _judge_train(inputs, output, loss_rtol):
-    exp = _expected(inputs)
+def _judge_train(inputs, output, loss_rtol, answers=None):
+    exp = answers or answers_network(inputs)
     layers = inputs["layers"]
     n = len(layers)
     layer_inputs = exp["layer_inputs"]
@@ -452,12 +452,15 @@ def nncheck_checks(config):
     return guard([
         Check("network.forward", "forward returns every layer's output, each fed the previous one",
               probe_forward, verdict_forward, network_inputs, points=5, requires=("forward",), entry="forward",
+              answers=answers_network,
               hint="activations[i] = network[i].forward(activations[i-1]), starting from X; return the list."),
         Check("network.predict", "predict returns the argmax class of the logits",
               probe_predict, verdict_predict, network_inputs, points=5, requires=("predict",),
+              answers=answers_network,
               hint="predict should return forward(network, X)[-1].argmax(axis=-1)."),
         Check("network.train", "train backpropagates through every layer, last to first, and returns the mean loss",
               probe_train, make_verdict_train(config), network_inputs, points=10, requires=("train",),
+              answers=answers_network,
               hint="forward, loss gradient, then grad_output = network[i].backward(layer_inputs[i], grad_output) "
                    "for i from the last layer to the first; return the mean loss."),
     ])
@@ -476,6 +479,9 @@ _FORWARD_LOOP = """    for layer in network:
 def nncheck_selftest_variants(config):
     # the calling-convention fixtures (issue 13) ride with the network family, where the grader
     # hands student code its own stand-ins; each is graded on every check
+    from nncheck.selftest.conventions import fixtures as convention_fixtures
+    from nncheck.variants import correct, mutant
+
     return convention_fixtures() + [
         mutant("train-forward-order", "network", "backprop-wrong-order", "network.py",
                "for i in reversed(range(len(network))):", "for i in range(len(network)):",

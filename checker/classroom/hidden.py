@@ -147,14 +147,3 @@ def save_secret(path, value: str) -> None:
         f.write(value + "\n")
     os.replace(tmp, path)
 
-
-def describe(inputs: dict | None, seed: int = 0) -> str:
-    """The inputs of a run in words, for the text and HTML reports and the class summary."""
-    inputs = inputs or by_seed(seed)
-    kind = inputs.get("kind")
-    if kind == "hidden":
-        return (f"hidden inputs, drawn for this submission from the course secret "
-                f"{inputs.get('secret_fingerprint', '?')}")
-    if kind == "seed":
-        return f"inputs of seed {seed}, the same for every submission"
-    return "public inputs (seed 0), the same as in everyone's own runs; graded runs use hidden ones"

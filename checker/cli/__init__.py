@@ -72,6 +72,23 @@ class _Progress:
                 click.echo("\r\x1b[K", err=True, nl=False)
 
 
+def _submit_inputs(path, seed, secret_option, config):
+    """``submit``'s seed and report ``inputs``: an explicit ``--seed`` first; else hidden inputs when a
+    course secret is set (the instructor reproducing a class run's grade); else the public seed 0."""
+    from nncheck.classroom.hidden import SecretError, by_seed, find_secret
+    from nncheck.classroom.state import submission_digest
+
+    if seed is not None:
+        return seed, by_seed(seed)
+    try:
+        secret = find_secret(secret_option, config)
+    except SecretError as exc:
+        raise click.UsageError(str(exc)) from None
+    if secret is None:
+        return 0, by_seed(0)
+    return secret.seed_for(submission_digest(path)), secret.inputs()
+
+
 @main.command()
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--format", "fmt", default="text", show_default=True,
@@ -83,8 +100,12 @@ class _Progress:
                    "more  [default: 10, or the config's]")
 @click.option("--memory", type=click.IntRange(min=16), default=None,
               help="MB of memory the submission may use  [default: 1024, or the config's]")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed for the grader's inputs; the same seed gives the same grade.")
+@click.option("--seed", type=int, default=None,
+              help="Seed for the grader's inputs; the same seed gives the same grade  [default: 0, the public "
+                   "inputs; with a course secret, hidden inputs drawn from it and the submission]")
+@click.option("--secret", "secret_option", default=None, metavar="TEXT",
+              help="The course secret graded runs draw hidden inputs from  [default: $NNCHECK_SECRET, else "
+                   "the config's [grading] secret; none: public inputs]")
 @click.option("--check", "only", multiple=True, help="Run only this check id or family (repeatable).")
 @click.option("--data", type=click.Path(exists=True),
               help="Full MNIST for the training check: Keras' mnist.npz or a folder of the four IDX "
@@ -99,8 +120,8 @@ class _Progress:
                    "feedback to its [feedback] level (text, json, html, junit; the gradescope and "
                    "prairielearn formats carry both in their own fields).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
-def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, plugin_files, isolation, audience,
-           quiet):
+def submit(path, fmt, output, timeout, memory, seed, secret_option, only, data, config_path, plugin_files,
+           isolation, audience, quiet):
     """Grade one submission: a .py file, a folder of .py files, or a notebook.
 
     Exit status: 0 every check passed, 1 a check failed (or the submission
@@ -127,8 +148,10 @@ def submit(path, fmt, output, timeout, memory, seed, only, data, config_path, pl
         check_keys(engine.config, engine.checks)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    seed, inputs = _submit_inputs(path, seed, secret_option, engine.config)
     progress = _Progress(not quiet and fmt == "text" and sys.stderr.isatty())
-    report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only, progress=progress)
+    report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only, progress=progress,
+                          inputs=inputs)
     if audience == "student" and fmt not in PLATFORM_FORMATS:
         report = for_student(report, engine.config)
     render = engine.formats[fmt]

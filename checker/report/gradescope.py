@@ -82,7 +82,7 @@ def _test_output(c: dict, counted: bool) -> str:
 
 def _top_output(d: dict, all_visible: bool = True) -> str:
     lines = [f"nncheck {d['nncheck_version']}: score {_num(d['score']):g}/{_num(d['max_score']):g} "
-             f"(seed {d['seed']})."]
+             f"(seed {d['seed']}; {(d.get('inputs') or {}).get('kind', 'public')} inputs)."]
     if all_visible:
         for name in SECTIONS:
             s = d["sections"].get(name)
@@ -177,7 +177,7 @@ def gradescope_dict(d: dict, config=None) -> dict:
         "test_name_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "extra_data": {"nncheck_version": d["nncheck_version"], "seed": d["seed"],
+        "extra_data": {"nncheck_version": d["nncheck_version"], "seed": d["seed"], "inputs": d.get("inputs") or {},
                        "max_score": _num(d["max_score"]), "exit_code": d["exit_code"],
                        **({"sections": {k: {"score": _num(v.get("score")), "max_score": _num(v.get("max_score"))}
                                         for k, v in d["sections"].items()}} if all_visible else {})},

@@ -20,7 +20,8 @@ from typing import Any
 from nncheck.model import SECTIONS
 from nncheck.discover.apply import option_layout, option_notes
 from nncheck.discover.catalogue import canonical_class
-from nncheck.report.text import audience_notes, data_loader_note, message_lines, not_run_sentence, report_dict
+from nncheck.report.text import (audience_notes, data_loader_note, inputs_sentence, message_lines, not_run_sentence,
+                                 report_dict)
 
 OUTPUT_CAP_CHARS = 4000     # what a check printed, as shown in the page
 OUTPUT_CAP_LINES = 80
@@ -385,6 +386,7 @@ def html_model(d: dict) -> dict:
         "duration": fmt_num(float(d.get("duration_s", 0) or 0), 3),
         "exit_code": d.get("exit_code", 0),
         "isolation": dict(d.get("isolation") or {}),
+        "inputs": inputs_sentence(d), "inputs_kind": (d.get("inputs") or {}).get("kind", ""),
         "sections": sections, "checks": checks,
         "counts": [(STATUS_LABELS[s], counts[s], s) for s in order if s in counts],
         # a submission that could not be loaded: one message (the load card), not a row per check

@@ -68,7 +68,8 @@ def junit_tree(d: dict) -> ET.Element:
         props = _el(suite, "properties")
         info = d["sections"].get(sec, {})
         for name, value in (("submission", d["submission"]), ("nncheck_version", d["nncheck_version"]),
-                            ("seed", d["seed"]), ("score", f"{float(info.get('score', 0)):g}"),
+                            ("seed", d["seed"]), ("inputs", (d.get("inputs") or {}).get("kind", "public")),
+                            ("score", f"{float(info.get('score', 0)):g}"),
                             ("max_score", f"{float(info.get('max_score', 0)):g}"),
                             ("total_score", f"{float(d['score']):g}"),
                             ("total_max_score", f"{float(d['max_score']):g}")):

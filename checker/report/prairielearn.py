@@ -127,7 +127,7 @@ def prairielearn_dict(d: dict, config=None) -> dict:
                       "points": 0.0, "max_points": 0.0,
                       "message": f"Not attempted: {', '.join(families)} (not graded and not counted in your score).",
                       "output": ""})
-    lines = [f"nncheck {d['nncheck_version']}: {_num(d['score']):g}/{max_score:g} points (seed {d['seed']})."]
+    lines = [f"nncheck {d['nncheck_version']}: {_num(d['score']):g}/{max_score:g} points (seed {d['seed']}; {(d.get('inputs') or {}).get('kind', 'public')} inputs)."]
     if left_out:
         lines.append(f"{left_out} check(s) are graded but not shown.")
     if load.get("output"):

@@ -33,6 +33,7 @@ def report_dict(report: Report) -> dict:
         "sections": report.sections, "checks": checks, "load": to_jsonable(report.load),
         "seed": report.seed, "duration_s": report.duration_s, "nncheck_version": report.version,
         "exit_code": report.exit_code(), "isolation": dict(report.isolation),
+        "inputs": dict(report.inputs) or {"kind": "public" if report.seed == 0 else "seed"},
     }
     if getattr(report, "audience", None):  # a student's view (nncheck.report.feedback.for_student)
         d["audience"] = dict(report.audience)
@@ -54,7 +55,7 @@ def report_from_dict(d: dict) -> Report:
                     seed=d.get("seed", 0), duration_s=d.get("duration_s", 0.0),
                     version=d.get("nncheck_version", ""), sections=d.get("sections") or {},
                     score=d.get("score", 0.0), max_score=d.get("max_score", 0.0),
-                    isolation=d.get("isolation") or {})
+                    isolation=d.get("isolation") or {}, inputs=d.get("inputs") or {})
     if d.get("audience"):  # a student's view keeps saying so
         from nncheck.report.feedback import StudentReport
         report = StudentReport(**vars(report), audience=dict(d["audience"]))
@@ -130,6 +131,20 @@ def not_attempted(d: dict) -> dict[str, list[str]]:
     return out
 
 
+def inputs_sentence(d: dict) -> str:
+    """Which inputs the checks ran on, in words (``inputs`` in the JSON report): hidden ones drawn
+    for this submission from the course secret (named by its fingerprint), one fixed seed's, or the
+    public ones everybody's own runs use (:mod:`nncheck.classroom.hidden`)."""
+    inputs = d.get("inputs") or {}
+    kind = inputs.get("kind") or ("public" if not d.get("seed") else "seed")
+    if kind == "hidden":
+        return (f"hidden inputs, drawn for this submission from the course secret "
+                f"{inputs.get('secret_fingerprint', '?')}")
+    if kind == "seed":
+        return f"the inputs of seed {d.get('seed')}, the same for every submission"
+    return "public inputs (seed 0), the same as in everyone's own runs"
+
+
 def not_run_sentence(d: dict) -> str:
     """For a submission that could not be loaded: what happened to its checks, in one sentence."""
     n = len(d.get("checks") or [])
@@ -149,6 +164,7 @@ def render_text(report: Report, config=None, colour: bool = False) -> str:
         warn = iso.get("layer") != "bubblewrap"
         lines.append(paint(("WARNING: " if warn else "") + f"isolation: {iso.get('summary', iso.get('layer'))}",
                            "timeout" if warn else "skipped"))
+    lines.append(paint(f"inputs: {inputs_sentence(d)}", "skipped"))
     load = d["load"]
     if not load.get("ok", True):  # one message, not one row per check that could not run
         lines.append(paint(f"Could not load the submission: {load.get('message')}", "error"))

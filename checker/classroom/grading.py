@@ -10,6 +10,10 @@ puts the pieces together:
 * :mod:`~nncheck.classroom.task` grades one submission
   (:func:`~nncheck.classroom.task.grade_submission`), on an executor of
   :mod:`~nncheck.classroom.executors` (a local process pool or Dask);
+* :mod:`~nncheck.classroom.hidden` gives each submission its hidden inputs:
+  the seed is drawn from the course secret (created on first use and kept
+  in ``OUT/secret.txt``) and the submission's digest, here in the grading
+  process, so the secret never travels with a task;
 * every finished report is written at once, atomically, to
   ``OUT/reports/<student>.json``; the gradebook and the class summary
   (:mod:`~nncheck.classroom.gradebook`) are rebuilt from those files at the
@@ -29,6 +33,7 @@ from pathlib import Path
 from nncheck import __version__
 from nncheck.classroom.executors import Executor, LocalExecutor, PoolStopped
 from nncheck.classroom.folder import Entry, list_class_folder
+from nncheck.classroom.hidden import STATE_FILE, by_seed, create_secret, find_secret
 from nncheck.classroom.gradebook import check_order, collect_rows, row_status, write_outputs
 from nncheck.classroom.state import (
     grade_key, less_isolated, read_report, registered_plugins, report_path, settings_digest, submission_digest,
@@ -93,9 +98,10 @@ class ClassResult:
 
 
 def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, jobs: int | None = None,
-                config_path=None, plugin_files=(), seed: int = 0, timeout=None, memory=None, only=(),
+                config_path=None, plugin_files=(), seed: int | None = None, timeout=None, memory=None, only=(),
                 force: bool = False, progress: Progress | None = None, quiet: bool = True,
-                engine=None, html_reports: bool = True, isolation: str | None = None) -> ClassResult:
+                engine=None, html_reports: bool = True, isolation: str | None = None,
+                secret: str | None = None) -> ClassResult:
     """Grade every submission in ``submissions_dir`` into ``out_dir`` (see the module docstring).
 
     ``executor`` defaults to a :class:`LocalExecutor` of ``jobs`` processes
@@ -107,6 +113,13 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     is graded (the default: ``engine``'s choice, else ``auto``). It travels
     with each task, so a Dask worker without bubblewrap fails that row
     (retried next run) instead of grading it less isolated.
+
+    Inputs: hidden unless ``seed`` is given. Each submission's seed comes
+    from the course secret and the submission's digest; the secret is
+    ``secret`` (``--secret``), else ``$NNCHECK_SECRET``, else the config's
+    ``[grading] secret``, else the one saved in ``OUT/secret.txt``, else a
+    new one, saved there (owner-only) for the next run. A given ``seed``
+    grades everyone on that seed's inputs (0: the public ones).
 
     Ctrl-C (SIGINT, when called from the main thread): no more grades start,
     the running ones are stopped (never recorded: they are ``pending`` and a
@@ -130,10 +143,17 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     entries = found.entries
     (out / "reports").mkdir(parents=True, exist_ok=True)
 
+    if seed is None:  # hidden inputs; raises SecretError for a secret that is set but unusable
+        course = (find_secret(secret, engine.config, out / STATE_FILE)
+                  or create_secret(save_to=out / STATE_FILE))
+        inputs, inputs_key = course.inputs(), f"hidden:{course.fingerprint}"
+    else:
+        inputs, inputs_key = by_seed(seed), f"seed:{int(seed)}"
     settings_sha = settings_digest(config_path=config_path, plugin_files=plugin_files, seed=seed,
                                    timeout=timeout, memory=memory, only=only,
-                                   plugins=registered_plugins(engine))
+                                   plugins=registered_plugins(engine), inputs=inputs_key)
     subs_sha = {e.student: submission_digest(e.path) for e in entries}
+    seeds = {s: seed if seed is not None else course.seed_for(h) for s, h in subs_sha.items()}
     keys = {s: grade_key(h, settings_sha) for s, h in subs_sha.items()}
     todo, skipped = [], []
     for e in entries:
@@ -152,6 +172,10 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
                      f": {', '.join(found.ignored[:5])}{' ...' if n > 5 else ''}")
     if skipped:
         progress.say(f"{len(skipped)} unchanged since the last run, skipped (--force regrades them)")
+    if seed is None:
+        kept = {"created": f"new, saved in {out / STATE_FILE}", "state": f"from {out / STATE_FILE}",
+                "option": "from --secret", "env": "from $NNCHECK_SECRET", "config": "from the config"}
+        progress.say(f"hidden inputs: course secret {course.fingerprint} ({kept[course.source]})")
     # Reports whose HTML is missing (e.g. the html format was installed since) get it now.
     if html is not None:
         for s in skipped:
@@ -162,7 +186,7 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     completed = False
     own_executor = executor is None
     meta = {"submissions_dir": str(src), "out": str(out), "nncheck_version": __version__,
-            "config": config_path, "plugin_files": plugin_files, "seed": seed, "timeout": timeout,
+            "config": config_path, "plugin_files": plugin_files, "seed": seed, "inputs": inputs, "timeout": timeout,
             "memory": memory, "only": only, "settings_sha256": settings_sha, "ignored": found.ignored,
             "html_reports": html is not None, "isolation": isolation}
     inflight: dict = {}
@@ -200,11 +224,11 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
                     while queue and len(inflight) < window and not ctrl_c.requested:
                         e = queue.pop(0)
                         if executor.ships_files:
-                            args = (pack(e.path), None, (), seed, timeout, memory, only, bundle, render,
-                                    isolation)
+                            args = (pack(e.path), None, (), seeds[e.student], timeout, memory, only, bundle,
+                                    render, isolation, inputs)
                         else:
-                            args = (str(e.path), config_path, plugin_files, seed, timeout, memory, only,
-                                    None, render, isolation)
+                            args = (str(e.path), config_path, plugin_files, seeds[e.student], timeout, memory,
+                                    only, None, render, isolation, inputs)
                         inflight[executor.submit(grade_submission, *args)] = e
                         started[e.student] = time.monotonic()
 

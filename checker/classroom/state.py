@@ -10,8 +10,9 @@ to ``OUT/reports/<student>.json`` (:func:`report_path`). Each carries
   and
 * the settings (:func:`settings_digest`): the config file's bytes, each
   ``--plugin`` file's bytes, the plugins registered through entry points
-  (name and version), the nncheck version, ``--seed``, ``--timeout``,
-  ``--memory`` and ``--check``.
+  (name and version), the nncheck version, the inputs (``--seed``, or the
+  course secret's fingerprint for hidden inputs: a new secret regrades
+  everyone), ``--timeout``, ``--memory`` and ``--check``.
 
 A re-run skips every student whose report holds the key it would compute
 now, unless the run insists on the sandbox and the report was graded
@@ -51,14 +52,14 @@ def _file_sha(path) -> str | None:
 
 
 def settings_digest(*, config_path=None, plugin_files=(), seed=0, timeout=None, memory=None,
-                    only=(), plugins: list | None = None) -> str:
+                    only=(), plugins: list | None = None, inputs: str = "") -> str:
     """SHA-256 of everything besides the submission that decides a grade."""
     doc = {
         "format": GRADE_FORMAT, "nncheck": __version__,
         "config": _file_sha(config_path),
         "plugin_files": [[Path(p).name, _file_sha(p)] for p in plugin_files],
         "plugins": sorted(plugins or []),
-        "seed": int(seed), "timeout": None if timeout is None else float(timeout),
+        "seed": None if seed is None else int(seed), "inputs": inputs, "timeout": None if timeout is None else float(timeout),
         "memory": None if memory is None else int(memory), "only": sorted(set(only or [])),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()

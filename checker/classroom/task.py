@@ -98,7 +98,7 @@ def make_bundle(config_path=None, plugin_files=()) -> dict:
             "plugins": [item(p) for p in plugin_files]}
 
 
-def _unloadable(engine, only, message: str, seed: int):
+def _unloadable(engine, only, message: str, seed: int, inputs: dict | None = None):
     """A report for a submission that never reached the loader (a refused archive)."""
     from nncheck.model import CheckRecord, Report, Status
     from nncheck.scoring import score_report
@@ -108,13 +108,13 @@ def _unloadable(engine, only, message: str, seed: int):
                            max_score=c.points, message="not run: the submission could not be loaded")
                for c in checks]  # why, once: load["message"]
     report = Report(submission="", checks=records, load={"ok": False, "message": message},
-                    seed=seed, version=__version__)
+                    seed=seed, version=__version__, inputs=dict(inputs or {}))
     return score_report(report, engine.config)
 
 
 def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, timeout=None,
                      memory=None, only=(), bundle: dict | None = None, render=(),
-                     isolation: str | None = None) -> dict:
+                     isolation: str | None = None, inputs: dict | None = None) -> dict:
     """Grade one submission and return its JSON report, as plain data.
 
     :param source: a path (str) to a ``.py``, ``.ipynb``, folder or ``.zip``,
@@ -130,6 +130,9 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
         ``None``: ``auto``). Where it cannot be had this raises
         :class:`nncheck.sandbox.IsolationError`: the class run records the
         row as a grading failure, never a grade made under weaker isolation.
+    :param inputs: where ``seed`` came from, for the report (:mod:`nncheck.classroom.hidden`):
+        the class run derives each submission's seed from the course secret itself, so the
+        secret never travels with a task.
 
     Never raises for a bad submission: an archive that cannot be unpacked
     safely gives a report whose ``load.ok`` is false.
@@ -158,10 +161,11 @@ def grade_submission(source, config_path=None, plugin_files=(), seed: int = 0, t
                 path = safe_extract(path, scratch / "unpacked" / _safe_name(Path(shown).stem))
             except UnsafeArchive as exc:
                 what = "the folder" if isinstance(source, dict) and source.get("folder") else shown
-                report = _unloadable(engine, only, f"{what} was not unpacked: {exc}.", seed)
+                report = _unloadable(engine, only, f"{what} was not unpacked: {exc}.", seed, inputs)
         if report is None:
             path = descend(path)
-            report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only or None)
+            report = engine.grade(path, seed=seed, timeout=timeout, memory=memory, only=only or None,
+                                  inputs=inputs)
         report.submission = shown
         d = report_dict(report)
         rendered = {}

@@ -65,8 +65,12 @@ def _class_isolation(requested: str | None) -> str:
               help="Seconds each check may run  [default: 10, or the config's]")
 @click.option("--memory", type=click.IntRange(min=16), default=None,
               help="MB of memory each submission may use  [default: 1024, or the config's]")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed for the grader's inputs; the same seed gives the same grades.")
+@click.option("--seed", type=int, default=None,
+              help="Grade everyone on this seed's inputs (0: the public ones students see in their own runs)  "
+                   "[default: hidden inputs, drawn for each submission from the course secret]")
+@click.option("--secret", "secret_option", default=None, metavar="TEXT",
+              help="The course secret hidden inputs are drawn from  [default: $NNCHECK_SECRET, else the "
+                   "config's [grading] secret, else OUT/secret.txt, else a new one saved there]")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="Assignment config: nncheck.toml, or a pyproject.toml with [tool.nncheck].")
 @click.option("--plugin", "plugin_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -77,14 +81,16 @@ def _class_isolation(requested: str | None) -> str:
               help="Where submissions run. Default: the bubblewrap sandbox, and grading refuses to "
                    "start without it; 'user' or 'process' accept weaker isolation (see `nncheck doctor`).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
-def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed, config_path,
+def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed, secret_option, config_path,
           plugin_files, html_reports, isolation, quiet):
     """Grade every submission in SUBMISSIONS, one student per entry.
 
     An entry is a .py file, a notebook, a folder of .py files or a .zip of
     any of these; the student id is its name without the extension. Unchanged
     submissions are skipped on a re-run (--force regrades them), and Ctrl-C
-    keeps every finished report: run the command again to finish.
+    keeps every finished report: run the command again to finish. Each
+    submission is graded on hidden inputs drawn from the course secret and
+    its content, so nothing a student saw in their own runs replays.
 
     Exit status: 0 the class was graded (whatever the students' scores),
     1 grading itself failed for some submission (run again to retry them),
@@ -124,12 +130,16 @@ def grade(submissions, out, jobs, force, scheduler, only, timeout, memory, seed,
         except Exception as exc:  # noqa: BLE001 - any connection problem is the user's to fix
             raise click.UsageError(f"cannot use the Dask scheduler {scheduler}: {exc}") from None
     progress = Progress(0, enabled=not quiet)
+    from nncheck.classroom.hidden import SecretError
+
     try:
         result = grade_class(src, dest, executor=executor, jobs=jobs or os.cpu_count(),
                              config_path=config_path, plugin_files=plugin_files, seed=seed,
                              timeout=timeout, memory=memory, only=only, force=force,
                              progress=progress, engine=engine, html_reports=html_reports,
-                             isolation=isolation)
+                             isolation=isolation, secret=secret_option)
+    except SecretError as exc:
+        raise click.UsageError(str(exc)) from None
     except KeyboardInterrupt:
         if executor is not None:
             executor.close(cancel=True)  # drop the class's tasks still queued on the cluster

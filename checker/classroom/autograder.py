@@ -12,7 +12,11 @@ Gradescope asks for (its "Autograder Specifications"): at its root
 * ``run_autograder``: run for every submission. It starts ``nncheck
   autograder run gradescope``, which only copies and grades (:func:`run`);
 * ``nncheck-autograder.json`` (what to grade with) and the config and plugin
-  files, under ``config/`` and ``plugins/``.
+  files, under ``config/`` and ``plugins/``;
+* ``nncheck-secret``: the course secret every upload's hidden inputs are
+  drawn from (:mod:`nncheck.classroom.hidden`), so nothing a student saw in
+  their own runs replays into a grade. It stays on the grader's side of
+  the zip: ``source/`` is root-only and never inside the sandbox.
 
 Why a submission can neither write ``results.json`` nor read the
 autograder's source: Gradescope runs ``run_autograder`` as root in the same
@@ -29,7 +33,8 @@ planted there earlier is replaced, not trusted. Without either layer,
 PrairieLearn's external grader has the same shape under ``/grade``
 (``student/``, ``results/``; ``tests/``, ``serverFilesCourse/`` and ``data/``
 are the course's): ``nncheck autograder run prairielearn`` is its entrypoint
-(``docs/platforms.md``).
+(``docs/platforms.md``); its course secret is ``$NNCHECK_SECRET``, the
+config's, or ``tests/nncheck-secret``.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nncheck import __version__
+from nncheck.classroom.hidden import SECRET_VAR, ZIP_FILE, Secret, create_secret, find_secret
 
 MANIFEST = "nncheck-autograder.json"
 VENV = "/opt/nncheck"
@@ -201,6 +207,7 @@ class Bundle:
 
     files: dict[str, Path] = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
+    secret: Secret | None = None   # the course secret, written as nncheck-secret
 
     def add(self, arcname: str, path: Path) -> None:
         if path.is_dir():
@@ -261,12 +268,19 @@ def _zip_write(zf: zipfile.ZipFile, arcname: str, data: bytes, mode: int = 0o644
     zf.writestr(info, data)
 
 
-def build_gradescope(out, config_path=None, plugin_files=(), only=(), wheel=None) -> dict:
+def build_gradescope(out, config_path=None, plugin_files=(), only=(), wheel=None,
+                     secret: str | None = None) -> dict:
     """Write Gradescope's autograder zip to ``out``; return what went in (for the command's summary).
 
     nncheck goes in as ``wheel`` when given, else as its source tree (``nncheck-VERSION/``, an
-    editable install or a checkout), else as a wheel repacked from its installed files."""
+    editable install or a checkout), else as a wheel repacked from its installed files. The course
+    secret (``secret``, else ``$NNCHECK_SECRET``, else the config's, else a new one) goes in as
+    ``nncheck-secret``: the summary names it by its fingerprint only."""
     b = bundle(config_path, plugin_files, only)
+    from nncheck.config import load_config
+
+    course = find_secret(secret, load_config(config_path)) or Secret(secrets.token_hex(32), "created")
+    b.secret = course
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="nncheck-autograder-") as tmp:
         whl = Path(wheel).resolve() if wheel else None
@@ -283,6 +297,8 @@ def _write_zip(out: Path, b: Bundle, whl: Path | None) -> dict:
         raise AutograderError(f"{whl.name} is not a wheel of nncheck {__version__}")
     package = whl.name if whl else SOURCE_DIR
     b.manifest.update(platform="gradescope", package=package)
+    if b.secret is not None:
+        b.manifest.update(secret=ZIP_FILE, secret_fingerprint=b.secret.fingerprint)
     fmt = {"version": __version__, "venv": VENV, "package": package, "root_var": ROOT_VAR}
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
@@ -291,6 +307,8 @@ def _write_zip(out: Path, b: Bundle, whl: Path | None) -> dict:
             _zip_write(zf, "setup.sh", SETUP_SH.format(**fmt).encode(), 0o755)
             _zip_write(zf, "run_autograder", RUN_AUTOGRADER.format(**fmt).encode(), 0o755)
             _zip_write(zf, MANIFEST, (json.dumps(b.manifest, indent=2) + "\n").encode())
+            if b.secret is not None:
+                _zip_write(zf, ZIP_FILE, (b.secret.value + "\n").encode(), 0o600)
             if whl:
                 _zip_write(zf, whl.name, whl.read_bytes())
             else:
@@ -300,8 +318,11 @@ def _write_zip(out: Path, b: Bundle, whl: Path | None) -> dict:
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
+    secret_files = [ZIP_FILE] if b.secret is not None else []
     return {"out": str(out), "bytes": out.stat().st_size, "package": package,
-            "files": ["setup.sh", "run_autograder", MANIFEST, package + ("" if whl else "/"), *sorted(b.files)]}
+            "files": ["setup.sh", "run_autograder", MANIFEST, *secret_files, package + ("" if whl else "/"),
+                      *sorted(b.files)],
+            "secret": None if b.secret is None else {"fingerprint": b.secret.fingerprint, "source": b.secret.source}}
 
 
 # --------------------------------------------------------------------------
@@ -378,10 +399,17 @@ def run(platform: str, root=None, config_path=None, plugin_files=(), only=(), ou
     """Grade the upload of one submission on ``platform`` and write its ``results.json``.
 
     Prints the full (instructor) text report to ``out``: Gradescope shows
-    the autograder's stdout to instructors only. Returns the exit status:
+    the autograder's stdout to instructors only. The upload is graded on
+    hidden inputs: its seed is drawn from the course secret
+    (``$NNCHECK_SECRET``, else the config's, else the zip's
+    ``nncheck-secret`` on Gradescope or ``tests/nncheck-secret`` on
+    PrairieLearn) and the whole upload folder's digest. Without any, a
+    secret for this run only: still hidden, but a regrade draws new inputs.
+    Returns the exit status:
     0 when results.json was written from a grading, 1 when grading itself
     failed (a results.json still says so).
     """
+    from nncheck.classroom.state import submission_digest
     from nncheck.config import load_config
     from nncheck.engine import Engine
     from nncheck.report.text import render_text
@@ -404,8 +432,10 @@ def run(platform: str, root=None, config_path=None, plugin_files=(), only=(), ou
         only = tuple(only) or tuple(manifest.get("only", ()))
     elif not config_path and (root / "tests" / "nncheck.toml").is_file():
         config_path = root / "tests" / "nncheck.toml"
+    state = root / ("source" if platform == "gradescope" else "tests") / ZIP_FILE
     try:
         engine = Engine(load_config(config_path), plugin_files)
+        course = find_secret(None, engine.config, state) or create_secret()
         isolation = engine.isolation
         if isolation.layer == "process" and os.environ.get(ISOLATION_VAR) != "process":
             why = ("The autograder is misconfigured: neither the bubblewrap sandbox nor a switch to the "
@@ -421,7 +451,8 @@ def run(platform: str, root=None, config_path=None, plugin_files=(), only=(), ou
                 _write_atomically(results, _no_grade(platform, problem))
                 print(f"not graded: {problem}", file=out)
                 return 0
-            report = engine.grade(target, only=only)
+            seed = course.seed_for(submission_digest(root / sub_dir))  # any change to the upload: new inputs
+            report = engine.grade(target, only=only, seed=seed, inputs=course.inputs())
         text = engine.formats[fmt](report, engine.config)
         _write_atomically(results, text)
     except Exception:  # noqa: BLE001 - the platform must get a results.json whatever failed
@@ -432,6 +463,10 @@ def run(platform: str, root=None, config_path=None, plugin_files=(), only=(), ou
         traceback.print_exc(file=out)
         return 1
     print(render_text(report, engine.config), file=out, end="")
+    if course.source == "ephemeral":
+        print(f"warning: no course secret (${SECRET_VAR}, [grading] secret or {state.relative_to(root)}): these "
+              "hidden inputs were drawn from a secret made for this run only, so a regrade draws new ones "
+              "(see docs/platforms.md)", file=out)
     print(f"results: {results} ({fmt}); graded {target.relative_to(root) if root in target.parents else target.name}",
           file=out)
     return 0

@@ -186,9 +186,9 @@ def grade_class(submissions_dir, out_dir, *, executor: Executor | None = None, j
     completed = False
     own_executor = executor is None
     meta = {"submissions_dir": str(src), "out": str(out), "nncheck_version": __version__,
-            "config": config_path, "plugin_files": plugin_files, "seed": seed, "inputs": inputs, "timeout": timeout,
-            "memory": memory, "only": only, "settings_sha256": settings_sha, "ignored": found.ignored,
-            "html_reports": html is not None, "isolation": isolation}
+            "config": config_path, "plugin_files": plugin_files, "seed": seed, "inputs": inputs,
+            "timeout": timeout, "memory": memory, "only": only, "settings_sha256": settings_sha,
+            "ignored": found.ignored, "html_reports": html is not None, "isolation": isolation}
     inflight: dict = {}
     started: dict = {}
 

@@ -26,22 +26,31 @@ def autograder():
 @click.option("--check", "only", multiple=True, help="Grade only this check id or family (repeatable).")
 @click.option("--wheel", type=click.Path(exists=True, dir_okay=False),
               help="The nncheck wheel to ship  [default: built from this nncheck's source tree]")
-def gradescope(out, config_path, plugin_files, only, wheel):
+@click.option("--secret", "secret_option", default=None, metavar="TEXT",
+              help="The course secret uploads' hidden inputs are drawn from, shipped in the zip  "
+                   "[default: $NNCHECK_SECRET, else the config's [grading] secret, else a new one]")
+def gradescope(out, config_path, plugin_files, only, wheel, secret_option):
     """Write Gradescope's autograder zip: setup.sh, run_autograder, this nncheck's wheel, the config
     and the plugins.
 
     Each submission is graded in nncheck's sandbox; it can neither write
-    results.json nor read the autograder's files.
+    results.json nor read the autograder's files. It is graded on hidden
+    inputs, drawn from the course secret in the zip and the upload's content.
     """
     from nncheck.classroom.autograder import AutograderError, build_gradescope
     from nncheck.config import ConfigError
     from nncheck.plugin_manager import PluginError
 
     try:
-        summary = build_gradescope(out, config_path, plugin_files, only, wheel)
+        summary = build_gradescope(out, config_path, plugin_files, only, wheel, secret_option)
     except (AutograderError, ConfigError, PluginError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"wrote {summary['out']} ({summary['bytes'] / 1024:.0f} KB): {', '.join(summary['files'])}")
+    secret = summary["secret"]
+    how = {"created": "a new one", "option": "from --secret", "env": "from $NNCHECK_SECRET",
+           "config": "from the config"}[secret["source"]]
+    click.echo(f"Hidden inputs: course secret {secret['fingerprint']} ({how}), in the zip's nncheck-secret; "
+               "keep the zip with the instructors.")
     click.echo("Upload it on Gradescope: assignment > Configure Autograder > Zip file upload.")
 
 

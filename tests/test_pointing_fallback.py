@@ -179,7 +179,7 @@ def test_an_error_that_follows_from_a_failure_says_so(tmp_path):
     records = [unit, train, err]
     assert follows_from(err, records, checks[2]) == "dense.backward.params"
     point_records(records, checks, plan, code.defs)
-    assert err.message.endswith("This follows from dense.backward.params above.")
+    assert err.message == "your code raised ValueError: matmul. This follows from dense.backward.params above."
     assert err.where[0]["raised"] and err.where[0]["line"] == 14
     # said once, and not without a failure upstream
     point_records(records, checks, plan, code.defs)

@@ -133,4 +133,7 @@ def point_errors(records, checks, plan: Plan | None) -> None:
         source = follows_from(rec, records, by_id.get(rec.id))
         note = f"This follows from {source} above."
         if source and note not in (rec.message or ""):
-            rec.message = f"{(rec.message or '').rstrip()} {note}".strip()
+            said = (rec.message or "").rstrip()
+            if said and not said.endswith((".", "!", "?", ":")):
+                said += "."  # an exception's own text rarely ends a sentence
+            rec.message = f"{said} {note}".strip()

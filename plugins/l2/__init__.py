@@ -34,7 +34,6 @@ import numpy as np
 
 import nncheck
 from nncheck.verdicts import guard
-from nncheck import reference as ref
 from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, check_array, mismatch_details, require_finite
@@ -179,8 +178,31 @@ HALF_NOTE = ("note: {coef}*W is the notebook's convention, the gradient of the p
              "doubled. Accepted here (an instructor can require the exact formula).")
 
 
-def verdict_grad(inputs, output, rtol=1e-6, strict=False):
+def answers_grad(inputs):
+    """The reference L2Dense's forward, grad_input and step on these inputs, and plain Dense's step
+    (the only code of the check that calls the reference). The step is linear in the coefficient,
+    so the verdict grades a coefficient the student hard-codes by scaling the ``penalty`` part."""
+    from nncheck import reference as ref
+
+    W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
+    lr, alpha = inputs["lr"], inputs["alpha"]
+    reference = ref.L2Dense(W.shape[0], W.shape[1], learning_rate=lr, alpha=alpha)
+    reference.weights, reference.biases = W.copy(), b.copy()
+    out = reference.forward(x)
+    grad_input = reference.backward(x, g)
+    plain = ref.Dense(W.shape[0], W.shape[1], learning_rate=lr)
+    plain.weights, plain.biases = W.copy(), b.copy()
+    plain.backward(x, g)
+    dW_exp, dW_data = (W - reference.weights) / lr, (W - plain.weights) / lr
+    return {"out": out, "grad_input": grad_input, "dW_data": dW_data,  # x.T @ g, as the reference computes it
+            "penalty": dW_exp - dW_data,  # 2 * alpha * W at the inputs' alpha, as the reference computes it
+            "db": (b - reference.biases) / lr}
+
+
+def verdict_grad(inputs, output, answers=None, rtol=1e-6, strict=False):
     """``strict``: the config's ``l2_convention = "strict"``: the half convention fails."""
+    answers = answers or answers_grad(inputs)
+    grader_alpha = inputs["alpha"]  # the answers' coefficient (a measured one may replace alpha below)
     W, b, x, g = inputs["W"], inputs["b"], inputs["x"], inputs["grad_output"]
     lr, alpha, batch = inputs["lr"], inputs["alpha"], len(inputs["x"])
     how = output.get("how") or {}
@@ -212,17 +234,11 @@ def verdict_grad(inputs, output, rtol=1e-6, strict=False):
                 f"from the shrinkage of its weights under a zero loss gradient ({coef}={alpha:.3g}, if the "
                 f"penalty is 2*{coef}*W) and graded the step at that value")
 
-    reference = ref.L2Dense(W.shape[0], W.shape[1], learning_rate=lr, alpha=alpha)
-    reference.weights, reference.biases = W.copy(), b.copy()
-    exp_out = reference.forward(x)
-    exp_gin = reference.backward(x, g)
-    dW_exp = (W - reference.weights) / lr
-    db_exp = (b - reference.biases) / lr
-    plain = ref.Dense(W.shape[0], W.shape[1], learning_rate=lr)
-    plain.weights, plain.biases = W.copy(), b.copy()
-    plain.backward(x, g)
-    dW_data = (W - plain.weights) / lr   # x.T @ g, as the reference computes it
-    penalty = dW_exp - dW_data           # 2 * alpha * W, as the reference computes it
+    exp_out, exp_gin, db_exp, dW_data = answers["out"], answers["grad_input"], answers["db"], answers["dW_data"]
+    penalty = answers["penalty"]  # 2 * alpha * W at the grader's alpha: linear in it
+    if alpha != grader_alpha:  # a coefficient the student's class hard-codes, measured
+        penalty = penalty * (alpha / grader_alpha)
+    dW_exp = dW_data + penalty
 
     # rtol 1e-6: float64 from different operation orders agrees to ~1e-12, and the observed
     # gradient (W - W_after) / lr loses ~1e-14 more (|W| ~ 1, lr >= 0.02).
@@ -381,8 +397,8 @@ def nncheck_checks(config):
     slack = config.tolerance("l2.experiment", GAP_SLACK)
     return guard([
         Check("l2.grad", "L2Dense adds 2*alpha*W to the weight gradient, not to the biases, undivided",
-              probe_grad, lambda i, o: verdict_grad(i, o, rtol, strict), grad_inputs, section="options", points=12,
-              requires=("L2Dense",),
+              probe_grad, lambda i, o, a=None: verdict_grad(i, o, a, rtol, strict), grad_inputs,
+              section="options", points=12, requires=("L2Dense",), answers=answers_grad,
               hint="dW = x.T @ grad_output + 2 * alpha * W; db = grad_output.sum(axis=0)."),
         Check("l2.experiment", "L2 keeps weights smaller and does not widen the train/validation gap beyond "
               f"a {margin_words(slack, 'margin')} (MNIST)",

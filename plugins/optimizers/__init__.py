@@ -70,7 +70,6 @@ import numpy as np
 
 import nncheck
 from nncheck.verdicts import guard
-from nncheck import reference as ref
 from nncheck.data import load_dataset
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, require_finite
@@ -156,16 +155,24 @@ def _rel_err(got, exp, start):
     return float(np.abs(got - exp).max(initial=0.0)) / scale
 
 
-def _gradients(inputs, scale=""):
-    """``(x.T @ g, g.sum(0))`` per step, from the reference ``Dense``."""
+def answers_gradients(inputs):
+    """``(x.T @ g, g.sum(0))`` per step, from the reference ``Dense``, and the same divided by the
+    batch (the only code of the trajectory check that calls the reference)."""
+    from nncheck import reference as ref
+
     layer = ref.Dense(inputs["W0"].shape[0], inputs["W0"].shape[1])
-    grads = []
+    grads, means = [], []
     for x, g in zip(inputs["xs"], inputs["gs"]):
         dW, db = layer._param_gradients(x, g)
-        if scale == "batch":
-            dW, db = dW / len(x), db / len(x)
-        grads.append((dW, db))
-    return grads
+        grads.append([dW, db])
+        means.append([dW / len(x), db / len(x)])
+    return {"grads": grads, "grads_batch": means}
+
+
+def _gradients(inputs, scale="", answers=None):
+    """``(x.T @ g, g.sum(0))`` per step (divided by the batch for ``scale="batch"``), from the answers."""
+    answers = answers or answers_gradients(inputs)
+    return [tuple(step) for step in answers["grads_batch" if scale == "batch" else "grads"]]
 
 
 # Epsilons a student may hard-code (Keras uses 1e-7): tried when the layer ignores the one passed.
@@ -239,11 +246,12 @@ def _fit_hard_coded(rules, hp0, info, inputs, Ws, bs, grads, tol):
     return best if min((m.err for m in _fit(accepted, hp, inputs, Ws, bs, grads)), default=math.inf) <= tol else {}
 
 
-def analyse(family, inputs, Ws, bs, info, tol):
+def analyse(family, inputs, Ws, bs, info, tol, answers=None):
     """Compare a trajectory with every rule of ``family``; see :class:`Analysis`."""
     rules = UPDATE_RULES[family]
     hp0 = dict(inputs["hyper"])
-    grads = {"": _gradients(inputs), "batch": _gradients(inputs, "batch")}
+    answers = answers or answers_gradients(inputs)
+    grads = {"": _gradients(inputs, "", answers), "batch": _gradients(inputs, "batch", answers)}
     an = Analysis(family, hp0, tol)
     stage1 = _fit(rules, hp0, inputs, Ws, bs, grads)
     an.errors = {m.rule.key: round(m.err, 6) for m in sorted(stage1, key=lambda m: m.err)[:8]}
@@ -384,10 +392,11 @@ def verdict_trajectory_for(family, config):
     tol = config.tolerance(f"{family}.trajectory", 1e-6)
     cls_name, name = FAMILIES[family]["class"], FAMILIES[family]["name"]
 
-    def verdict(inputs, output):
+    def verdict(inputs, output, answers=None):
+        answers = answers or answers_gradients(inputs)
         info = output.get("info") or {}
         Ws, bs = _read_trajectory(inputs, output, cls_name)
-        an = analyse(family, inputs, Ws, bs, info, tol)
+        an = analyse(family, inputs, Ws, bs, info, tol, answers)
         K = len(inputs["xs"])
         common = {"hyperparameters": inputs["hyper"], "passed_as": info.get("passed_as", {}),
                   "set_attribute": info.get("set_attribute", {}), "not_passed": info.get("missing", []),
@@ -437,7 +446,7 @@ def verdict_trajectory_for(family, config):
                 f"{m.rule.explain}.",
                 hint=hint, diagnosis=diags, variant=m.rule.key, formula=m.rule.label,
                 used_hyperparameters=m.hp, **common)
-        return _unexplained(family, inputs, Ws, bs, an, common)
+        return _unexplained(family, inputs, Ws, bs, an, common, answers)
 
     return verdict
 
@@ -476,11 +485,11 @@ def _describe_sgd_like(family, c, hp):
     return text, diags
 
 
-def _unexplained(family, inputs, Ws, bs, an, common):
+def _unexplained(family, inputs, Ws, bs, an, common, answers=None):
     cls_name, name = FAMILIES[family]["class"], FAMILIES[family]["name"]
     W0, b0 = inputs["W0"], inputs["b0"]
     hp0 = an.hp0
-    grads = _gradients(inputs)
+    grads = _gradients(inputs, "", answers)
     still_w = np.array_equal(Ws, np.broadcast_to(W0, Ws.shape))
     still_b = np.array_equal(bs, np.broadcast_to(b0, bs.shape))
     if still_w and still_b:
@@ -544,19 +553,19 @@ def verdict_input_grad_for(family, config):
     cls_name = FAMILIES[family]["class"]
 
     def verdict(inputs, output):
+        # The weights before each step are the student's own (their trajectory), so no table can hold
+        # the expected values: the check's own formula, grad_output @ W.T (the one its title states),
+        # is computed here on them, the same in both editions.
         Ws, _ = _read_trajectory(inputs, output, cls_name)
         gis = output.get("grad_inputs") or []
         before = [inputs["W0"]] + list(Ws[:-1])
-        layer = ref.Dense(inputs["W0"].shape[0], inputs["W0"].shape[1])
         for k, (x, g) in enumerate(zip(inputs["xs"], inputs["gs"])):
             got = as_array(gis[k] if k < len(gis) else None, f"{cls_name}.backward (step {k + 1})", x.shape)
-            layer.weights, layer.biases = before[k].copy(), inputs["b0"].copy()
-            expected = layer.backward(x, g)
+            expected = np.dot(g, before[k].T)
             scale = max(float(np.abs(expected).max()), 1e-12)
             if np.abs(got - expected).max() <= tol * scale:
                 continue
-            layer.weights = Ws[k].copy()
-            after = layer.backward(x, g)
+            after = np.dot(g, Ws[k].T)
             if np.abs(got - after).max() <= tol * max(float(np.abs(after).max()), 1e-12):
                 return Result.failed(
                     f"{cls_name}.backward returns grad_output @ W.T computed with the weights AFTER the "
@@ -678,7 +687,7 @@ def nncheck_checks(config):
         checks += [
             Check(f"{family}.trajectory", f"{cls_name} takes {name} steps (any accepted form)",
                   probe_trajectory, verdict_trajectory_for(family, config), trajectory_inputs(family),
-                  section="options", points=12, requires=req,
+                  section="options", points=12, requires=req, answers=answers_gradients,
                   hint=f"Compare your {cls_name}.backward with the {name} update of the assignment."),
             Check(f"{family}.input_grad", f"{cls_name}.backward returns grad_output @ W.T before the step",
                   probe_trajectory, verdict_input_grad_for(family, config), trajectory_inputs(family),

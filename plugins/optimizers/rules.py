@@ -3,6 +3,17 @@ momentum, RMSProp and Adam, and the known mistakes (each with the diagnoses it n
 
 :data:`UPDATE_RULES` maps a family (``momentum``, ``rmsprop``, ``adam``) to its
 :class:`Rule` objects; :func:`_simulate` runs one rule over a sequence of gradients.
+
+This module ships in the student edition, and it is no solution of the assignment.
+Each rule is a one-line update of one parameter array given its gradient
+(``p - lr * g / (sqrt(s) + eps)``), the formulas the assignment's text and the
+checks' hints already state; the accepted ones sit among their known mistakes.
+Nothing here computes a gradient, a forward pass or a loss, holds a layer or
+keeps a layer's state between calls: no ``Dense``, ``MomentumDense``, ... can be
+built from it, and inlined into a submission it defines no name the assignment
+asks for. The rules need no reference: the verdict compares the student's
+trajectory with them on the gradients its answers give (``answers_gradients``),
+with whatever hyperparameters the student's layer turns out to use.
 """
 import itertools
 import math
@@ -10,15 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nncheck import reference as ref
-
 @dataclass
 class Rule:
     """One way to update a parameter: an accepted form of the assignment's rule, or a known mistake.
 
-    Either ``step(p, g, state, hp, t) -> new p`` (one parameter array, its own
-    ``state`` dict, step number ``t`` from 1), or ``make_ref(hp, n_in, n_out)``
-    returning a reference layer whose ``_step`` is the rule.
+    ``step(p, g, state, hp, t) -> new p``: one parameter array, its own ``state``
+    dict, step number ``t`` from 1.
     """
 
     key: str
@@ -27,8 +35,6 @@ class Rule:
     diagnoses: tuple = ()
     explain: str = ""          # for a mistake: what the student's code does, in words
     step: object = None
-    make_ref: object = None
-    ref_state: str = ""        # the reference layer's velocity attribute, for naming
     sign: float = 1.0          # -1: the update direction flipped (lr -> -lr)
     grad_scale: str = ""       # "batch": gradients divided by the batch size
     counter: int = 1           # Adam's step counter: 1 right; 2/3 advancing twice per call (weights or
@@ -43,29 +49,25 @@ def _simulate(rule, hp, W0, b0, grads):
     """The trajectory ``(Ws [K,...], bs [K,...], velocities of W or None)`` of ``rule``."""
     hp = rule.hp(hp)
     Ws, bs, vs = [], [], []
-    if rule.make_ref is not None:
-        layer = rule.make_ref(hp, W0.shape[0], W0.shape[1])
-        layer.weights, layer.biases = W0.copy(), b0.copy()
-        for dW, db in grads:
-            layer._step(dW, db)
-            Ws.append(np.array(layer.weights, dtype=float))
-            bs.append(np.array(layer.biases, dtype=float))
-            if rule.ref_state:
-                vs.append(np.array(getattr(layer, rule.ref_state), dtype=float))
-    else:
-        W, b, sW, sb = W0.copy(), b0.copy(), {}, {}
-        for k, (dW, db) in enumerate(grads, start=1):
-            tW, tb = {1: (k, k), 2: (2 * k - 1, 2 * k), 3: (2 * k, 2 * k - 1), 0: (1, 1)}[rule.counter]
-            W = rule.step(W, dW, sW, hp, tW)
-            b = rule.step(b, db, sb, hp, tb)
-            Ws.append(W.copy())
-            bs.append(b.copy())
-            if "v" in sW:
-                vs.append(np.array(sW["v"], dtype=float))
+    W, b, sW, sb = W0.copy(), b0.copy(), {}, {}
+    for k, (dW, db) in enumerate(grads, start=1):
+        tW, tb = {1: (k, k), 2: (2 * k - 1, 2 * k), 3: (2 * k, 2 * k - 1), 0: (1, 1)}[rule.counter]
+        W = rule.step(W, dW, sW, hp, tW)
+        b = rule.step(b, db, sb, hp, tb)
+        Ws.append(W.copy())
+        bs.append(b.copy())
+        if "v" in sW:
+            vs.append(np.array(sW["v"], dtype=float))
     return np.array(Ws), np.array(bs), (np.array(vs) if vs else None)
 
 
 # -- momentum --------------------------------------------------------------
+def _momentum_heavy_ball(p, g, st, hp, t):
+    """v = mu*v - lr*g; W += v (the assignment's form)."""
+    st["v"] = hp["momentum"] * st.get("v", 0.0) - hp["learning_rate"] * g
+    return p + st["v"]
+
+
 def _momentum_ema(p, g, st, hp, t):
     """v = mu*v + (1-mu)*g; W -= lr*v."""
     mu = hp["momentum"]
@@ -83,9 +85,7 @@ def _momentum_nesterov(p, g, st, hp, t):
 def _momentum_rules():
     forms = [
         ("heavy-ball", "v = mu*v - lr*g; W += v",
-         dict(make_ref=lambda hp, i, o: ref.MomentumDense(i, o, learning_rate=hp["learning_rate"],
-                                                         momentum=hp["momentum"]),
-              ref_state="velocity_weights")),
+         dict(step=_momentum_heavy_ball)),
         ("ema", "v = mu*v + (1-mu)*g; W -= lr*v", dict(step=_momentum_ema)),
         ("nesterov", "Nesterov: v = mu*v - lr*g; W += mu*v - lr*g", dict(step=_momentum_nesterov)),
     ]
@@ -145,9 +145,6 @@ def _rmsprop_rules():
         if sign < 0:
             label = label.replace("W -=", "W +=")
         how = dict(step=_rmsprop_step(acc, den))
-        if acc == "ema" and den == "out":  # the reference's own form
-            how = dict(make_ref=lambda hp, i, o: ref.RMSPropDense(
-                i, o, learning_rate=hp["learning_rate"], decay=hp["decay"], epsilon=hp["epsilon"]))
         parts = [x for x, d in ((acc_label, acc_diag), (den_label, den_diag)) if d]
         if sign < 0:
             parts.append("the update has the wrong sign: the weights move up the gradient")
@@ -215,10 +212,6 @@ def _adam_rules():
         label += {1: "", 2: " (t advancing twice per call)", 3: " (t advancing twice per call)",
                   0: " (t = 1 at every step)"}[counter]
         how = dict(step=_adam_step(corr, den))
-        if corr == "both" and den == "out" and counter == 1:  # the reference's own form
-            how = dict(make_ref=lambda hp, i, o: ref.AdamDense(
-                i, o, learning_rate=hp["learning_rate"], beta1=hp["beta1"], beta2=hp["beta2"],
-                epsilon=hp["epsilon"]))
         parts = [x for x, d in ((corr_label, corr_diag), (den_label, den_diag)) if d]
         if sign < 0:
             parts.append("the update has the wrong sign: the weights move up the gradient")

@@ -228,10 +228,21 @@ def _apply_table(cfg: Config, key: str, table: dict, where: str) -> None:
         getattr(cfg, key).update(table)
 
 
+COURSE_DIR = Path(__file__).parent / "data" / "course"
+"""Where the student edition (``nncheck release``) keeps the course's config and plugin files."""
+
+
 def load_config(path: str | Path | None) -> Config:
-    """Read ``path`` (``nncheck.toml`` or a ``pyproject.toml``); ``None`` gives the defaults."""
+    """Read ``path`` (``nncheck.toml`` or a ``pyproject.toml``); ``None`` gives the defaults, or in
+    the student edition the course's config it was released with (and its plugin files)."""
     if path is None:
-        return Config()
+        if not (COURSE_DIR / "nncheck.toml").is_file():
+            return Config()
+        cfg = load_config(COURSE_DIR / "nncheck.toml")
+        listed = COURSE_DIR / "plugins.txt"
+        if listed.is_file():
+            cfg.enable_files += [str(COURSE_DIR / name) for name in listed.read_text(encoding="utf-8").split()]
+        return cfg
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

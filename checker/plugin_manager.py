@@ -29,6 +29,10 @@ DEFAULT_PLUGINS = (
     "nncheck.plugins.optimizers",
 )
 
+#: Built-in plugins that only contribute selftest variants (written from the reference): the student
+#: edition does not ship them.
+INSTRUCTOR_ONLY = ("nncheck.plugins.forms",)
+
 
 class PluginError(Exception):
     """A plugin could not be loaded (a bad ``--plugin`` file, say)."""
@@ -77,6 +81,8 @@ def get_plugin_manager(plugin_files=(), disabled=(), entry_points: bool = True,
     for name in DEFAULT_PLUGINS:
         if name in disabled or name.rsplit(".", 1)[-1] in disabled:
             continue
+        if name in INSTRUCTOR_ONLY and importlib.util.find_spec(name) is None:
+            continue  # the student edition (nncheck release) leaves it out
         pm.register(importlib.import_module(name), name=name)
     if entry_points:
         for name in disabled:

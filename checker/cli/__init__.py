@@ -246,6 +246,13 @@ def selftest(fmt, jobs, names, seed, config_path, plugin_files):
     and submission forms) must pass every check. Exit status 1 when a mutant
     survives or a correct variant fails.
     """
+    from nncheck.answers import edition
+
+    if edition() == "student":
+        raise click.UsageError(
+            "nncheck selftest is an instructor command: it grades mutants of the course's reference "
+            "solution, and this student edition of nncheck holds no reference. Your instructor runs it "
+            "with the full nncheck.")
     from nncheck.selftest import render_table, run_selftest
 
     engine = _engine(config_path, plugin_files)
@@ -262,3 +269,5 @@ from nncheck.cli.grade import grade as _grade  # noqa: E402
 main.add_command(_grade)
 from nncheck.cli.autograder import autograder as _autograder  # noqa: E402
 main.add_command(_autograder)
+from nncheck.cli.release import release as _release  # noqa: E402
+main.add_command(_release)

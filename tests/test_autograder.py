@@ -22,6 +22,7 @@ import pytest
 
 from nncheck import __version__
 from nncheck.classroom.autograder import MANIFEST, local_imports, pick_submission
+from nncheck.classroom.hidden import fingerprint
 from nncheck.selftest.conventions import reference_source
 from nncheck.plugins.forms import _notebook
 from nncheck.sandbox import bubblewrap_problem
@@ -104,10 +105,18 @@ def test_zip_layout(autograder_zip):
     assert not any("/tests/" in n or "__pycache__" in n or n.endswith(".pyc") for n in names)
     assert {"config/nncheck.toml", "plugins/0/tanh_checks.py", "plugins/0/tanh_probes.py"} <= set(names)
     assert "plugins/0/unrelated.py" not in names
+    secret = zf_secret(autograder_zip)
     assert manifest == {"nncheck_version": __version__, "config": "config/nncheck.toml",
                         "plugins": ["plugins/0/tanh_checks.py"], "only": ONLY, "platform": "gradescope",
-                        "package": f"nncheck-{__version__}"}
+                        "package": f"nncheck-{__version__}", "secret": "nncheck-secret",
+                        "secret_fingerprint": fingerprint(secret)}  # the secret itself only in its own file
+    assert len(secret) == 64 and (infos["nncheck-secret"].external_attr >> 16) & 0o077 == 0
     assert autograder_zip.stat().st_size < 3 * 2**20
+
+
+def zf_secret(autograder_zip) -> str:
+    with zipfile.ZipFile(autograder_zip) as zf:
+        return zf.read("nncheck-secret").decode().strip()
 
 
 def test_setup_sh_installs_what_grading_needs(autograder_zip, tmp_path):
@@ -184,6 +193,7 @@ def test_correct_notebook_upload(tmp_path, autograder_zip):
     assert results["score"] == sum(t["score"] for t in tests.values()) > 0
     assert tests["dense.numerical_gradient"]["visibility"] == "after_due_date"
     assert tests["relu.forward"]["extra_data"]["feedback"] == "message"
+    assert results["extra_data"]["inputs"]["kind"] == "hidden"  # drawn from the zip's course secret
     # the instructor's full report is on stdout (Gradescope shows stdout to instructors only)
     assert results["stdout_visibility"] == "hidden" and "dense.backward.params" in done.stdout
     assert "graded submission/hw.ipynb" in done.stdout

@@ -66,6 +66,15 @@ def _zip_folder(folder: Path, zpath: Path, top: str) -> None:
             zf.write(p, f"{top}/{p.relative_to(folder).as_posix()}")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def course_secret():
+    """One course secret for every class run here, as one course's runs share it: runs into
+    different --out folders draw the same hidden inputs and compare equal."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NNCHECK_SECRET", "test-grade-course-secret-0123456789")
+        yield
+
+
 @pytest.fixture(scope="module")
 def klass(tmp_path_factory, engine):
     """alice: reference folder; bob.py: one file; carol.ipynb: the original notebook; dave.zip and erin:
@@ -157,6 +166,8 @@ def test_one_json_report_per_student(graded, engine):
         assert rep["grading"]["student"] == student and len(rep["grading"]["key"]) == 64
         assert rep["submission"] == rep["grading"]["entry"]
         assert {c["id"].split(".")[0] for c in rep["checks"]} == set(FAMILIES)
+        assert rep["inputs"]["kind"] == "hidden" and rep["inputs"]["secret_source"] == "env"  # by default
+    assert reports["dave"]["seed"] != reports["erin"]["seed"]  # the same code, zipped or not: other bytes
     assert reports["carol"]["load"]["kind"] == "notebook"
     assert reports["dave"]["load"]["ok"] and reports["dave"]["submission"] == "dave.zip"
     params = next(c for c in reports["erin"]["checks"] if c["id"] == "dense.backward.params")

@@ -19,9 +19,12 @@ fingerprint (:func:`fingerprint`), never the secret.
 Where the secret comes from (:func:`find_secret`), first found wins: an
 explicit ``--secret``, ``$NNCHECK_SECRET``, the config's ``[grading]
 secret``, then the run's saved state (the class run's ``OUT/secret.txt``,
-the autograder zip's ``nncheck-secret``). ``nncheck grade`` and the
-Gradescope builder create one on first use (:func:`create_secret`) and save
-it there, readable by its owner only.
+the Gradescope zip's ``nncheck-secret``, PrairieLearn's
+``tests/nncheck-secret``). ``nncheck grade`` creates one on first use
+(:func:`create_secret`) and saves it in ``OUT``, readable by its owner
+only; the Gradescope builder puts a new one in the zip. PrairieLearn's
+grader, which keeps nothing between jobs, makes one per job when none is
+configured: hidden still, but a regrade draws new inputs.
 """
 from __future__ import annotations
 

@@ -169,6 +169,12 @@ def answers_gradients(inputs):
     return {"grads": grads, "grads_batch": means}
 
 
+def answers_experiment(inputs):
+    """The reference gradients of the short trajectory a momentum experiment reads its form from
+    (none for the other experiments: they compare with thresholds)."""
+    return answers_gradients(inputs["traj"]) if isinstance(inputs.get("traj"), dict) else {}
+
+
 def _gradients(inputs, scale="", answers=None):
     """``(x.T @ g, g.sum(0))`` per step (divided by the batch for ``scale="batch"``), from the answers."""
     answers = answers or answers_gradients(inputs)
@@ -625,7 +631,7 @@ def verdict_experiment_for(family, config):
     cls_name, name = FAMILIES[family]["class"], FAMILIES[family]["name"]
     tol = config.tolerance(f"{family}.trajectory", 1e-6)
 
-    def verdict(inputs, output):
+    def verdict(inputs, output, answers=None):
         e = EXPERIMENT
         run, arm_note = output["option"], ""
         hyper = inputs["hyper"]
@@ -633,7 +639,8 @@ def verdict_experiment_for(family, config):
             t_in, t_out = inputs["traj"], output["traj"]
             try:
                 Ws, bs = _read_trajectory(t_in, t_out, cls_name)
-                an = analyse(family, t_in, Ws, bs, t_out.get("info") or {}, tol)
+                an = analyse(family, t_in, Ws, bs, t_out.get("info") or {}, tol,
+                             answers or answers_experiment(inputs))
             except Fail:
                 an = None
             if an is not None and an.accepted is not None and an.accepted.rule.key == "ema":
@@ -696,6 +703,7 @@ def nncheck_checks(config):
             Check(f"{family}.experiment", f"{name} trains faster than plain SGD on MNIST",
                   probe_experiment, verdict_experiment_for(family, config), experiment_inputs(family),
                   section="options", points=5, requires=req, after=(f"{family}.trajectory",), timeout=20,
+                  answers=answers_experiment if family == "momentum" else None,
                   downstream=(f"{family}.", "dense.", "relu."),
                   hint=f"A correct {name} layer should reach a lower loss than SGD in the same number of steps."),
         ]

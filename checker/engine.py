@@ -73,14 +73,18 @@ class Engine:
         return sorted(checks, key=lambda c: (order[c.section], first[c.family]))
 
     def select(self, only=()) -> list[Check]:
-        """The checks ``--check`` names (a check id or a family each); every check when ``only`` is empty.
+        """The checks ``--check`` names (a check id, a family or a section, ``core``, each); every
+        check when ``only`` is empty.
 
         :raises UnknownCheck: when a name matches no check.
         """
-        unknown = [o for o in only or () if not any(c.id == o or c.family == o for c in self.checks)]
+        def named(c, o):
+            return c.id == o or c.family == o or c.section == o
+
+        unknown = [o for o in only or () if not any(named(c, o) for c in self.checks)]
         if unknown:
             raise UnknownCheck(f"no such check or family: {', '.join(unknown)} (see `nncheck list-checks`)")
-        return [c for c in self.checks if not only or any(c.id == o or c.family == o for o in only)]
+        return [c for c in self.checks if not only or any(named(c, o) for o in only)]
 
     def grade(self, path, *, seed: int = 0, timeout: float | None = None, memory: int | None = None,
               only=None, progress=None, inputs: dict | None = None) -> Report:

@@ -102,7 +102,11 @@ def _pool_stop(signum, frame):
         raise PoolStopped("the class run was interrupted")
 
 
-def _pool_init(config_path, plugin_files, isolation=None):
+def _pool_init(config_path, plugin_files, isolation=None, slots=None):
+    if slots:  # the pool shares the processors: each grade runs this many probes at once
+        from nncheck.sandbox.session import SLOTS_VAR
+
+        os.environ.setdefault(SLOTS_VAR, str(slots))
     try:
         os.setsid()  # out of the terminal's process group (see above)
     except OSError:  # already a session or group leader: nothing to leave
@@ -148,7 +152,9 @@ class LocalExecutor(Executor):
     def __init__(self, jobs: int | None = None, config_path=None, plugin_files=(), isolation=None):
         self.capacity = max(1, int(jobs or os.cpu_count() or 1))
         self.description = f"{self.capacity} local process{'es' if self.capacity > 1 else ''}"
-        self._initargs = (config_path, tuple(plugin_files or ()), isolation)
+        # the processors left to each grade's probes: one each when the pool already fills them
+        slots = max(1, (os.cpu_count() or 1) // self.capacity)
+        self._initargs = (config_path, tuple(plugin_files or ()), isolation, slots)
         self.pool = self._new_pool()
 
     def _new_pool(self):

@@ -35,6 +35,8 @@ DEFAULT_TIMEOUT = 10.0  # seconds per check unless --timeout says otherwise
 HUNG_AFTER = 2          # timeouts after which later checks get less time
 GRACE_S = 5.0          # the worker's own answer may lag its timeout by this much
 MAX_RESTARTS = 3
+MAX_SLOTS = 2          # probes of one submission running at once, at most (see default_slots)
+SLOTS_VAR = "NNCHECK_SLOTS"
 
 
 @dataclass
@@ -119,6 +121,62 @@ def _plain_defs(defs) -> dict:
     return out
 
 
+_PENDING = object()  # a flight's answers, not computed yet
+
+
+@dataclass(eq=False)
+class _Flight:
+    """A check whose probe the worker is running."""
+    index: int
+    check: Check
+    inputs: dict
+    full: float          # the check's own timeout, not shortened
+    timeout: float       # the one the probe was sent with
+    shortened: bool
+    t0: float            # perf_counter when sent (the record's duration)
+    sent: float          # monotonic when sent (our deadline)
+    answers: object = _PENDING
+    overlapped: bool = False  # another probe ran beside it at some point
+
+
+class _Serially(Exception):
+    """The worker was lost while several probes ran: grade the submission again, one probe at a time."""
+
+
+def _shortest(full: float) -> float:
+    """The time a check whose full time is ``full`` gets after :data:`HUNG_AFTER` timeouts."""
+    return max(2.0, full / 5)
+
+
+def _timeout_result(timeout: float, shortened: bool) -> Result:
+    return Result(Status.TIMEOUT, f"did not finish within {timeout:g} s"
+                  + (f" (shortened: {HUNG_AFTER} earlier checks of this submission timed out)"
+                     if shortened else ""), incident="timeout",
+                  hint="Look for an infinite loop or a very slow computation "
+                       "(a Python loop over every element?).")
+
+
+def _lost(exc: Exception) -> Result:
+    return Result(
+        Status.ERROR, f"the process running your code stopped answering ({exc}); it was restarted "
+        "for the remaining checks",
+        hint="Does your code start threads or processes, or kill its parent?", incident="worker-lost")
+
+
+def default_slots() -> int:
+    """Probes run at once for one submission: ``$NNCHECK_SLOTS``, else the processors this
+    process may use (at most :data:`MAX_SLOTS`)."""
+    try:
+        return max(1, int(os.environ[SLOTS_VAR]))
+    except (KeyError, ValueError):
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_SLOTS, cores))
+
+
 class Session:
     """Grade one submission: ``Session(path, checks, ...).run() -> Report``.
 
@@ -131,8 +189,12 @@ class Session:
     def __init__(self, path: str | Path, checks: list[Check], *, seed: int = 0,
                  limits: Limits | None = None, aliases: dict | None = None,
                  heading: str | None = "Peer-reviewed assignment", progress=None,
-                 isolation: Isolation | None = None, data_paths=(), forms: dict | None = None):
+                 isolation: Isolation | None = None, data_paths=(), forms: dict | None = None,
+                 slots: int | None = None):
+        """:param slots: probes run at once (:func:`default_slots` when ``None``); the grade is
+        the same whatever their number."""
         self.path = str(path)
+        self.slots = slots or default_slots()
         self.checks = checks
         self.seed = seed
         self.limits = limits or Limits()
@@ -144,7 +206,6 @@ class Session:
         self.progress = progress or (lambda event, **kw: None)
         self.worker: WorkerHandle | None = None
         self.restarts = 0
-        self.timeouts = 0
         self.pointing_s = 0.0       # time spent pointing at lines (nncheck.point)
         self.pointing_errors: list = []
         self.forms = forms or {}    # {family: option form discovery graded}, for pointing
@@ -172,8 +233,10 @@ class Session:
             (self.tmp / "view" / "nncheck" / "data" / EMBEDDED.name).touch()  # its mount point
             self.data_files = {str(EMBEDDED): f"{VIEW}/nncheck/data/{EMBEDDED.name}",
                                **{p: p for p in self.data_paths if os.path.exists(p)}}
+        # the sandbox's own memory limit (a cgroup) has room for every probe running at once, so
+        # what binds a probe is its own limit (RLIMIT_AS), the same whatever runs beside it
         self.worker = WorkerHandle(self.workdir, log, view=self.tmp / "view", data_files=self.data_files,
-                                   memory_mb=self.limits.memory_mb)
+                                   memory_mb=self.limits.memory_mb * max(1, self.slots))
 
     def _init_message(self) -> dict:
         msg = {"op": "init", "plan": self.plan.to_json(), "seed": self.seed,
@@ -234,79 +297,95 @@ class Session:
             self.worker = None
 
     # -- one check ----------------------------------------------------------
-    def _run_check(self, check: Check, load: LoadInfo, done: dict[str, CheckRecord]) -> CheckRecord:
-        t0 = time.perf_counter()
-        rec = lambda result, **kw: self._record(check, result, time.perf_counter() - t0, **kw)  # noqa: E731
+    def _precheck(self, check: Check, load: LoadInfo, done: dict[str, CheckRecord]) -> Result | None:
+        """Why ``check`` is not run at all (a name missing, a prerequisite failed), or None."""
         missing = [n for n in check.requires if n not in load.names]
         lost = [n for n in missing if self._written_but_not_loaded(n)]
         if lost:
             why = (load.plan.problems if load.plan else []) + [
                 f"{w['label']} line {w['line']}: {w['error']}" for w in load.warnings]
-            return rec(Result.error(
+            return Result.error(
                 f"{', '.join(lost)} appears in your submission but was not defined when it was loaded"
                 + (f" ({why[0]})" if why else ""),
-                hint="Fix the syntax error or the exception above; the definition never ran."))
+                hint="Fix the syntax error or the exception above; the definition never ran.")
         if missing:
             what = ", ".join(missing)
             if check.section == "core":
-                return rec(Result.failed(
+                return Result.failed(
                     f"{what} is missing: the submission does not define "
                     f"{'it' if len(missing) == 1 else 'them'} at module level.",
-                    hint=f"Define {what} with exactly this name (see the assignment)."))
-            return rec(Result.skipped(f"not attempted: no {what} in the submission"))
+                    hint=f"Define {what} with exactly this name (see the assignment).")
+            return Result.skipped(f"not attempted: no {what} in the submission")
         blocked = [a for a in check.after if a in done and done[a].status is not Status.PASSED]
         if blocked:
-            return rec(Result.skipped(f"skipped because {', '.join(blocked)} did not pass"))
+            return Result.skipped(f"skipped because {', '.join(blocked)} did not pass")
         if self.worker is None:
             if self.restarts >= MAX_RESTARTS:
-                return rec(Result(Status.ERROR, "not run: the submission's process kept dying",
-                                  incident="worker-lost"))
+                return Result(Status.ERROR, "not run: the submission's process kept dying", incident="worker-lost")
             self.restarts += 1
             again = self._start()
             if not again.ok:
-                return rec(Result(Status.ERROR, f"not run: reloading the submission failed ({again.message})",
-                                  incident="worker-lost"))
+                return Result(Status.ERROR, f"not run: reloading the submission failed ({again.message})",
+                              incident="worker-lost")
+        return None
+
+    def full_timeout(self, check: Check) -> float:
+        """A check's own timeout (a training run's, say) is for the default --timeout;
+        a different --timeout scales it in proportion."""
+        return (check.timeout * self.limits.timeout / DEFAULT_TIMEOUT if check.timeout
+                else self.limits.timeout)
+
+    def _send(self, index: int, check: Check, earlier_timeouts: int) -> "_Flight | Result":
+        """Choose the check's inputs and send its probe to the worker (tagged ``index``)."""
         try:
             inputs = check.inputs(check.rng(self.seed))
-            answers = check_answers.prepare(check, inputs)  # the reference's, or the student edition's table
         except Exception as exc:  # the grader's side failed (bad data path, a plugin bug)
-            return rec(Result.error(f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
-                                    hint="This is not your mistake: tell your instructor."))
-        if isinstance(answers, Result):  # the student edition cannot grade it here: said why
-            return rec(answers)
-        # A check's own timeout (a training run's, say) is for the default --timeout;
-        # a different --timeout scales it in proportion.
-        timeout = (check.timeout * self.limits.timeout / DEFAULT_TIMEOUT if check.timeout
-                   else self.limits.timeout)
+            return Result.error(f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
+                                hint="This is not your mistake: tell your instructor.")
+        flight_answers = _PENDING
+        if check_answers.edition() == "student":  # a look-up in a table: before the probe, which it may spare
+            try:
+                flight_answers = check_answers.prepare(check, inputs)
+            except Exception as exc:  # noqa: BLE001 - the grader's side failed (a plugin bug)
+                return Result.error(f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
+                                    hint="This is not your mistake: tell your instructor.")
+            if isinstance(flight_answers, Result):
+                return flight_answers
+        full = self.full_timeout(check)
         # A submission that has already hung twice hangs again in the checks that call the
         # same code: later checks get a fifth of their time (at least 2 s), so one hanging
         # function costs its student seconds, not minutes, and a class run stays short.
-        shortened = self.timeouts >= HUNG_AFTER and timeout > 2.0
-        if shortened:
-            timeout = max(2.0, timeout / 5)
+        shortened = earlier_timeouts >= HUNG_AFTER and full > 2.0
+        timeout = max(2.0, full / 5) if shortened else full
+        self.worker.send({"op": "probe", "tag": index, "ref": check.probe_ref, "inputs": inputs,
+                          "timeout": timeout, "seed": self.seed})
+        return _Flight(index, check, inputs, full, timeout, shortened, time.perf_counter(), time.monotonic(),
+                       answers=flight_answers)
+
+    def _answers(self, flight: "_Flight") -> None:
+        """The check's answers (the reference's, or the student edition's table), computed here
+        while its probe runs in the worker; a Result when they cannot be had."""
+        if flight.answers is not _PENDING:
+            return
         try:
-            self.worker.send({"op": "probe", "ref": check.probe_ref, "inputs": inputs,
-                              "timeout": timeout, "seed": self.seed})
-            head = self.worker.receive(timeout + GRACE_S)
-            reply = self.worker.receive(GRACE_S) if head.get("status") == "frame" else head
-        except WorkerGone as exc:
-            self._stop()
-            return rec(Result(
-                Status.ERROR, f"the process running your code stopped answering ({exc}); it was restarted "
-                "for the remaining checks",
-                hint="Does your code start threads or processes, or kill its parent?", incident="worker-lost"))
+            flight.answers = check_answers.prepare(flight.check, flight.inputs)
+        except Exception as exc:  # the grader's side failed (a plugin bug)
+            flight.answers = Result.error(
+                f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
+                hint="This is not your mistake: tell your instructor.")
+
+    def _judge(self, flight: "_Flight", head: dict, reply) -> tuple[Result, str, str]:
+        """The worker's answer for one probe as ``(result, printed output, traceback)``."""
+        check, timeout = flight.check, flight.timeout
         printed = str(head.get("printed", ""))
         if head.get("printed_bytes", 0) > len(printed.encode()):
             printed += f"\n[... {head['printed_bytes']} bytes printed in all; the rest was cut]"
         status = head.get("status")
         tb = ""
+        if isinstance(flight.answers, Result):  # the student edition cannot grade it here: said why
+            return flight.answers, "", ""
         if status == "timeout":
-            self.timeouts += 1
-            result = Result(Status.TIMEOUT, f"did not finish within {timeout:g} s"
-                            + (f" (shortened: {HUNG_AFTER} earlier checks of this submission timed out)"
-                               if shortened else ""), incident="timeout",
-                            hint="Look for an infinite loop or a very slow computation "
-                                 "(a Python loop over every element?).")
+            result = _timeout_result(timeout, flight.shortened)
         elif status == "crash":
             how = head.get("signal")
             if how == "SIGSEGV":
@@ -322,14 +401,14 @@ class Session:
             result = self._exception_result(check, reply)
         elif status == "frame" and isinstance(reply, dict) and reply.get("status") == "ok":
             try:
-                result = check_answers.judge(check, inputs, reply.get("output"), answers)
+                result = check_answers.judge(check, flight.inputs, reply.get("output"), flight.answers)
             except Exception as exc:  # a malformed answer the verdict could not read
                 result = Result.error(
                     f"nncheck could not read what your code returned ({type(exc).__name__}: {exc})",
                     hint="Return NumPy arrays of the shapes the assignment gives.")
         else:
             result = Result.error(f"unexpected answer from the worker: {str(status)[:100]}")
-        return rec(result, output=printed, traceback=tb)
+        return result, printed, tb
 
     def _written_but_not_loaded(self, name: str) -> bool:
         """Does the submission's text define ``name`` (a syntax error may have hidden it)?"""
@@ -363,6 +442,158 @@ class Session:
             diagnosis=list(result.diagnosis), duration_s=round(duration, 4),
             details=result.details, output=output, traceback=traceback, incident=result.incident)
 
+    # -- every check ---------------------------------------------------------
+    def _run_checks(self, load: LoadInfo) -> list[CheckRecord]:
+        """Run every check, up to ``self.slots`` probes at a time; the records in check order.
+
+        With one slot this is the plain loop: each check in order, one after the other. With
+        more, the worker runs several probes at once, each in its own forked child (same
+        limits, same seed, forked from the same untouched parent), the long checks first, and
+        the grade is the one the plain loop gives:
+
+        * a check waits for the checks named in its ``after`` (only ones earlier in the order,
+          as in the plain loop) until their verdict can no longer change;
+        * "shortened" timeouts are decided by the timeouts of the checks *earlier in the order*:
+          a check sent with its full time while that was not yet known is judged again, once it
+          is, against the shortened limit, by how long its probe ran (:meth:`_finalise`);
+        * a probe that crashed (a signal) while another ran beside it is run again alone (a
+          sibling's ``kill -1`` must not cost an innocent check);
+        * a worker lost while several probes ran (whose fault?) makes the whole submission be
+          graded again with one slot (:class:`_Serially`), exactly as the plain loop would.
+        """
+        n = len(self.checks)
+        index = {c.id: i for i, c in enumerate(self.checks)}
+        before = [[index[a] for a in c.after if a in index and index[a] < i] for i, c in enumerate(self.checks)]
+        records: list[CheckRecord | None] = [None] * n
+        self._runs: dict[int, tuple[float, _Flight]] = {}  # index -> (probe's own duration, its flight)
+        self._final = 0            # records[:_final] are final (judged in order, see _finalise)
+        self._final_timeouts = 0   # timeouts among them
+        slots = max(1, self.slots)
+        if slots == 1:
+            queue = list(range(n))
+        else:  # the long checks first, so the short ones fill the other slot meanwhile
+            queue = sorted(range(n), key=lambda i: ((self.checks[i].timeout or 0) <= DEFAULT_TIMEOUT, i))
+        alone: list[int] = []      # probes to run again with nothing beside them
+        solo = None                # the one running so
+        inflight: dict[int, _Flight] = {}
+
+        def settled(j: int) -> bool:  # can records[j]'s status still change (to a shortened timeout)?
+            rec = records[j]
+            if rec is None:
+                return False
+            if j < self._final or rec.status is not Status.PASSED:
+                return True
+            run = self._runs.get(j)
+            return run is None or run[0] <= _shortest(run[1].full)
+
+        def ready(i: int) -> bool:
+            return all(settled(j) for j in before[i])
+
+        def launch(i: int) -> None:
+            check = self.checks[i]
+            t0 = time.perf_counter()
+            self.progress("check", check=check)
+            done = {self.checks[j].id: records[j] for j in before[i]}
+            result = self._precheck(check, load, done)
+            if result is None:
+                known = sum(1 for j in range(i) if records[j] is not None and records[j].status is Status.TIMEOUT)
+                try:
+                    flight = self._send(i, check, known)
+                except WorkerGone as exc:
+                    if slots > 1:
+                        raise _Serially() from None
+                    self._stop()
+                    result = _lost(exc)
+                else:
+                    if isinstance(flight, Result):
+                        result = flight
+                    else:
+                        if inflight:
+                            flight.overlapped = True
+                            for other in inflight.values():
+                                other.overlapped = True
+                        inflight[i] = flight
+                        self._answers(flight)  # while the probe runs
+                        return
+            records[i] = self._record(check, result, time.perf_counter() - t0)
+
+        while queue or alone or inflight:
+            # send as many probes as there are free slots (one alone, for a check run again)
+            while len(inflight) < slots and solo not in inflight:
+                if alone:
+                    if not inflight:
+                        solo = alone.pop(0)
+                        launch(solo)
+                    break
+                pick = next((i for i in queue if ready(i)), None)
+                if pick is None:
+                    break
+                queue.remove(pick)
+                launch(pick)
+            self._finalise(records)
+            if not inflight:
+                continue
+            deadline = min(f.sent + f.timeout for f in inflight.values()) + GRACE_S
+            try:
+                head = self.worker.receive(max(0.0, deadline - time.monotonic()))
+                flight = inflight.pop(head.get("tag"), None) if isinstance(head, dict) else None
+                if flight is None:
+                    raise WorkerGone("the worker answered for a probe it was not running")
+                reply = self.worker.receive(GRACE_S) if head.get("status") == "frame" else head
+            except WorkerGone as exc:
+                if slots > 1:
+                    raise _Serially() from None
+                self._stop()
+                for i, flight in list(inflight.items()):
+                    records[i] = self._record(flight.check, _lost(exc), time.perf_counter() - flight.t0)
+                inflight.clear()
+                continue
+            if slots > 1 and flight.overlapped and head.get("status") == "crash":
+                alone.append(flight.index)  # was it its own doing? run it again with nothing beside it
+                continue
+            result, printed, tb = self._judge(flight, head, reply)
+            self._runs[flight.index] = (float(head.get("duration_s") or 0.0), flight)
+            records[flight.index] = self._record(flight.check, result, time.perf_counter() - flight.t0,
+                                                 output=printed, traceback=tb)
+            if result.status is Status.TIMEOUT:
+                self._shorten(records, inflight)
+        self._finalise(records)
+        return records
+
+    def _shorten(self, records: list, inflight: dict) -> None:
+        """Running probes that now certainly deserve a shortened time (:data:`HUNG_AFTER` timeouts
+        among the checks before them) get it at once."""
+        for i, flight in inflight.items():
+            known = sum(1 for j in range(i) if records[j] is not None and records[j].status is Status.TIMEOUT)
+            if not flight.shortened and known >= HUNG_AFTER and flight.full > 2.0:
+                flight.timeout, flight.shortened = _shortest(flight.full), True
+                try:
+                    self.worker.send({"op": "deadline", "tag": i, "timeout": flight.timeout})
+                except WorkerGone:
+                    pass  # noticed at the next receive
+
+    def _finalise(self, records: list) -> None:
+        """Make the finished records final in check order, and say each one's result.
+
+        A check sent with its full time before the checks earlier in the order were all done may
+        have deserved a shortened one (:data:`HUNG_AFTER` timeouts among those checks): judged
+        now as the plain loop would have, a probe that ran longer than the shortened limit is a
+        timeout of that limit."""
+        while self._final < len(records) and records[self._final] is not None:
+            i = self._final
+            run = self._runs.get(i)
+            if run is not None and self._final_timeouts >= HUNG_AFTER and run[1].full > 2.0:
+                duration, flight = run
+                short = _shortest(flight.full)
+                if records[i].status is Status.TIMEOUT or duration > short:
+                    records[i] = dataclasses.replace(
+                        self._record(flight.check, _timeout_result(short, True), min(duration, short)),
+                        output=records[i].output)
+            if records[i].status is Status.TIMEOUT:
+                self._final_timeouts += 1
+            self._final += 1
+            self.progress("result", record=records[i])
+
     # -- the whole run ------------------------------------------------------
     def run(self) -> Report:
         t0 = time.perf_counter()
@@ -386,18 +617,23 @@ class Session:
                     self._hand_over(self.isolation.user)
                 self.progress("load", total=len(self.checks))
                 load = self._start()
-            done: dict[str, CheckRecord] = {}
-            for check in self.checks:
-                if not load.ok:  # the load message says why, once (load["message"])
-                    record = dataclasses.replace(
-                        self._record(check, Result.error("not run: the submission could not be loaded"), 0.0),
-                        hint="")
-                else:
-                    self.progress("check", check=check)
-                    record = self._run_check(check, load, done)
-                done[check.id] = record
-                records.append(record)
-                self.progress("result", record=record)
+            if not load.ok:  # the load message says why, once (load["message"])
+                records = [dataclasses.replace(
+                    self._record(check, Result.error("not run: the submission could not be loaded"), 0.0), hint="")
+                    for check in self.checks]
+                for record in records:
+                    self.progress("result", record=record)
+            else:
+                try:
+                    records = self._run_checks(load)
+                except _Serially:  # the worker was lost with several probes running: again, one at a time
+                    self._stop()
+                    self.slots, self.restarts = 1, 0
+                    load = self._start()
+                    records = self._run_checks(load) if load.ok else [
+                        self._record(c, Result(Status.ERROR, "not run: the submission's process kept dying",
+                                               incident="worker-lost"), 0.0) for c in self.checks]
+            done = {record.id: record for record in records}
             # the course's data loader matters only where a network was trained (a check that
             # builds on others and was not skipped): said once there, nowhere else
             if not any(c.downstream and done[c.id].status is not Status.SKIPPED for c in self.checks):

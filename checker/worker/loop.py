@@ -12,7 +12,10 @@ the submission. It speaks :mod:`nncheck.worker.wire` frames:
 2. ``probe``: fork a child in its own process group, run one probe against
    the namespace there, and reply with its plain-data result, or with what
    went wrong (exception, timeout, crash, memory). The child is killed with
-   its group afterwards, so one check cannot disturb the next.
+   its group afterwards, so one check cannot disturb the next. Several
+   probes may run at once, each in its own child forked from the same
+   untouched parent; each reply carries its request's ``tag``, and
+   ``deadline`` shortens a running probe's time.
 
 The grading process never trusts anything said here: it decodes frames
 without pickle and enforces its own deadlines.
@@ -240,6 +243,8 @@ class Worker:
         self.probes: dict[str, object] = {}
         self.ns: dict = {}
         self.outdir = tempfile.gettempdir()
+        self.children: dict[int, _Child] = {}  # read end of its pipe -> the probe child in flight
+        self.waiting: list[dict] = []          # probe requests whose fork failed, retried when one ends
 
     def send(self, obj) -> None:
         wire.write_frame(self.rep_fd, obj)
@@ -354,21 +359,34 @@ class Worker:
         return kinds
 
     # -- probes -----------------------------------------------------------
+    # Several probes may run at once (the grading process says how many it keeps in flight):
+    # each in a child forked from this same, never-changing parent, so what one check finds
+    # does not depend on which others run beside it. Replies carry the request's ``tag``.
     def probe(self, msg: dict) -> None:
         fn = self.probes.get(msg["ref"])
         if fn is None:
-            self.send({"status": "internal", "message": f"unknown probe {msg['ref']}"})
+            self.send({"tag": msg.get("tag"), "status": "internal", "message": f"unknown probe {msg['ref']}"})
             return
-        timeout = float(msg["timeout"])
-        out_path = os.path.join(self.outdir, "probe.txt")
+        slot = min(set(range(len(self.children) + 1)) - {c.slot for c in self.children.values()})
+        out_path = os.path.join(self.outdir, f"probe{slot}.txt" if slot else "probe.txt")
         r, w = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process left (a running sibling's fork storm): retry when one ends
+            os.close(r)
+            os.close(w)
+            if self.children:
+                self.waiting.append(msg)
+                return
+            raise
         if pid == 0:  # the child: run the probe, send the result, vanish
             try:
                 os.close(r)
                 os.setpgid(0, 0)
                 os.close(self.req_fd)
                 os.close(self.rep_fd)
+                for other in self.children:  # a sibling's result is none of this probe's business
+                    os.close(other)
                 _redirect_output(out_path)
                 np.random.seed(int(msg.get("seed", 0)) % 2**32)
                 import random
@@ -391,67 +409,95 @@ class Worker:
                 os._exit(0)
         os.close(w)
         t0 = time.monotonic()
-        deadline = t0 + timeout
-        # The child sends an 8-byte length, then the frame; stop as soon as it is
-        # all here (a grandchild holding the pipe open must not stall us).
-        chunks, got, need, timed_out = [], 0, None, False
-        while need is None or got < need + 8:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([r], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(r, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-            if need is None and got >= 8:
-                need = int.from_bytes(b"".join(chunks)[:8], "big")
-                if need > RESULT_CAP:
-                    break
+        self.children[r] = _Child(msg.get("tag"), pid, slot, out_path, t0, t0 + float(msg["timeout"]))
+
+    def _read_child(self, child: "_Child", r: int) -> bool:
+        """Read what the child has sent; True once its whole answer is here (or it can send no more).
+        The child sends an 8-byte length, then the frame; we stop as soon as it is all here (a
+        grandchild holding the pipe open must not stall us)."""
+        chunk = os.read(r, 1 << 20)
+        if not chunk:
+            return True
+        child.chunks.append(chunk)
+        child.got += len(chunk)
+        if child.need is None and child.got >= 8:
+            child.need = int.from_bytes(b"".join(child.chunks)[:8], "big")
+            if child.need > RESULT_CAP:
+                return True
+        return child.need is not None and child.got >= child.need + 8
+
+    def _finish(self, r: int, timed_out: bool) -> None:
+        child = self.children.pop(r)
         os.close(r)
         try:
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(child.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        _, status = os.waitpid(pid, 0)
-        duration = time.monotonic() - t0
-        output, size = _read_output(out_path)
-        base = {"duration_s": duration, "printed": output, "printed_bytes": size}
+        _, status = os.waitpid(child.pid, 0)
+        duration = time.monotonic() - child.t0
+        output, size = _read_output(child.out_path)
+        base = {"tag": child.tag, "duration_s": duration, "printed": output, "printed_bytes": size}
+        need = child.need
+        data = b"".join(child.chunks)[8:8 + (need or 0)]
         if timed_out:
             self.send({**base, "status": "timeout"})
-            return
-        data = b"".join(chunks)[8:8 + (need or 0)]
-        if need is None or len(data) < need:
+        elif need is None or len(data) < need:
             if os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
                 name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
                 self.send({**base, "status": "crash", "signal": name})
             else:
                 self.send({**base, "status": "crash", "exit_code": os.WEXITSTATUS(status)})
-            return
-        # Relay the child's frame as it is; the grading process decodes it.
-        self.send({**base, "status": "frame"})
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.rep_fd, view):]
+        else:
+            # Relay the child's frame as it is; the grading process decodes it.
+            self.send({**base, "status": "frame"})
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.rep_fd, view):]
+        if self.waiting:  # a process is free again
+            self.probe(self.waiting.pop(0))
 
     def serve(self) -> None:
         while True:
-            try:
-                msg = wire.read_frame(self.req_fd)
-            except EOFError:
-                return
-            op = msg.get("op")
-            if op == "init":
-                self.init(msg)
-            elif op == "probe":
-                self.probe(msg)
-            elif op == "exit":
-                return
+            now = time.monotonic()
+            for r, child in list(self.children.items()):
+                if child.deadline <= now:
+                    self._finish(r, timed_out=True)
+            wait = min((c.deadline for c in self.children.values()), default=None)
+            ready, _, _ = select.select([self.req_fd, *self.children], [], [],
+                                        None if wait is None else max(0.0, wait - time.monotonic()))
+            for fd in ready:
+                if fd in self.children:
+                    if self._read_child(self.children[fd], fd):
+                        self._finish(fd, timed_out=False)
+                    continue
+                try:
+                    msg = wire.read_frame(self.req_fd)
+                except EOFError:
+                    return
+                op = msg.get("op")
+                if op == "init":
+                    self.init(msg)
+                elif op == "probe":
+                    self.probe(msg)
+                elif op == "deadline":  # a running probe's time, shortened (a later check, hung code)
+                    for child in self.children.values():
+                        if child.tag == msg.get("tag"):
+                            child.deadline = min(child.deadline, child.t0 + float(msg["timeout"]))
+                elif op == "exit":
+                    return
+
+
+class _Child:
+    """One probe child in flight: its request's tag, where its printed output goes, its deadline,
+    and what it has sent so far."""
+
+    def __init__(self, tag, pid: int, slot: int, out_path: str, t0: float, deadline: float):
+        self.tag, self.pid, self.slot, self.out_path = tag, pid, slot, out_path
+        self.t0, self.deadline = t0, deadline
+        self.chunks: list[bytes] = []
+        self.got = 0
+        self.need: int | None = None
 
 
 def _sentinel() -> None:

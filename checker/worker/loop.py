@@ -245,9 +245,23 @@ class Worker:
         self.outdir = tempfile.gettempdir()
         self.children: dict[int, _Child] = {}  # read end of its pipe -> the probe child in flight
         self.waiting: list[dict] = []          # probe requests whose fork failed, retried when one ends
+        self.out = bytearray()                 # frames for the grading process, not written yet
+        os.set_blocking(rep_fd, False)
 
     def send(self, obj) -> None:
-        wire.write_frame(self.rep_fd, obj)
+        """Queue a frame for the grading process; :meth:`serve` writes it as the pipe takes it.
+
+        Never a blocking write: with several probes in flight the grading process may be
+        writing a (large) request while we have a (large) result for it, and two blocking
+        writes into full pipes would wait for each other for ever."""
+        self.out += wire.encode(obj)
+
+    def _flush_some(self) -> None:
+        try:
+            n = os.write(self.rep_fd, self.out[:1 << 20])
+        except BlockingIOError:
+            return
+        del self.out[:n]
 
     # -- init -------------------------------------------------------------
     def init(self, msg: dict) -> None:
@@ -451,9 +465,7 @@ class Worker:
         else:
             # Relay the child's frame as it is; the grading process decodes it.
             self.send({**base, "status": "frame"})
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self.rep_fd, view):]
+            self.out += data
         if self.waiting:  # a process is free again
             self.probe(self.waiting.pop(0))
 
@@ -464,8 +476,13 @@ class Worker:
                 if child.deadline <= now:
                     self._finish(r, timed_out=True)
             wait = min((c.deadline for c in self.children.values()), default=None)
-            ready, _, _ = select.select([self.req_fd, *self.children], [], [],
-                                        None if wait is None else max(0.0, wait - time.monotonic()))
+            ready, writable, _ = select.select([self.req_fd, *self.children], [self.rep_fd] if self.out else [],
+                                               [], None if wait is None else max(0.0, wait - time.monotonic()))
+            if writable:
+                try:
+                    self._flush_some()
+                except OSError:  # the grading process is gone
+                    return
             for fd in ready:
                 if fd in self.children:
                     if self._read_child(self.children[fd], fd):

@@ -87,9 +87,11 @@ class Engine:
         return [c for c in self.checks if not only or any(named(c, o) for o in only)]
 
     def grade(self, path, *, seed: int = 0, timeout: float | None = None, memory: int | None = None,
-              only=None, progress=None, inputs: dict | None = None) -> Report:
+              only=None, progress=None, inputs: dict | None = None, slots: int | None = None) -> Report:
         """Grade ``path`` on the inputs of ``seed``; ``inputs`` says where that seed came from, for
-        the report (:mod:`nncheck.classroom.hidden`; default: public for 0, else a fixed seed)."""
+        the report (:mod:`nncheck.classroom.hidden`; default: public for 0, else a fixed seed).
+        ``slots``: probes run at once (:func:`nncheck.sandbox.session.default_slots` when ``None``);
+        the grade is the same whatever their number."""
         checks = self.select(only)
         found = scan(path, self.config, self.aliases, self.options)  # options as the student wrote them
         checks = apply(checks, found)
@@ -98,7 +100,7 @@ class Engine:
         forms = found.by_family()
         session = Session(path, checks, seed=seed, limits=limits, aliases=self.aliases,
                           heading=self.config.heading, progress=progress, isolation=self.isolation,
-                          data_paths=[self.config.training.get("data")], forms=forms)
+                          data_paths=[self.config.training.get("data")], forms=forms, slots=slots)
         report = score_report(describe_options(session.run(), found), self.config)
         report.inputs = dict(inputs) if inputs else {"kind": "public" if seed == 0 else "seed"}
         return report

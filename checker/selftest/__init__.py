@@ -15,6 +15,7 @@ no line ("could not pin the line") is counted, not failed.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 import time
@@ -119,7 +120,7 @@ def engine_for(engine: Engine, variant: Variant) -> Engine:
 
 
 def run_variant(engine: Engine, variant: Variant, scratch: Path, seed: int = 0,
-                expected: set | None = None) -> Outcome:
+                expected: set | None = None, slots: int | None = None) -> Outcome:
     """Grade one variant (under its own config settings, if it has any); for a mutant, ``expected`` are
     the lines it changed (see :meth:`~nncheck.variants.Variant.changed_lines`), against which its
     pointers are judged."""
@@ -129,7 +130,7 @@ def run_variant(engine: Engine, variant: Variant, scratch: Path, seed: int = 0,
         path = variant.materialise(scratch)
     except VariantError as exc:
         return Outcome(variant, False, "broken", failing=[{"id": "-", "message": str(exc)}])
-    report = engine.grade(path, seed=seed, only=_only(engine, variant))
+    report = engine.grade(path, seed=seed, only=_only(engine, variant), slots=slots)
     elapsed = time.perf_counter() - t0
     failing = [{"id": c.id, "status": str(c.status), "message": c.message, "diagnosis": c.diagnosis,
                 **({"where": c.where} if c.where else {})}
@@ -169,10 +170,11 @@ def run_selftest(engine: Engine, *, jobs: int = 2, seed: int = 0, names=None,
         from nncheck.variants import as_notebook
         variants += [as_notebook(v) for v in variants if v.kind == "mutant" and v.edits]
     t0 = time.perf_counter()
+    slots = max(1, (os.cpu_count() or 1) // max(1, jobs))  # the processors left to each variant's probes
     with tempfile.TemporaryDirectory(prefix="nncheck-selftest-") as scratch:
         def one(v: Variant) -> Outcome:
             expected = v.changed_lines(twins.get(f"{v.name}-correct")) if v.kind == "mutant" else None
-            out = run_variant(engine, v, Path(scratch), seed, expected)
+            out = run_variant(engine, v, Path(scratch), seed, expected, slots=slots)
             if progress:
                 progress(out)
             return out

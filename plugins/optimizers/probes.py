@@ -222,27 +222,35 @@ class _GraderSGDDense:
         return grad_input
 
 
+#: The experiment runs in single precision: data and initial weights are float32, so a layer that
+#: computes as the assignment does keeps its weights and state in float32 and steps about twice as
+#: fast. The verdict compares the two arms' final losses, measured 0.26-0.38 against 0.51-0.57
+#: (see EXPERIMENT in the family's __init__); float32's relative round-off is 1e-7 per operation,
+#: and the losses are summed in float64.
+DTYPE = np.float32
+
+
 def _train(make, inputs, X, y):
     """784-64-10 ReLU network of ``make(n_in, n_out)`` layers; returns per-step losses and the final loss."""
     l1, l2 = make(784, 64), make(64, 10)
-    l1.weights, l1.biases = inputs["W1"].copy(), np.zeros(64)
-    l2.weights, l2.biases = inputs["W2"].copy(), np.zeros(10)
+    l1.weights, l1.biases = inputs["W1"].astype(DTYPE), np.zeros(64, dtype=DTYPE)
+    l2.weights, l2.biases = inputs["W2"].astype(DTYPE), np.zeros(10, dtype=DTYPE)
     losses = []
     for idx in inputs["batches"]:
         xb, yb = X[idx], y[idx]
-        h = np.asarray(call_forward(l1, xb.copy()), dtype=float)
+        h = np.asarray(call_forward(l1, xb.copy()), dtype=DTYPE)
         a = np.maximum(h, 0.0)
-        logits = np.asarray(call_forward(l2, a.copy()), dtype=float)
-        losses.append(float(_xent(logits, yb).mean()))
+        logits = np.asarray(call_forward(l2, a.copy()), dtype=DTYPE)
+        losses.append(float(_xent(logits, yb).mean(dtype=np.float64)))
         if not math.isfinite(losses[-1]):
             break
         g = _xent_grad(logits, yb)
-        ga = np.asarray(call_backward(l2, a.copy(), g), dtype=float)
+        ga = np.asarray(call_backward(l2, a.copy(), g), dtype=DTYPE)
         call_backward(l1, xb.copy(), ga * (h > 0))
     Xe, ye = X[inputs["eval"]], y[inputs["eval"]]
-    hidden = np.maximum(np.asarray(call_forward(l1, Xe.copy()), dtype=float), 0.0)
-    logits = np.asarray(call_forward(l2, hidden), dtype=float)
-    return {"losses": losses, "final": float(_xent(logits, ye).mean())}
+    hidden = np.maximum(np.asarray(call_forward(l1, Xe.copy()), dtype=DTYPE), 0.0)
+    logits = np.asarray(call_forward(l2, hidden), dtype=DTYPE)
+    return {"losses": losses, "final": float(_xent(logits, ye).mean(dtype=np.float64))}
 
 
 @discovered
@@ -250,6 +258,7 @@ def _train(make, inputs, X, y):
 def probe_experiment(ns, inputs):
     """Train the same network with the student's optimizer and with SGD; return the curves."""
     X, y, _, _ = load_dataset()
+    X = X.astype(DTYPE)
     idx_ok = lambda a: np.asarray(a) % len(X)  # noqa: E731  (the embedded subset has 4000 training rows)
     inputs = dict(inputs, batches=idx_ok(inputs["batches"]), eval=idx_ok(inputs["eval"]))
     out = {}

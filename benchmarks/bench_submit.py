@@ -128,10 +128,23 @@ def timed_submit(python, path: Path, only=(), cwd=REPO) -> float:
     return elapsed
 
 
-def compare(rev: str, runs: int) -> None:
-    """This checkout against commit ``rev``, interleaved, on the example notebook and the reference."""
-    submissions = {"example notebook": REPO / "examples" / "submissions" / "original_notebook.ipynb",
+def solution_notebook(folder: Path) -> Path:
+    """The complete solution (every option and the bonus) as a student hands it in: the reference's
+    modules, one notebook cell each (:func:`nncheck.variants.as_notebook`)."""
+    from nncheck.variants import as_notebook, correct
+
+    return as_notebook(correct("solution"), "solution.ipynb").materialise(folder)
+
+
+def compare(rev: str, runs: int, only=None) -> None:
+    """This checkout against commit ``rev``, interleaved, on the complete solution notebook, the
+    example notebook and the reference package."""
+    scratch = Path(tempfile.mkdtemp(prefix="nncheck-bench-nb-"))
+    submissions = {"solution notebook": solution_notebook(scratch),
+                   "example notebook": REPO / "examples" / "submissions" / "original_notebook.ipynb",
                    "reference": REPO / "reference"}
+    if only:
+        submissions = {k: v for k, v in submissions.items() if k in only}
     with installed_revision(rev) as (old_python, old_src):
         print(f"this checkout (A) against {rev} (B): nncheck submit, {runs} interleaved pairs each\n")
         for label, path in submissions.items():
@@ -150,9 +163,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--against", metavar="REV", help="compare with this commit, installed in a venv of its own")
+    parser.add_argument("--submission", action="append", choices=["solution notebook", "example notebook", "reference"],
+                        help="with --against: only this submission (repeatable)")
     args = parser.parse_args()
     if args.against:
-        compare(args.against, args.runs)
+        compare(args.against, args.runs, args.submission)
         return
     engine = Engine(Config(), entry_points=False)
     print(f"nncheck submit, median of {args.runs} runs (2-core machine)\n")

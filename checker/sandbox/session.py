@@ -143,6 +143,25 @@ class _Serially(Exception):
     """The worker was lost while several probes ran: grade the submission again, one probe at a time."""
 
 
+def _prepare_answers(check: Check, inputs: dict):
+    """``check``'s answers for ``inputs`` (:func:`nncheck.answers.prepare`), or an error Result."""
+    try:
+        return check_answers.prepare(check, inputs)
+    except Exception as exc:  # noqa: BLE001 - the grader's side failed (a plugin bug)
+        return Result.error(f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
+                            hint="This is not your mistake: tell your instructor.")
+
+
+def _answers_after(check: Check, inputs_future):
+    """``check``'s answers once its inputs are chosen (``None`` when that failed: the check
+    reports it before it would need them)."""
+    try:
+        inputs = inputs_future.result()
+    except Exception:  # noqa: BLE001 - said by _send
+        return None
+    return _prepare_answers(check, inputs)
+
+
 def _shortest(full: float) -> float:
     """The time a check whose full time is ``full`` gets after :data:`HUNG_AFTER` timeouts."""
     return max(2.0, full / 5)
@@ -195,6 +214,8 @@ class Session:
         the same whatever their number."""
         self.path = str(path)
         self.slots = slots or default_slots()
+        self._answer_pool = None  # a thread for long checks' answers (see _answers)
+        self._prefetched: dict = {}  # check id -> [future inputs, future answers] (see _prefetch)
         self.checks = checks
         self.seed = seed
         self.limits = limits or Limits()
@@ -337,12 +358,13 @@ class Session:
 
     def _send(self, index: int, check: Check, earlier_timeouts: int) -> "_Flight | Result":
         """Choose the check's inputs and send its probe to the worker (tagged ``index``)."""
+        early = self._prefetched.get(check.id)
         try:
-            inputs = check.inputs(check.rng(self.seed))
+            inputs = early[0].result() if early else check.inputs(check.rng(self.seed))
         except Exception as exc:  # the grader's side failed (bad data path, a plugin bug)
             return Result.error(f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
                                 hint="This is not your mistake: tell your instructor.")
-        flight_answers = _PENDING
+        flight_answers = early[1] if early else _PENDING
         if check_answers.edition() == "student":  # a look-up in a table: before the probe, which it may spare
             try:
                 flight_answers = check_answers.prepare(check, inputs)
@@ -364,15 +386,38 @@ class Session:
 
     def _answers(self, flight: "_Flight") -> None:
         """The check's answers (the reference's, or the student edition's table), computed here
-        while its probe runs in the worker; a Result when they cannot be had."""
+        while its probe runs in the worker; a Result when they cannot be had. A long check's (the
+        training check's reference run) are computed by a thread of their own when probes run
+        side by side, so the short checks' probes go on being sent and judged meanwhile."""
         if flight.answers is not _PENDING:
             return
-        try:
-            flight.answers = check_answers.prepare(flight.check, flight.inputs)
-        except Exception as exc:  # the grader's side failed (a plugin bug)
-            flight.answers = Result.error(
-                f"nncheck could not prepare this check ({type(exc).__name__}: {exc})",
-                hint="This is not your mistake: tell your instructor.")
+        if self.slots > 1 and (flight.check.timeout or 0) > DEFAULT_TIMEOUT:
+            flight.answers = self._thread().submit(_prepare_answers, flight.check, flight.inputs)
+        else:
+            flight.answers = _prepare_answers(flight.check, flight.inputs)
+
+    def _thread(self):
+        """The one thread that computes long checks' inputs and answers beside the main loop."""
+        if self._answer_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._answer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nncheck-answers")
+        return self._answer_pool
+
+    def _prefetch(self) -> None:
+        """While the worker starts and loads the submission: the inputs of the long checks, then
+        their answers (the training check's reference run), in the answers thread. Both follow
+        from the seed alone, so computing them early changes nothing; only for the long checks
+        whose every required name the submission's text defines (else they are likely skipped)."""
+        if self.slots <= 1 or check_answers.edition() == "student":
+            return
+        long = [c for c in self.checks if (c.timeout or 0) > DEFAULT_TIMEOUT
+                and all(self._written_but_not_loaded(n) for n in c.requires)]
+        for check in long:
+            self._prefetched[check.id] = [self._thread().submit(check.inputs, check.rng(self.seed)), None]
+        for check in long:
+            self._prefetched[check.id][1] = self._thread().submit(
+                _answers_after, check, self._prefetched[check.id][0])
 
     def _judge(self, flight: "_Flight", head: dict, reply) -> tuple[Result, str, str]:
         """The worker's answer for one probe as ``(result, printed output, traceback)``."""
@@ -382,6 +427,8 @@ class Session:
             printed += f"\n[... {head['printed_bytes']} bytes printed in all; the rest was cut]"
         status = head.get("status")
         tb = ""
+        if hasattr(flight.answers, "result") and callable(flight.answers.result):  # a thread's: wait for it
+            flight.answers = flight.answers.result()
         if isinstance(flight.answers, Result):  # the student edition cannot grade it here: said why
             return flight.answers, "", ""
         if status == "timeout":
@@ -616,6 +663,7 @@ class Session:
                 if self.isolation.user:
                     self._hand_over(self.isolation.user)
                 self.progress("load", total=len(self.checks))
+                self._prefetch()
                 load = self._start()
             if not load.ok:  # the load message says why, once (load["message"])
                 records = [dataclasses.replace(
@@ -644,6 +692,8 @@ class Session:
                                                 errors=self.pointing_errors, forms=self.forms)
         finally:
             self._stop()
+            if self._answer_pool is not None:
+                self._answer_pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(self.tmp, ignore_errors=True)
         return Report(submission=self.path, checks=records, load=load.to_json(), seed=self.seed,
                       duration_s=round(time.perf_counter() - t0, 4), version=__version__,

@@ -36,6 +36,12 @@ def grader_paths() -> tuple[str, ...]:
             paths.add(str(Path(loc).resolve()))
     for dist in importlib.metadata.distributions():
         try:
+            # most distributions are neither nncheck nor a plugin of it: told from the folder's name
+            # and entry_points.txt, without parsing every METADATA (0.15 s for 140 distributions)
+            quick = getattr(dist, "_normalized_name", None)
+            if isinstance(quick, str) and quick != "nncheck" and "[nncheck]" not in (
+                    dist.read_text("entry_points.txt") or ""):
+                continue
             name = (dist.metadata["Name"] or "").lower()
             plugin = bool(dist.entry_points.select(group="nncheck"))
         except Exception:  # noqa: BLE001 - a broken distribution is not ours

@@ -40,6 +40,9 @@ def make_form(opt: Option, kind, cls, label, evidence, where, info=None, **extra
     the class definition it was read from; one the loader sets aside travels as its code."""
     if info is not None and info.set_aside and info.source:
         extra.update(source=info.source, source_where=where, line=info.line)
+    if info is not None and info.kwarg_keys:  # the worker passes hyperparameters under these names too
+        extra.setdefault("kwarg_keys", {k: (d if isinstance(d, (int, float)) and not isinstance(d, bool) else None)
+                                        for k, d in info.kwarg_keys.items()})
     return {"option": opt.name, "kind": kind, "class": cls, "label": label, "evidence": evidence,
             "where": where, **extra, **worker_data(opt)}
 

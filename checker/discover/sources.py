@@ -42,6 +42,7 @@ class ClassInfo:
     int_switches: list = dataclasses.field(default_factory=list)  # constructor parameters with a 0/1 default
     enum_flags: list = dataclasses.field(default_factory=list)    # (parameter, "Enum.member") compared
     dict_params: dict = dataclasses.field(default_factory=dict)   # parameter -> keys code reads from it
+    kwarg_keys: dict = dataclasses.field(default_factory=dict)    # key read from **kwargs -> its default
     backward_flags: list = dataclasses.field(default_factory=list)  # (backward parameter, string) compared
     source: str = ""          # the class's own code, for a definition the loader sets aside
     set_aside: bool = False   # a redefinition the loader does not run (the heading rule)
@@ -144,6 +145,27 @@ def _more_clues(nodes, info: ClassInfo, attr_of) -> None:
                                                 if (var.id, s) not in info.backward_flags]
 
 
+def _kwarg_keys(init) -> dict:
+    """``{key: default}`` of the keys ``__init__(self, ..., **kwargs)`` reads from its ``kwargs``
+    (``kwargs.get("reg_lambda", 1e-4)``, ``.pop``, ``.setdefault``, ``kwargs["alpha"]``): the
+    student's hyperparameters, as real as named parameters (:data:`NOT_CONSTANT` for an expression
+    or no default)."""
+    if init is None or init.args.kwarg is None:
+        return {}
+    var = init.args.kwarg.arg
+    keys = {}
+    for n in ast.walk(init):
+        if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in ("get", "pop", "setdefault")
+                and isinstance(n.func.value, ast.Name) and n.func.value.id == var and n.args
+                and isinstance(n.args[0], ast.Constant) and isinstance(n.args[0].value, str)):
+            d = n.args[1] if len(n.args) > 1 else None
+            keys.setdefault(n.args[0].value, d.value if isinstance(d, ast.Constant) else NOT_CONSTANT)
+        elif (isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == var
+              and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)):
+            keys.setdefault(n.slice.value, NOT_CONSTANT)
+    return keys
+
+
 def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
     methods = {n.name: n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
@@ -162,6 +184,11 @@ def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
         return names, defaults
 
     init_params, init_defaults = params(methods.get("__init__"))
+    kwarg_keys = _kwarg_keys(methods.get("__init__"))
+    for key, default in kwarg_keys.items():  # read from **kwargs: a parameter in all but the signature
+        if key not in init_params:
+            init_params.append(key)
+            init_defaults[key] = default
     backward_params, _ = params(methods.get("backward"))
     # self.X = param in __init__: comparing self.X counts as comparing the parameter
     attr_of = {p: p for p in init_params}
@@ -192,6 +219,7 @@ def _class_info(node: ast.ClassDef, label: str, after: bool) -> ClassInfo:
     switches = [p for p in init_params if isinstance(init_defaults.get(p), bool)]
     info = ClassInfo(node.name, bases, label, node.lineno, methods, init_params, init_defaults,
                      backward_params, flags, after, switches)
+    info.kwarg_keys = kwarg_keys
     info.int_switches = [p for p in init_params if type(init_defaults.get(p)) is int and init_defaults[p] in (0, 1)]
     _more_clues(clues, info, attr_of)
     return info

@@ -98,8 +98,12 @@ def build(ns, form, n_in=None, n_out=None, hyper=None):
                           + (" (a definition after the assignment's heading is set aside)"
                              if form.get("after_heading") else ""))
     params = _params(target)
-    names = {p.name for p in params}
     var_kw = any(p.kind is _P.VAR_KEYWORD for p in params)
+    if var_kw:  # the keys its __init__ reads from **kwargs are its parameters too (the scan lists them)
+        named = {p.name for p in params}
+        params += [_P(k, _P.KEYWORD_ONLY, default=_P.empty if d is None else d)
+                   for k, d in (form.get("kwarg_keys") or {}).items() if k not in named and k.isidentifier()]
+    names = {p.name for p in params}
     kwargs = {}
     for key, v in (form.get("kwargs") or {}).items():
         if key not in names and not var_kw:

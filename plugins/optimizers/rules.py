@@ -106,6 +106,9 @@ def _momentum_rules():
 _RMS_ACC = {
     # key: (update of s, formula, what it means (for a mistake), diagnosis)
     "ema": (lambda s, g2, d: d * s + (1 - d) * g2, "s = d*s + (1-d)*g**2", "", None),
+    # the average started at the first squared gradient instead of 0 (no small first-step bias)
+    "first": (lambda s, g2, d: d * s + (1 - d) * g2, "s = g**2 at the first step, then d*s + (1-d)*g**2", "",
+              None),
     "square": (lambda s, g2, d: g2, "s = g**2", "the squared gradients are not averaged over steps",
                "rmsprop-no-decay"),
     "reset": (lambda s, g2, d: (1 - d) * g2, "s = (1-d)*g**2",
@@ -131,7 +134,8 @@ def _rmsprop_step(acc, denom):
     acc_fn, den_fn = _RMS_ACC[acc][0], _RMS_DENOM[denom][0]
 
     def step(p, g, st, hp, t):
-        st["s"] = acc_fn(st.get("s", 0.0), g * g, hp["decay"])
+        g2 = g * g
+        st["s"] = g2 if acc == "first" and "s" not in st else acc_fn(st.get("s", 0.0), g2, hp["decay"])
         return p - hp["learning_rate"] * g / den_fn(st["s"], hp["epsilon"])
     return step
 

@@ -289,3 +289,23 @@ def _esc(text: str) -> str:
     import markupsafe
 
     return str(markupsafe.escape(text))
+
+
+def test_l2_experiment_runs_a_hard_coded_coefficient_at_its_own_value(engine, write_py):
+    """A layer with `2 * 0.01 * W` and no argument for it trained at its own coefficient, against the
+    student's plain Dense: a correct L2 is not failed for a coefficient nncheck cannot set."""
+    path = write_py((REFERENCE_DIR / "layers.py").read_text() + '''
+
+class RegDense(Dense):
+    def backward(self, input, grad_output):
+        grad_input = grad_output @ self.weights.T
+        grad_weights = input.T @ grad_output + 2 * 0.01 * self.weights
+        self.weights = self.weights - self.learning_rate * grad_weights
+        self.biases = self.biases - self.learning_rate * grad_output.sum(axis=0)
+        return grad_input
+''')
+    report = engine.grade(path, only=["l2.experiment"])
+    (check,) = report.checks
+    assert check.status is Status.PASSED, check.message
+    assert "at the coefficient it hard-codes, against your Dense without the penalty" in check.message
+    assert check.details["passed_as"]["own_coefficient"] is True

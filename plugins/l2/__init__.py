@@ -362,6 +362,9 @@ def verdict_experiment(inputs, output, slack=GAP_SLACK):
     wider = 100 * (gap["l2"] - gap["none"])  # percentage points
     summary = (f"weight norm {norm['l2']:.3g} with L2 vs {norm['none']:.3g} without; train/validation gap "
                f"{gap['l2']:.1%} with L2 vs {gap['none']:.1%} without")
+    if how.get("own_coefficient"):  # no argument for the coefficient: its own value, against plain Dense
+        summary += (f" ({how.get('class', 'L2Dense')} at the coefficient it hard-codes, against your Dense "
+                    "without the penalty)")
     if not all(np.isfinite(v) for v in (*norm.values(), *gap.values())):
         return Result.failed(f"The L2 experiment diverged (NaN or infinite weights): {summary}.",
                              hint="Check l2.grad: the penalty must shrink the weights a little at each step.",

@@ -183,14 +183,22 @@ def probe_experiment(ns, inputs):
     X_val = X_val.astype(DTYPE)
     sizes, lr, batch = inputs["sizes"], float(inputs["lr"]), int(inputs["batch"])
     cls = option_class(ns, inputs, "L2Dense")
+    # A layer that hard-codes its coefficient (2 * 0.01 * W, no argument for it) trains at its own
+    # value, against the student's plain Dense without the penalty.
+    plain = None
+    if _construct(cls, sizes[0], sizes[1], lr, float(inputs["alpha"]))[1]["coefficient"] is None:
+        plain = ns.get("Dense")
+        if not callable(plain) or plain is cls or plain is getattr(cls, "__wrapped__", None):
+            return {"how": _construct(cls, sizes[0], sizes[1], lr, 0.0)[1]}
     result = {}
     for arm, coef in (("l2", float(inputs["alpha"])), ("none", 0.0)):
         init = np.random.default_rng(inputs["init_seed"])  # the same initial weights in both arms
         layers, dense = [], []
         for i in range(len(sizes) - 1):
-            layer, how = _construct(cls, sizes[i], sizes[i + 1], lr, coef)
-            if how["coefficient"] is None:
-                return {"how": how}
+            layer, how = _construct(plain if plain is not None and arm == "none" else cls,
+                                    sizes[i], sizes[i + 1], lr, coef)
+            if arm == "l2":
+                result["how"] = {**how, "own_coefficient": True, "baseline": "Dense"} if plain is not None else how
             layer.weights = (init.standard_normal((sizes[i], sizes[i + 1])) * 0.01).astype(DTYPE)
             layer.biases = np.zeros(sizes[i + 1], dtype=DTYPE)
             layers.append(layer)
@@ -208,7 +216,6 @@ def probe_experiment(ns, inputs):
             norm.append(float(np.sqrt(sum(np.sum(np.asarray(d.weights, dtype=float) ** 2) for d in dense))))
             loss.append(float(np.mean(losses)))
         result[arm] = {"train_acc": train_acc, "val_acc": val_acc, "weight_norm": norm, "loss": loss}
-    result["how"] = how
     return result
 
 

@@ -7,6 +7,7 @@ checklist a TA would follow.
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 
@@ -20,6 +21,15 @@ def as_array(got, what: str, shape: tuple | None = None) -> np.ndarray:
     if got is None:
         raise Fail(Result.failed(f"{what} returned None.", hint="Did you forget a `return` statement?"))
     if isinstance(got, str):
+        described = re.fullmatch(r"<(\w+): (.*)>", got, re.S)  # what array_or_description said of it
+        if described and described.group(1) in ("tuple", "list"):
+            raise Fail(Result.failed(
+                f"{what} returned a {described.group(1)} ({described.group(2)[:60]}...), not one array.",
+                hint="Return only the array asked for; keep anything else (a loss term, a cache) in an "
+                     "attribute of the layer."))
+        if described:
+            raise Fail(Result.failed(f"{what} returned a {described.group(1)}, not an array: "
+                                     f"{described.group(2)[:80]!r}"))
         raise Fail(Result.failed(f"{what} returned a string, not an array: {got[:80]!r}"))
     try:
         arr = np.asarray(got, dtype=np.float64)

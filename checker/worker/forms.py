@@ -25,7 +25,7 @@ import inspect
 import numpy as np
 
 from nncheck.probes import LR_NAMES, construct
-from nncheck.worker.hyper import by_behaviour, numeric_params
+from nncheck.worker.hyper import by_behaviour, numeric_params, steers
 
 UNCONFIRMED = "_unconfirmed"
 FORM = "_form"
@@ -99,10 +99,12 @@ def build(ns, form, n_in=None, n_out=None, hyper=None):
                              if form.get("after_heading") else ""))
     params = _params(target)
     var_kw = any(p.kind is _P.VAR_KEYWORD for p in params)
+    virtual = set()
     if var_kw:  # the keys its __init__ reads from **kwargs are its parameters too (the scan lists them)
         named = {p.name for p in params}
+        virtual = {k for k in (form.get("kwarg_keys") or {}) if k not in named and k.isidentifier()}
         params += [_P(k, _P.KEYWORD_ONLY, default=_P.empty if d is None else d)
-                   for k, d in (form.get("kwarg_keys") or {}).items() if k not in named and k.isidentifier()]
+                   for k, d in (form.get("kwarg_keys") or {}).items() if k in virtual]
     names = {p.name for p in params}
     kwargs = {}
     for key, v in (form.get("kwargs") or {}).items():
@@ -122,7 +124,10 @@ def build(ns, form, n_in=None, n_out=None, hyper=None):
         name = student.get(canon)
         if name is None or name not in names:
             name = _find(params, _names(form, canon), kwargs)
-        if name is not None and name not in kwargs:
+        if name is not None and name not in kwargs and name in virtual and n_in is not None and not steers(
+                lambda **kw: construct(target, f"{form['class']}(...)", n_in, n_out, **kwargs, **kw), name):
+            leftover[canon] = value  # a key of **kwargs only another branch reads (beta2 for Adam): by behaviour
+        elif name is not None and name not in kwargs:
             kwargs[name] = value
         elif any(isinstance(v, dict) and "object" in v for v in (form.get("kwargs") or {}).values()):
             continue  # the optimizer object took it

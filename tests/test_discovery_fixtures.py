@@ -84,8 +84,6 @@ def engine():
 #: Each is a strict xfail, so it fails the day it is fixed and must then leave this set.
 GAPS = {
     "dropout_forward_stage_argument": "failed: Dropout.forward needs `stage`, 'give it a default'",
-    "xavier_initialiser_function": "not attempted: an initialiser function is reported, not graded",
-    "xavier_initialiser_function_default": "not attempted: an initialiser function is reported, not graded",
     "xavier_network_class_flag": "not attempted: no XavierDense (a flag on a whole-network class)",
 }
 

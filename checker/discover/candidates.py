@@ -23,7 +23,7 @@ hyperparameters and their usual names, and the option's fingerprint.
 from __future__ import annotations
 
 from nncheck.discover.catalogue import Catalogue
-from nncheck.discover.sources import chain, is_dense_like, is_layer, words
+from nncheck.discover.sources import NOT_CONSTANT, chain, is_dense_like, is_layer, words
 from nncheck.model import Option
 
 #: Words in a class name that say it is something else (an L2 *norm*, a regression, a loss).
@@ -61,7 +61,8 @@ def fmt_call(cls, kwargs):
         elif isinstance(v, dict) and "settings" in v:
             parts.append(f"{k}={{{', '.join(repr(x) + ': ...' for x in v['settings'])}}}")
         else:
-            parts.append(f"{k}={v['object']}(...)" if isinstance(v, dict) else f"{k}={v!r}")
+            parts.append(f"{k}={v['function']}" if isinstance(v, dict) and "function" in v else
+                         f"{k}={v['object']}(...)" if isinstance(v, dict) else f"{k}={v!r}")
     return f"{cls}(..., {', '.join(parts)})" if parts else cls
 
 
@@ -138,9 +139,10 @@ def _named_forms(catalogue: Catalogue, classes, found) -> dict:
     return objects
 
 
-def candidates(catalogue: Catalogue, classes, unusable=None) -> dict:
+def candidates(catalogue: Catalogue, classes, unusable=None, functions=None) -> dict:
     """``{option: [form, ...]}``, strongest first. Sentences about option-like code that cannot be
-    graded go to ``unusable``."""
+    graded go to ``unusable``. ``functions`` (``{name: where}``, the module-level ones): a function
+    named for an option, handed to a scheme parameter, is a form (:func:`_function_forms`)."""
     found: dict[str, list] = {o.name: [] for o in catalogue}
     unusable = unusable if unusable is not None else []
     objects = _named_forms(catalogue, classes, found)
@@ -221,10 +223,37 @@ def candidates(catalogue: Catalogue, classes, unusable=None) -> dict:
                                            f"{opt.object_kind or 'a class named for ' + opt.label}",
                                            where, info, kwargs={param: {"object": cls}}, confirm="behaves",
                                            strength=STRENGTH["object"], after_heading=info.after_heading))
+    _function_forms(catalogue, classes, functions or {}, found)
     behaviour_forms(catalogue, classes, found)
     for option in found:
         found[option].sort(key=lambda f: f["strength"])
     return found
+
+
+def _function_forms(catalogue: Catalogue, classes, functions, found) -> None:
+    """``Dense(..., initializer=xavier_uniform_init)``: a module-level function whose name says an
+    option that chooses a scheme (``Option.try_params``), handed to a Dense-like class's scheme
+    parameter (one of those names, or a name with ``init`` in it) whose default is ``None`` or another
+    function. Confirmed by the option's fingerprint, like a flag."""
+    canon = catalogue.canonical()
+    for opt in catalogue:
+        if not opt.try_params or found[opt.name] and found[opt.name][0]["strength"] <= STRENGTH["flag"]:
+            continue
+        named = [f for f in functions if any(w in words(f) for w in opt.words + opt.flag_values)]
+        for name, infos in classes.items():
+            info = infos[-1]
+            if not named or name in canon or not is_dense_like(name, classes) or info.set_aside:
+                continue
+            param = next((p for p in info.init_params[2:] if (p.lower() in opt.try_params or "init" in p.lower())
+                          and info.init_defaults.get(p, "") in (None, NOT_CONSTANT)), None)
+            if param is None:
+                continue
+            fn = named[0]
+            found[opt.name].append(make_form(
+                opt, "factory", name, f"{name}(..., {param}={fn})",
+                f"`{name}` takes `{param}` and the function `{fn}` ({functions[fn]}) is named for {opt.short_label}",
+                f"{info.where}, line {info.line}", info, kwargs={param: {"function": fn}}, confirm="behaves",
+                strength=STRENGTH["object"], after_heading=info.after_heading))
 
 
 def behaviour_forms(catalogue: Catalogue, classes, found) -> None:

@@ -77,7 +77,7 @@ def scan(path, config=None, aliases=None, options: Catalogue | None = None) -> O
         sources = []
     classes, pins, functions = collect(sources)
     d.classes = classes
-    found = candidates(options, classes, d.seen)
+    found = candidates(options, classes, d.seen, functions)
     aliases = aliases or {}
     defined = set(classes) | {t for a, t in aliases.items() if a in classes}
     pinned = pinned_forms(options, pins, config, d.seen)

@@ -67,6 +67,11 @@ def _value(ns, form, v, hyper):
     """A form's keyword value: a constant, or ``{"object": "Adam"}`` (an optimizer object built here)."""
     if isinstance(v, dict) and ("enum" in v or "settings" in v):
         return _member_or_settings(ns, form, v, hyper)
+    if isinstance(v, dict) and "function" in v:  # a function of the submission's, handed over as it is
+        fn = ns.get(v["function"])
+        if not callable(fn):
+            raise Unconfirmed(f"`{v['function']}` is not defined when the submission is loaded")
+        return fn
     if isinstance(v, dict) and "object" in v:
         cls = ns.get(v["object"])
         if cls is None:

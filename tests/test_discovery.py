@@ -105,6 +105,18 @@ def test_pin_comment_and_config_table(tmp_path):
     assert len(bad.seen) == 2 and "unknown option `tanh`" in " ".join(bad.seen)
 
 
+def test_a_pin_marks_a_hyperparameter_with_ellipsis(tmp_path):
+    """`# nncheck: momentum = Dense(update='momentum', beta1=...)` made the grader crash ("cannot send
+    ellipsis across the worker boundary"): `...` marks the parameter holding the option's hyperparameter
+    (momentum has one), or is left to behaviour (RMSProp's decay and epsilon)."""
+    base = DENSE.format(extra=", update='sgd', beta1=0.9, rho=0.9", body="")
+    mom = scan_text(tmp_path, base + "\n# nncheck: momentum = Dense(update='momentum', beta1=...)\n").forms["momentum"]
+    assert mom["kwargs"] == {"update": "momentum"} and mom["hyper"] == {"momentum": "beta1"}
+    rms = scan_text(tmp_path, base + "\n# nncheck: rmsprop = Dense(update='rmsprop', rho=...)\n").forms["rmsprop"]
+    assert rms["kwargs"] == {"update": "rmsprop"} and rms["hyper"] == {}
+    json.dumps(mom), json.dumps(rms)  # plain data: crosses the worker boundary
+
+
 def test_config_options_table_is_validated():
     assert from_mapping({"options": {"xavier": "Dense(init='xavier')"}}).options == {
         "xavier": "Dense(init='xavier')"}

@@ -79,7 +79,7 @@ def describe_options(report, found: OptionsFound):
     info = found.to_json()
     catalogue = found.catalogue
     for option, cands in found.candidates.items():
-        if len(cands) > 1:
+        if len(cands) > 1 and not cands[0].get("pinned"):  # a pin already chose among them
             others = ", ".join(f"`{c['label']}`" for c in cands[1:])
             example = cands[1]["label"].replace("...", "").replace("(, ", "(")
             info.setdefault("several", {})[option] = (

@@ -22,7 +22,8 @@ def parse_pin(catalogue: Catalogue, option: str, text: str, where: str, kind: st
     """A pin or config entry (``Dense(init="xavier")``, ``Xavier_Dense``) as a form, or why not.
 
     An option with a coefficient may name the parameter that holds it with ``...``
-    (``Dense(l2=...)``) or pin an argument of ``backward`` (``Dense.backward(lam=...)``).
+    (``Dense(l2=...)``) or pin an argument of ``backward`` (``Dense.backward(lam=...)``); any option
+    may mark a parameter that holds one of its hyperparameters (``Dense(update='momentum', beta1=...)``).
     """
     option = option.lower()
     if option not in catalogue:
@@ -46,6 +47,11 @@ def parse_pin(catalogue: Catalogue, option: str, text: str, where: str, kind: st
                 kwargs[kw.arg] = {"object": v.func.id}
             elif isinstance(v, ast.Constant) and v.value is Ellipsis and coef:
                 hyper[coef] = kw.arg
+            elif isinstance(v, ast.Constant) and v.value is Ellipsis:  # `beta1=...`: holds a hyperparameter
+                own = [h for h in opt.hyper if h != "learning_rate"]
+                if len(own) == 1:
+                    hyper[own[0]] = kw.arg
+                # several (decay, epsilon): which is which is told by behaviour when the layer is built
             elif isinstance(v, ast.Constant):
                 kwargs[kw.arg] = v.value
             else:

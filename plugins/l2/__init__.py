@@ -17,7 +17,7 @@ regularised and nothing is divided by the batch (option II).
   the batch), ``l2-regularises-bias``. The original notebook's ``Dense_reg``
   (``x.T @ g / batch + reg * W``, bias mean) gets both of the first two.
 * ``l2.experiment``: the experiment the assignment asks for: an over-sized
-  784-256-10 ReLU network on 500 MNIST digits, trained by the grader's own
+  784-128-10 ReLU network on 500 MNIST digits, trained by the grader's own
   loop with the student's ``L2Dense`` with and without the penalty (same
   initial weights and batches); the L2 network must end with a smaller weight
   norm and a train/validation accuracy gap no more than ``GAP_SLACK`` (2
@@ -313,7 +313,12 @@ def verdict_grad(inputs, output, answers=None, rtol=1e-6, strict=False):
 # --------------------------------------------------------------------------
 # l2.experiment
 # --------------------------------------------------------------------------
-EXP_SIZES = (784, 256, 10)
+# 784-128-10: over-sized for 500 digits (100k weights) and half the cost of 784-256-10, with
+# the same power. Measured with the reference over seeds 0-7 (float32, as the probe runs): L2
+# ends with 0.60x the weight norm (0.55x with 256 hidden units) and a train/validation gap
+# 1.3-4.3 points narrower (1.6-4.8 with 256), never wider, against the 2-point slack; without
+# the penalty the norms are equal (1.00x: fails); 0.48 s of CPU per probe instead of 0.87 s.
+EXP_SIZES = (784, 128, 10)
 EXP_TRAIN, EXP_EPOCHS, EXP_BATCH, EXP_LR, EXP_ALPHA = 500, 15, 25, 0.1, 0.03
 GAP_SLACK = 0.02   # "not larger": 20 of the 1000 validation digits of slack for evaluation noise
 LAST = 3           # the gap is averaged over the last 3 epochs

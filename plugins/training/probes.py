@@ -98,6 +98,7 @@ def _run(ns, inputs, X, y, Xv) -> dict:
             network.append(construct(ReLU, "ReLU()"))
 
     bs = int(inputs["batch_size"])
+    n_eval = int(inputs.get("n_train_eval") or len(X))  # training accuracy: shown, never judged
     losses, readable, samples, finite, train_pred, val_pred = [], [], [], [], [], []
     max_batches = 4 * (len(X) // bs + 1)
     for perm in inputs["perms"]:
@@ -122,7 +123,8 @@ def _run(ns, inputs, X, y, Xv) -> dict:
         readable.append([v is not None for v in batch_losses])
         samples.append(n_seen)
         finite.append(_finite_params(network))
-        train_pred.append(_sendable(call_as_assignment(predict, "predict", "predict(network, X)", network, X.copy())))
+        train_pred.append(_sendable(call_as_assignment(predict, "predict", "predict(network, X)", network,
+                                                       X[:n_eval].copy())))
         val_pred.append(_sendable(call_as_assignment(predict, "predict", "predict(network, X)", network, Xv.copy())))
     return {"losses": [np.array(v, dtype=np.float64) for v in losses],
             "loss_readable": [np.array(v, dtype=bool) for v in readable],

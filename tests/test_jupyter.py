@@ -320,3 +320,11 @@ def test_data_loader_note_only_where_it_matters(tmp_path, engine):
     assert text.count(note) == 1 and "RuntimeError" not in text and "not available" not in text
     inline = _text(render_inline(report_dict(trains)))
     assert inline.count(note) == 1 and "Loading your code" not in inline
+
+
+def test_inline_footer_says_which_inputs():
+    """The footer said only "seed 0": it says which inputs, in the words of the other surfaces."""
+    d = _option_report()
+    assert "public inputs (seed 0), the same as in everyone" in _text(render_inline(d))
+    d["inputs"] = {"kind": "hidden", "secret_fingerprint": "abc123def456"}
+    assert "hidden inputs, drawn for this submission from the course secret abc123def456" in _text(render_inline(d))

@@ -283,15 +283,17 @@ def test_jupyter_grades_from_the_student_edition(edition, tmp_path):
     _, bin_, _ = edition
     code = textwrap.dedent("""\
         from IPython.core.interactiveshell import InteractiveShell
-        import nncheck, nncheck.classroom.jupyter
-        ip = InteractiveShell.instance()
+        import nncheck
+        ip = InteractiveShell.instance()  # a kernel's shell: cells, history, the magic
         ip.run_cell(open("reference.py").read(), store_history=True)
-        ip.run_line_magic("load_ext", "nncheck")
+        ip.run_cell("%load_ext nncheck", store_history=True)
+        ip.run_cell("%nncheck relu", store_history=True)
         feedback = nncheck.check("relu", "loss", file="reference.py")
         print(feedback.score, feedback.max_score)
         """)
     (tmp_path / "reference.py").write_text(reference_source())
     proc = _run([str(bin_ / "python"), "-c", code], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "PASS relu.forward" in proc.stdout and "Score: 12/12" in proc.stdout, proc.stdout[-3000:]
     score, top = map(float, proc.stdout.split()[-2:])
     assert score == top > 0

@@ -21,6 +21,7 @@ EXPECTED_FORM = {
     "momentum-other-names": "in the form v = mu*v - lr*g; W += v",
     "rmsprop-eps-inside": "W -= lr*g/sqrt(s + eps)",
     "rmsprop-rho-fixed-eps": "W -= lr*g/(sqrt(s) + eps)",
+    "rmsprop-average-starts-at-first-square": "s = g**2 at the first step, then d*s + (1-d)*g**2",
     "adam-paper-form": "W -= lr*sqrt(1-b2**t)/(1-b1**t) * m/(sqrt(v) + eps)",
     "momentum-hard-coded": "it uses momentum=0.95 (measured from its steps)",
     "momentum-named-beta1": "its momentum is the argument `beta1`",

@@ -872,6 +872,15 @@ def nncheck_selftest_variants(config):
                                     "np.sqrt(self.cache_weights + self.epsilon)")
                 .replace("(np.sqrt(self.cache_biases) + self.epsilon)", "np.sqrt(self.cache_biases + self.epsilon)"))],
                 description="eps inside the square root", families=("rmsprop",)),
+        correct("rmsprop-average-starts-at-first-square", [(f,
+                "        self.cache_weights = np.zeros_like(self.weights)\n"
+                "        self.cache_biases = np.zeros_like(self.biases)\n",
+                "        self.cache_weights = None\n        self.cache_biases = None\n"), (f,
+                "        d = self.decay\n",
+                "        d = self.decay\n        if self.cache_weights is None:\n"
+                "            self.cache_weights, self.cache_biases = grad_weights ** 2, grad_biases ** 2\n")],
+                description="the running average starts at the first squared gradient instead of 0",
+                families=("rmsprop",)),
         correct("rmsprop-rho-fixed-eps", [(f,
                 "    def __init__(self, input_units, output_units, learning_rate=0.001, decay=0.9, epsilon=1e-8):\n"
                 "        super().__init__(input_units, output_units, learning_rate)\n"

@@ -104,6 +104,18 @@ def test_selftest_hooks_are_stripped_with_what_only_they_read():
     ast.parse(out)
 
 
+def test_a_config_with_the_course_secret_is_refused(tmp_path):
+    """The student edition carries the course's config: one holding [grading] secret would hand every
+    student the secret their graded inputs are drawn from, so the release stops before writing."""
+    from nncheck.cli.release import ReleaseError
+
+    cfg = tmp_path / "nncheck.toml"
+    cfg.write_text('[grading]\nsecret = "0123456789abcdef0123"\n')
+    with pytest.raises(ReleaseError, match="holds \\[grading\\] secret"):
+        build_release(tmp_path / "dist", cfg)
+    assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").iterdir())
+
+
 def test_reference_lines_are_the_solution_not_the_template():
     lines = reference_lines()
     assert "return np.dot(input, self.weights) + self.biases" in lines

@@ -205,6 +205,10 @@ def add_course(stage: Path, config_path, plugin_files) -> "object":
     course = stage / "nncheck" / "data" / "course"
     course.mkdir(parents=True)
     config = load_config(config_path) if config_path else None
+    if config is not None and config.secret:  # what students install must not hold the course secret
+        raise ReleaseError(f"{config_path} holds [grading] secret, which would go to every student: release "
+                           "with a copy of the config without it (graded runs read the secret from "
+                           "$NNCHECK_SECRET, --secret or their own copy of the config)")
     if config_path:
         base = Path(config_path).resolve().parent
         shutil.copy2(config_path, course / "nncheck.toml")

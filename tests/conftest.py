@@ -1,6 +1,10 @@
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -8,27 +12,82 @@ import pytest
 
 from nncheck.config import Config
 from nncheck.engine import Engine
+from nncheck.sandbox.session import SLOTS_VAR
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+# The suite runs in parallel (pytest-xdist, ``-n auto`` in pyproject.toml): what several test
+# processes must not do at once (apt-get, building one shared thing) takes a machine-wide lock;
+# tests that share one expensive session fixture are put in one xdist_group (one process builds it).
+
+@contextlib.contextmanager
+def machine_lock(name: str):
+    """An exclusive lock shared by every test process on this machine (``flock`` on a file in /tmp)."""
+    with open(Path(tempfile.gettempdir()) / f"nncheck-tests-{name}.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def apt_install(package: str, timeout: float = 1200) -> None:
+    """``apt-get install package`` (after an update), one test process at a time; raises as subprocess does."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    with machine_lock("apt"):
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                        "-o", "DPkg::Lock::Timeout=300", package],
+                       env=env, check=True, capture_output=True, timeout=timeout)
+
+
+def pytest_configure(config):
+    # The test processes already share the processors: each grade runs one probe at a time
+    # (tests/test_sandbox_slots.py sets its own), so a loaded machine does not push the
+    # training checks towards their timeouts.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault(SLOTS_VAR, "1")
+
+
+CHEAP = {"engine"}  # module-scoped fixtures not worth keeping a file's tests together for
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    """A test that uses a module- or class-scoped fixture of its own file (a graded class, a selftest
+    run, a built venv) goes to one xdist process with the rest of its file (``--dist loadgroup``):
+    the fixture is built once, not once per process. Tests of other files spread one by one. The
+    groups and the slow tests are handed out first, so no long one starts last."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = [fd for fds in (info.name2fixturedefs.values() if info else ()) for fd in fds]
+        if any(fd.scope in ("module", "class") and fd.argname not in CHEAP for fd in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker must collect the same order
+        items.sort(key=lambda i: (not i.get_closest_marker("xdist_group"), not i.get_closest_marker("slow")))
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
     """Student code runs in the bubblewrap sandbox by default, and the attack zoo needs it:
     when ``bwrap`` is missing and this run is root with apt-get (as CI is), install
-    Debian's bubblewrap first. Otherwise the tests run with the fallback isolation
-    and the sandbox tests skip, saying why."""
+    Debian's bubblewrap first (in the controlling process, before the xdist workers start;
+    a worker that gets here first waits on the same lock). Otherwise the tests run with the
+    fallback isolation and the sandbox tests skip, saying why."""
     if shutil.which("bwrap") or os.environ.get("NNCHECK_BWRAP"):
         return
     if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
         return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
-                        "-o", "DPkg::Lock::Timeout=300", "bubblewrap"],
-                       env=env, check=True, capture_output=True, timeout=600)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        print(f"could not install bubblewrap ({exc}); the sandbox tests will skip")
+    with machine_lock("bwrap"):
+        if shutil.which("bwrap"):  # another test process installed it meanwhile
+            return
+        try:
+            apt_install("bubblewrap", timeout=600)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+            print(f"could not install bubblewrap ({exc}); the sandbox tests will skip")
 
 # What hand-written test submissions start from: NumPy and the notebook's identity Layer.
 LAYER_BASE = """
@@ -52,6 +111,25 @@ class ReLU(Layer):
     def backward(self, input, grad_output):
         {backward_body}
 """
+
+
+@pytest.fixture(scope="session")
+def example_plugins_venv(tmp_path_factory) -> Path:
+    """One fresh venv (reusing the system's numpy & co.) with nncheck and both example plugin packages
+    (nncheck-leakyrelu, nncheck-adagrad) pip-installed into it as copies, non-editable; its ``bin``.
+
+    Shared by the two tests that check a plugin installed from its entry point (they built one venv
+    each, ~25 s apiece, for the same nncheck); both are in the xdist group ``plugin-venv``."""
+    tmp = tmp_path_factory.mktemp("plugin-venv")
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    for pkg in (REPO, REPO / "examples" / "nncheck-leakyrelu", REPO / "examples" / "nncheck-adagrad"):
+        src = tmp / pkg.name
+        shutil.copytree(pkg, src, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__", ".git"))
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(src)],
+                       check=True, env=env, cwd=tmp)
+    return venv / "bin"
 
 
 @pytest.fixture(scope="session")

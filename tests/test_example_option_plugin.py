@@ -9,10 +9,8 @@ fingerprint, and leaves the core checks as they were. Nothing in ``checker/`` or
 ``plugins/`` knows AdaGrad.
 """
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -60,20 +58,6 @@ SGD_FLAG = CORE.replace("def __init__(self, input_units, output_units, learning_
              "        self.weights = self.weights - self.learning_rate * grad_weights\n")
 
 
-def _venv_with(tmp_path, *packages):
-    """A fresh venv (reusing the system's numpy & co.) with ``packages`` pip-installed into it, as copies,
-    non-editable; returns its ``bin`` folder."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    for pkg in packages:
-        src = tmp_path / pkg.name
-        shutil.copytree(pkg, src, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__", ".git"))
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(src)],
-                       check=True, env=env, cwd=tmp_path)
-    return venv / "bin"
-
-
 def _submit(bin_, tmp_path, name, text, *args):
     path = tmp_path / name
     path.write_text(text)
@@ -84,12 +68,13 @@ def _submit(bin_, tmp_path, name, text, *args):
 
 
 @pytest.mark.slow
-def test_an_option_plugin_installed_from_its_entry_point(tmp_path):
-    bin_ = _venv_with(tmp_path, REPO, EXAMPLE)
+@pytest.mark.xdist_group("plugin-venv")
+def test_an_option_plugin_installed_from_its_entry_point(tmp_path, example_plugins_venv):
+    bin_ = example_plugins_venv  # nncheck and the example plugins, installed (tests/conftest.py)
     where = subprocess.run([str(bin_ / "python"), "-c", "import nncheck, nncheck_adagrad; "
                             "print(nncheck.__file__, nncheck_adagrad.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, check=True).stdout
-    assert where.count(str(tmp_path / "venv")) == 2  # the installed copies run, not this checkout
+    assert where.count(str(bin_.parent)) == 2  # the installed copies run, not this checkout
 
     # the venv's nncheck lists the plugin from its entry point, with the hooks it implements
     shown = subprocess.run([str(bin_ / "nncheck"), "plugins"], capture_output=True, text=True, cwd=tmp_path,

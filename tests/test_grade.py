@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from concurrent.futures.process import BrokenProcessPool
@@ -407,8 +408,9 @@ def test_ctrl_c_keeps_finished_rows_and_rerun_finishes(klass, tmp_path, ctrl_c):
     subs = tmp_path / "subs"
     shutil.copytree(klass, subs)
     out = tmp_path / "out"
-    scratch = tmp_path / "scratch"  # every temporary folder of the run (and its workers' cwd) is in here
-    scratch.mkdir()
+    # every temporary folder of the run (and its workers' cwd) is in here; a short path, as the pool's
+    # forkserver binds a unix socket in it (108 bytes at most; xdist's tmp_path is deeper)
+    scratch = Path(tempfile.mkdtemp(prefix="nncc-"))
     env = dict(os.environ, TMPDIR=str(scratch))
     cmd = [sys.executable, "-m", "nncheck", "grade", str(subs), "--out", str(out), "-j", "1",
            "--timeout", "1", "--check", "relu", "--check", "dense", "--no-html"]
@@ -459,6 +461,7 @@ def test_ctrl_c_keeps_finished_rows_and_rerun_finishes(klass, tmp_path, ctrl_c):
     assert sorted(rest.skipped) == finished
     assert sorted(rest.graded) == sorted(set(book) - set(finished))
     assert all(r["status"] != PENDING for r in _gradebook(out).values())
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 class _ScriptedExecutor:

@@ -91,20 +91,14 @@ def test_testing_helpers_in_a_few_lines(tmp_path):
 
 
 @pytest.mark.slow
-def test_entry_point_plugin_in_a_fresh_virtualenv(tmp_path):
+@pytest.mark.xdist_group("plugin-venv")
+def test_entry_point_plugin_in_a_fresh_virtualenv(tmp_path, example_plugins_venv):
     """pip-install nncheck and the example package into a new venv; the checks run from the entry point."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    py = venv / "bin" / "python"
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    # --system-site-packages reuses numpy & co. already installed; nncheck and the plugin are
-    # installed into the venv itself (a regular, non-editable install of both).
-    for pkg in (REPO, EXAMPLE):
-        src = tmp_path / pkg.name
-        shutil.copytree(pkg, src, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__", ".git"))
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(src)],
-                       check=True, env=env, cwd=tmp_path)
-    nncheck = venv / "bin" / "nncheck"
+    # --system-site-packages reuses numpy & co. already installed; nncheck and the plugins are
+    # installed into the venv itself (a regular, non-editable install), once for the session
+    # (tests/conftest.py: example_plugins_venv, shared with test_example_option_plugin.py)
+    py = example_plugins_venv / "python"
+    nncheck = example_plugins_venv / "nncheck"
     shown = subprocess.run([str(nncheck), "plugins"], capture_output=True, text=True, cwd=tmp_path, check=True)
     assert "entry point (nncheck-leakyrelu 0.1.0)" in shown.stdout
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -139,4 +133,4 @@ def test_entry_point_plugin_in_a_fresh_virtualenv(tmp_path):
     # the installed copy of nncheck is the one that ran, not this checkout
     where = subprocess.run([str(py), "-c", "import nncheck; print(nncheck.__file__)"], capture_output=True,
                            text=True, cwd=tmp_path, check=True).stdout
-    assert str(venv) in where
+    assert str(example_plugins_venv.parent) in where

@@ -30,7 +30,10 @@ from nncheck.model import Status
 from nncheck.report.html import render_html
 from nncheck.variants import REFERENCE_DIR, Variant
 
-pytestmark = pytest.mark.slow
+from conftest import apt_install, machine_lock
+
+# one test process starts Chromium (and installs it if need be) for every test of this file
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts"
@@ -60,12 +63,10 @@ def chromium() -> str:
     if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
         pytest.skip("no headless Chromium: `chromium` is not installed and this run cannot install it "
                     "(needs root and apt-get); install Debian's chromium or set NNCHECK_CHROMIUM")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     try:
-        subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
-                        "-o", "DPkg::Lock::Timeout=300", "chromium"],
-                       env=env, check=True, capture_output=True, timeout=1200)
+        with machine_lock("chromium"):  # one test process installs it; the others find it
+            if not _find_chromium():
+                apt_install("chromium")
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         tail = getattr(exc, "stderr", b"") or b""
         pytest.skip(f"no headless Chromium: installing Debian's chromium failed ({exc}; "

@@ -36,6 +36,13 @@ def array_or_description(value):
         return f"<{type(value).__name__}: {str(value)[:80]}>"
 
 
+#: The grader's stand-ins for parts of the assignment (the loss gradient, a ReLU, a training step):
+#: the experiments train with them so that an option is judged apart from the student's core. They
+#: are working solutions, so the student edition (``nncheck release``) ships each as a stub that
+#: raises, and leaves the checks that use them to the course's grader (``Check.full_edition_only``).
+STAND_INS = ("softmax_ce_grad", "GraderReLU", "train_step")
+
+
 def softmax_ce_grad(logits, y):
     """Mean softmax cross-entropy of ``logits`` ``[b, k]`` for labels ``y`` ``[b]``,
     and its gradient ``(softmax - onehot) / b`` ``[b, k]`` (numerically stable)."""

@@ -126,6 +126,32 @@ def strip_selftest(text: str, elsewhere: str = "") -> str:
         text = _drop_lines(text, unused)
 
 
+STAND_IN_STUB = ("nncheck's student edition leaves this to the course's grader: it is the grader's own "
+                 "working code for a part of the assignment")
+
+
+def stub_stand_ins(text: str) -> str:
+    """``text`` with each definition its module lists in ``STAND_INS`` (the grader's working stand-ins
+    for parts of the assignment, see ``nncheck.probes.STAND_INS``) replaced by a stub that raises."""
+    tree = ast.parse(text)
+    names = set()
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "STAND_INS" for t in node.targets)
+                and isinstance(node.value, (ast.Tuple, ast.List))):
+            names |= {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
+    lines = text.splitlines(keepends=True)
+    for node in sorted((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in names),
+                       key=lambda n: n.lineno, reverse=True):
+        start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        if isinstance(node, ast.ClassDef):
+            stub = (f"class {node.name}:\n    def __init__(self, *args, **kwargs):\n"
+                    f"        raise RuntimeError({STAND_IN_STUB!r})\n")
+        else:
+            stub = f"def {node.name}(*args, **kwargs):\n    raise RuntimeError({STAND_IN_STUB!r})\n"
+        lines[start - 1:node.end_lineno] = [stub]
+    return "".join(lines)
+
+
 def stage_tree(stage: Path) -> None:
     """Copy the sources into ``stage`` and take every solution-bearing part out."""
     _copy_sources(stage)
@@ -138,6 +164,10 @@ def stage_tree(stage: Path) -> None:
     selftest.mkdir()
     (selftest / "__init__.py").write_text(SELFTEST_STUB, encoding="utf-8")
     modules = sorted((stage / "nncheck").rglob("*.py"))
+    for f in modules:
+        text = f.read_text(encoding="utf-8")
+        if "STAND_INS" in text and stub_stand_ins(text) != text:
+            f.write_text(stub_stand_ins(text), encoding="utf-8")
     for f in sorted((stage / "nncheck" / "plugins").rglob("*.py")):
         text = f.read_text(encoding="utf-8")
         elsewhere = "\n".join(g.read_text(encoding="utf-8") for g in modules if g != f)

@@ -705,6 +705,7 @@ def nncheck_checks(config):
                   section="options", points=5, requires=req, after=(f"{family}.trajectory",), timeout=20,
                   answers=answers_experiment if family == "momentum" else None,
                   downstream=(f"{family}.", "dense.", "relu."),
+                  full_edition_only=True,  # trains with the grader's stand-ins (probes.STAND_INS)
                   hint=f"A correct {name} layer should reach a lower loss than SGD in the same number of steps."),
         ]
     return guard(checks)

@@ -22,7 +22,7 @@ from nncheck.verdicts import SIGNATURE_HINT as HINT, guard, guard_verdict
 from nncheck.selftest.conventions import (FIXTURES, SEARCH, BrokenVariant, fixtures, reference_source,
                                          search_variants)
 from nncheck.model import Check, Result, Status
-from nncheck.plugins.network import probes as net_probes
+from nncheck.plugins.network import sandboxed as net_probes
 from nncheck.probes import (SIGNATURE_ERROR, ConventionError, call_as_assignment, call_forward, construct,
                             make_dense, mode_flags, reports_conventions)
 from nncheck.selftest import collect_variants

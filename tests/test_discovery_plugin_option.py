@@ -167,7 +167,7 @@ def test_declarations_are_checked_when_the_engine_gathers_them():
     from nncheck import hookspecs
     from nncheck.discover.catalogue import collect
     from nncheck.model import Check, Option
-    from nncheck.plugins.xavier.probes import probe_init
+    from nncheck.plugins.xavier.sandboxed import probe_init
 
     def manager(*options):
         class Declares:

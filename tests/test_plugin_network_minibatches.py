@@ -7,7 +7,7 @@ from nncheck.gradient_check import numerical_gradient_array, rel_error
 from nncheck.model import Status
 from nncheck.plugins import minibatches as mb_plugin
 from nncheck.plugins import network as net_plugin
-from nncheck.plugins.network import probes as net_probes
+from nncheck.plugins.network import sandboxed as net_probes
 
 from conftest import REPO, by_id
 

@@ -186,7 +186,7 @@ def test_optimizer_kind_tells_adagrad_from_rmsprop(normaliser, kind):
 
 
 def _kind(source):
-    from nncheck.plugins.optimizers.probes import optimizer_kind
+    from nncheck.plugins.optimizers.sandboxed import optimizer_kind
     ns = {}
     exec(source, ns)
     return optimizer_kind(ns, {"class": "Layer", "option": "rmsprop", "params": []})

@@ -616,7 +616,7 @@ class ReLU(Layer):
         return grad_output * (input > 0)
 '''
 
-GRADER_PATHS = ("/nncheck/", "probes.py", "site-packages", "numpy/", "worker/loop.py", "nncheck/worker")
+GRADER_PATHS = ("/nncheck/", "probes.py", "sandboxed.py", "site-packages", "numpy/", "worker/loop.py", "nncheck/worker")
 
 
 def test_tracebacks_show_only_the_students_frames(eng, tmp_path):

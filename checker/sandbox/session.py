@@ -86,7 +86,7 @@ def probe_modules(checks: list[Check]) -> dict[str, str]:
         if name == check.verdict.__module__:
             raise ValueError(
                 f"check {check.id}: its probe lives in {name}, the module of its verdict; put probes "
-                "in a module of their own (the worker side, e.g. probes.py), see docs/plugins.md")
+                "in a module of their own (the worker side, e.g. sandboxed.py), see docs/plugins.md")
         module = sys.modules.get(name)
         file = getattr(module, "__file__", None)
         if not file or not file.endswith(".py"):

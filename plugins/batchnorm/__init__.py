@@ -30,7 +30,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
 from nncheck.plugins.batchnorm.diagnoses import DIAGNOSES
 from nncheck.plugins.batchnorm.option import BATCHNORM
-from nncheck.plugins.batchnorm.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.batchnorm.sandboxed import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_eval,
     probe_running,

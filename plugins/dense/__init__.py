@@ -34,7 +34,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import as_float_array
 from nncheck.plugins.dense.diagnoses import DIAGNOSES, GRAD_INPUT_POINTER
-from nncheck.plugins.dense.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.dense.sandboxed import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_forward,
     probe_init,

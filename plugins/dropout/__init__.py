@@ -33,7 +33,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import as_array, mismatch_details, near, require_finite
 from nncheck.plugins.dropout.diagnoses import DIAGNOSES
 from nncheck.plugins.dropout.option import DROPOUT
-from nncheck.plugins.dropout.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.dropout.sandboxed import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_eval,
     probe_train,

@@ -24,7 +24,7 @@ from nncheck.gradient_check import numerical_gradient, numerical_gradient_array,
 from nncheck.model import Check, Result
 from nncheck.probes import as_float_array
 from nncheck.verdicts import mismatch_details, near, require_finite, scale_between, student_array
-from nncheck.plugins.gradcheck.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.gradcheck.sandboxed import (  # noqa: F401 - the worker-side half
     probe_dense,
     probe_loss,
     probe_relu,

@@ -40,7 +40,7 @@ from nncheck.verdicts import as_array, check_array, mismatch_details, require_fi
 from nncheck.probes import GraderReLU, array_or_description, train_step
 from nncheck.plugins.l2.diagnoses import DIAGNOSES
 from nncheck.plugins.l2.option import CONVENTION, L2
-from nncheck.plugins.l2.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.l2.sandboxed import (  # noqa: F401 - the worker-side half
     probe_experiment,
     probe_grad,
 )

@@ -6,11 +6,11 @@ of ``backward`` (``backward(input, grad_output, l2_reg_factor=0)``, and on a
 Dense-like layer's ``backward`` also ``alpha``, ``lam``); a flag or switch
 (``penalty == 'l2'``, ``l2=True``) beside a coefficient. "reg" in a name says
 many things, so every form but a pin is graded only when
-:func:`nncheck.plugins.l2.probes.confirm_l2` sees the weights shrink under a
+:func:`nncheck.plugins.l2.sandboxed.confirm_l2` sees the weights shrink under a
 zero loss gradient (see docs/option-styles.md).
 """
 from nncheck.model import Coefficient, Option
-from nncheck.plugins.l2.probes import confirm_l2
+from nncheck.plugins.l2.sandboxed import confirm_l2
 
 #: Parameter names that are an L2 coefficient.
 L2_PARAMS = ("l2", "l2_reg", "reg_coef", "l2_lambda", "reg_lambda", "lambda_reg", "l2_reg_factor",

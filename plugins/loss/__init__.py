@@ -25,7 +25,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import close_to_scale, student_array, mismatch_details, near, require_finite, scale_between
 from nncheck.probes import as_float_array
 from nncheck.plugins.loss.diagnoses import DIAGNOSES
-from nncheck.plugins.loss.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.loss.sandboxed import (  # noqa: F401 - the worker-side half
     probe_grad,
     probe_value,
 )

@@ -19,7 +19,7 @@ import nncheck
 from nncheck.verdicts import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.plugins.minibatches.diagnoses import DIAGNOSES
-from nncheck.plugins.minibatches.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.minibatches.sandboxed import (  # noqa: F401 - the worker-side half
     probe_minibatches,
 )
 

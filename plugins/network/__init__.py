@@ -26,7 +26,7 @@ from nncheck.verdicts import guard
 from nncheck.model import Check, Fail, Result
 from nncheck.verdicts import mismatch_details, scale_between
 from nncheck.plugins.network.diagnoses import DIAGNOSES
-from nncheck.plugins.network.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.network.sandboxed import (  # noqa: F401 - the worker-side half
     build_network,
     probe_forward,
     probe_predict,

@@ -76,7 +76,7 @@ from nncheck.verdicts import as_array, mismatch_details, require_finite
 from nncheck.plugins.optimizers.rules import UPDATE_RULES, Rule, _simulate
 from nncheck.plugins.optimizers.diagnoses import DIAGNOSES
 from nncheck.plugins.optimizers.option import OPTIONS
-from nncheck.plugins.optimizers.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.optimizers.sandboxed import (  # noqa: F401 - the worker-side half
     _number,
     probe_experiment,
     probe_trajectory,

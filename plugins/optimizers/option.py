@@ -5,11 +5,11 @@ Grader side. Each optimizer is an option of its own: ``MomentumDense``,
 ``Dense(..., optimizer='momentum')``; a switch ``Dense(..., rmsprop=True)``;
 an optimizer object ``Dense(..., optimizer=Adam(b1, b2))``. A form found by a
 flag, a switch or an object is graded only when
-:func:`nncheck.plugins.optimizers.probes.confirm_optimizer` sees two steps
+:func:`nncheck.plugins.optimizers.sandboxed.confirm_optimizer` sees two steps
 with one gradient differ from plain SGD's (see docs/option-styles.md).
 """
 from nncheck.model import Option
-from nncheck.plugins.optimizers.probes import confirm_optimizer
+from nncheck.plugins.optimizers.sandboxed import confirm_optimizer
 
 #: Constructor parameters of a Dense-like class that take an optimizer object.
 OPTIMIZER_PARAMS = ("optimizer", "optimiser", "optim", "opt", "update_rule", "solver")

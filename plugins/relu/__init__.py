@@ -10,7 +10,7 @@ from nncheck.verdicts import guard
 from nncheck.model import Check, Result
 from nncheck.verdicts import check_array, as_array, allclose
 from nncheck.plugins.relu.diagnoses import DIAGNOSES, FORWARD_POINTER
-from nncheck.plugins.relu.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.relu.sandboxed import (  # noqa: F401 - the worker-side half
     probe_backward,
     probe_forward,
 )

@@ -40,7 +40,7 @@ from nncheck.verdicts import guard
 import nncheck.data as nndata
 from nncheck.model import Check, Fail, Result
 from nncheck.plugins.training.diagnoses import DIAGNOSES
-from nncheck.plugins.training.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.training.sandboxed import (  # noqa: F401 - the worker-side half
     EMBEDDED,
     _load,
     _run,

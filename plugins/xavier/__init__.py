@@ -31,7 +31,7 @@ from nncheck.verdicts import as_array, check_array, mismatch_details, near, requ
 from nncheck.probes import GraderReLU, array_or_description, train_step
 from nncheck.plugins.xavier.diagnoses import DIAGNOSES
 from nncheck.plugins.xavier.option import XAVIER
-from nncheck.plugins.xavier.probes import (  # noqa: F401 - the worker-side half
+from nncheck.plugins.xavier.sandboxed import (  # noqa: F401 - the worker-side half
     probe_experiment,
     probe_forward_backward,
     probe_init,

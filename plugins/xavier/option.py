@@ -4,11 +4,11 @@
 (or a dict of schemes looked up with ``init``); ``Dense(..., xavier=True)``;
 an ``init`` parameter compared only with other schemes, tried with 'xavier'.
 A form found by a flag, a switch or a tried parameter is graded only when
-:func:`nncheck.plugins.xavier.probes.confirm_xavier` sees it draw its weights
+:func:`nncheck.plugins.xavier.sandboxed.confirm_xavier` sees it draw its weights
 at another scale than plain ``Dense`` (see docs/option-styles.md).
 """
 from nncheck.model import Option
-from nncheck.plugins.xavier.probes import confirm_xavier
+from nncheck.plugins.xavier.sandboxed import confirm_xavier
 
 #: Constructor parameters that choose an initialisation scheme.
 INIT_PARAMS = ("init", "initialization", "initialisation", "initializer", "initialiser", "init_method",

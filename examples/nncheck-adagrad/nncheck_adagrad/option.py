@@ -5,12 +5,12 @@ grades a Dense layer whose name says AdaGrad (``Dense_Ada``, ``DenseAdaGrad``,
 ``AdagradLayer(Dense)``), a Dense that compares a parameter with ``'adagrad'``
 (``Dense(..., optimizer='adagrad')``), a switch ``Dense(..., adagrad=True)``, and an
 optimizer object ``Dense(..., optimizer=AdaGrad())``. A form found by a flag, a
-switch or an object is graded only once ``confirm_adagrad`` (in ``probes.py``, run in
+switch or an object is graded only once ``confirm_adagrad`` (in ``sandboxed.py``, run in
 the sandbox) has seen it behave like AdaGrad.
 """
 from nncheck.model import Option
 
-from nncheck_adagrad.probes import HYPER_NAMES, confirm_adagrad
+from nncheck_adagrad.sandboxed import HYPER_NAMES, confirm_adagrad
 
 ADAGRAD = Option(
     name="adagrad",                      # the pin's name: `# nncheck: adagrad = Dense(optimizer="adagrad")`

@@ -1,7 +1,7 @@
 """nncheck checks for an AdaGrad option: the grader side (inputs, verdicts, hooks).
 
 Two checks in section ``options`` (family ``adagrad``), on one probe
-(:func:`nncheck_adagrad.probes.probe_trajectory`, the only module of this package
+(:func:`nncheck_adagrad.sandboxed.probe_trajectory`, the only module of this package
 the sandbox sees):
 
 * ``adagrad.trajectory``: the layer is driven through 6 steps of grader-chosen
@@ -27,7 +27,7 @@ from nncheck.verdicts import as_array, mismatch_details, require_finite
 
 from nncheck_adagrad.diagnoses import DIAGNOSES
 from nncheck_adagrad.option import ADAGRAD
-from nncheck_adagrad.probes import probe_trajectory
+from nncheck_adagrad.sandboxed import probe_trajectory
 from nncheck_adagrad.reference import RULES, Rule, gradients, trajectory
 
 STEPS = 6

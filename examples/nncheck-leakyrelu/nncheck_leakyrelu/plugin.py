@@ -1,7 +1,7 @@
 """nncheck checks for ``LeakyReLU(slope)``: forward values and backward gradient.
 
 The grader side: inputs, verdicts against this package's own reference, and
-the hooks. The probe lives in :mod:`nncheck_leakyrelu.probes`, the only module
+the hooks. The probe lives in :mod:`nncheck_leakyrelu.sandboxed`, the only module
 of this package the sandbox sees. Registered through the ``nncheck``
 entry-point group (see pyproject.toml), so ``pip install nncheck-leakyrelu``
 is all an instructor needs.
@@ -13,7 +13,7 @@ from nncheck.model import Check, Result
 from nncheck.variants import Variant
 from nncheck.verdicts import check_array
 
-from nncheck_leakyrelu.probes import probe
+from nncheck_leakyrelu.sandboxed import probe
 from nncheck_leakyrelu.reference import LeakyReLU
 
 

@@ -119,12 +119,12 @@ import time
 
 
 def _snoop():
-    found, files, t0 = set(), 0, time.monotonic()
+    found, files, t0 = {}, 0, time.monotonic()  # string -> 0 (an environment, a file named secret) or 1
     pattern = re.compile(rb"[0-9a-f]{64}")
     for k, v in os.environ.items():
-        found.update(m.decode() for m in pattern.findall(v.encode()))
+        found.update((m.decode(), 0) for m in pattern.findall(v.encode()))
         if "SECRET" in k.upper():
-            found.add(v)
+            found[v] = 0
     paths = ["/proc/self/environ"]
     for pid in os.listdir("/proc"):
         if pid.isdigit():
@@ -142,12 +142,14 @@ def _snoop():
             if os.path.getsize(p) > 2**20 and not p.startswith("/proc"):
                 continue
             with open(p, "rb") as f:
-                found.update(m.decode() for m in pattern.findall(f.read(2**20)))
+                rank = 0 if p.startswith("/proc") or "secret" in p.lower() else 1
+                for m in pattern.findall(f.read(2**20)):
+                    found[m.decode()] = min(rank, found.get(m.decode(), 1))
             files += 1
         except Exception:
             pass
     print(f"SNOOP scanned {files} files, env keys {sorted(os.environ)}")
-    for s in sorted(found)[:40]:
+    for s in sorted(found, key=lambda s: (found[s], s))[:40]:  # where a secret would be, first
         print("SNOOP found", s)
 
 

@@ -352,14 +352,15 @@ def _forgets(layer, g, x, first, steps=300) -> bool:
     still remembers, and reads as a sum)."""
     h = g * 1e-3
     before = step(layer, h, x)
-    last = None
-    for _ in range(steps):
+    for n in range(1, steps + 1):
         after = step(layer, h, x)
         last, before = after - before, after
-    if last is None or not np.all(np.isfinite(last)):
-        return False
-    ratio = np.median((np.abs(last) / np.abs(h)) / (np.abs(first) / np.abs(g)))
-    return bool(ratio > 1.5)
+        if n in (30, 100, steps):  # a decay of 0.9 has forgotten after 30 steps: most layers stop there
+            if not np.all(np.isfinite(last)):
+                return False
+            if np.median((np.abs(last) / np.abs(h)) / (np.abs(first) / np.abs(g))) > 1.5:
+                return True
+    return False
 
 
 @fingerprint

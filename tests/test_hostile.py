@@ -249,7 +249,7 @@ def test_long_checks_scale_with_timeout(engine, tmp_path):
     report = engine.grade(hang.materialise(tmp_path), only=["training"], timeout=0.5)
     rec = report.checks[0]
     assert rec.status == "timeout" and "within 1 s" in rec.message, rec.message
-    assert time.monotonic() - t0 < 15
+    assert time.monotonic() - t0 < 20   # the unscaled timeout alone would take 20 s
 
 
 def test_after_two_timeouts_later_checks_get_less_time(engine, write_py):

@@ -146,11 +146,40 @@ def _embedded_split(n_val: int, seed: int):
     if not source.is_file():
         raise DataError(f"The embedded dataset {source} is missing: reinstall nncheck.")
     with np.load(source, allow_pickle=False) as data:
-        X, y = preprocess(data["images"], data["labels"])
+        images, labels = data["images"], data["labels"]
+    y = np.asarray(labels).astype(np.int64).reshape(-1)
+    train_idx, val_idx = _split_indices(y, n_val, seed)
+    # split the bytes, then convert: the same arrays as converting first, at an eighth of the copying
+    X_train, y_train = preprocess(images[train_idx], y[train_idx])
+    X_val, y_val = preprocess(images[val_idx], y[val_idx])
+    return X_train, y_train, X_val, y_val
+
+
+def _split_indices(y, n_val: int, seed: int):
     if not 0 < n_val < len(y):
         raise DataError(f"n_val must be between 1 and {len(y) - 1}, got {n_val}.")
-    train_idx, val_idx = _stratified_split(y, n_val, np.random.default_rng(seed))
-    return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+    return _stratified_split(y, n_val, np.random.default_rng(seed))
+
+
+@functools.lru_cache(maxsize=4)
+def _embedded_labels(n_val: int, seed: int):
+    source = EMBEDDED
+    if not source.is_file():
+        raise DataError(f"The embedded dataset {source} is missing: reinstall nncheck.")
+    with np.load(source, allow_pickle=False) as data:  # reads the labels' member only
+        y = np.asarray(data["labels"]).astype(np.int64).reshape(-1)
+    train_idx, val_idx = _split_indices(y, n_val, seed)
+    return y[train_idx], y[val_idx]
+
+
+def load_labels(path=None, n_val=1000, seed=0):
+    """``(y_train, y_val)`` of :func:`load_dataset` with the same arguments, without the images:
+    what a grading process needs to judge predictions (the embedded file's labels alone are
+    read in a millisecond; its images take a tenth of a second to convert)."""
+    if path is None:
+        return tuple(a.copy() for a in _embedded_labels(n_val, seed))
+    _, y_train, _, y_val = load_dataset(path, n_val=n_val, seed=seed)
+    return y_train, y_val
 
 
 def load_dataset(path=None, n_val=1000, seed=0):

@@ -46,6 +46,7 @@ from nncheck.model import Check, Fail, Result
 from nncheck.plugins.training.diagnoses import DIAGNOSES
 from nncheck.plugins.training.sandboxed import (  # noqa: F401 - the worker-side half
     EMBEDDED,
+    SPLIT_SEED,
     _load,
     _run,
     probe_accuracy,
@@ -97,9 +98,23 @@ def _dataset(data: str, n_train: int, n_val: int, batch_size: int):
     batch (both correct) cannot make a difference.
     """
     X, y, Xv, yv = _load(data, n_val)
-    n = min(n_train, len(X))
-    n = max(min(batch_size, len(X)), n - n % batch_size)
+    n = _whole_batches(len(X), n_train, batch_size)
     return X[:n].copy(), y[:n].copy(), Xv.copy(), yv.copy()
+
+
+def _whole_batches(available: int, n_train: int, batch_size: int) -> int:
+    n = min(n_train, available)
+    return max(min(batch_size, available), n - n % batch_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _targets(data: str, n_train: int, n_val: int, batch_size: int):
+    """``(y, y_val)`` of :func:`_dataset`, without the images: choosing the inputs and judging the
+    predictions need only these, so the grading process converts no images on its way to
+    launching the probe (the reference's run, in the answers, reads them)."""
+    y, yv = nndata.load_labels(None if data == EMBEDDED else data, n_val=n_val,
+                               **({"seed": SPLIT_SEED} if data == EMBEDDED else {}))
+    return y[:_whole_batches(len(y), n_train, batch_size)].copy(), yv.copy()
 
 
 def _initial_state(init_seed: int, sizes: tuple, n_train: int, epochs: int):
@@ -123,14 +138,13 @@ def _make_inputs(settings: dict, rng) -> dict:
                   init_seed=int(rng.integers(0, 2**31 - 1)))
     inputs["n_train_requested"] = settings["n_train"]
     try:
-        X, _, Xv, _ = _dataset(settings["data"], settings["n_train"], settings["n_val"], settings["batch_size"])
+        y, yv = _targets(settings["data"], settings["n_train"], settings["n_val"], settings["batch_size"])
     except (nndata.DataError, OSError, ValueError) as exc:
         inputs.update(data_error=str(exc), n_train=0, n_val=0, weights=[], biases=[], perms=[])
         return inputs
-    inputs["n_train"] = len(X)
-    inputs["n_train_eval"] = min(TRAIN_EVAL, len(X))
-    inputs["n_val"] = len(Xv)
-    inputs["sizes"] = [X.shape[1], *HIDDEN, N_CLASSES]
+    inputs["n_train"] = len(y)
+    inputs["n_train_eval"] = min(TRAIN_EVAL, len(y))
+    inputs["n_val"] = len(yv)  # (the images are 28x28 = 784 pixels, in every MNIST load_dataset reads)
     weights, biases, perms = _initial_state(inputs["init_seed"], tuple(inputs["sizes"]),
                                             inputs["n_train"], inputs["epochs"])
     inputs.update(weights=weights, biases=biases, perms=perms)
@@ -258,8 +272,8 @@ def make_verdict(margin: float):
                                       "the data once.")
         n_train, n_val, epochs = int(inputs["n_train"]), int(inputs["n_val"]), int(inputs["epochs"])
         requested = int(inputs["n_train_requested"])
-        X, y, Xv, yv = _dataset(inputs["data"], requested, n_val, int(inputs["batch_size"]))
-        if len(X) != n_train or len(Xv) != n_val:
+        y, yv = _targets(inputs["data"], requested, n_val, int(inputs["batch_size"]))
+        if len(y) != n_train or len(yv) != n_val:
             return Result.error("nncheck's training data changed between choosing the inputs and judging them.")
         reference = (answers or answers_accuracy(inputs))["curves"]
         student = _curves(output, y[:int(inputs.get("n_train_eval") or n_train)], yv)

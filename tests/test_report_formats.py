@@ -157,6 +157,16 @@ def png_size(data_uri: str) -> tuple[int, int]:
     return struct.unpack(">II", raw[16:24])
 
 
+def image_size(data_uri: str) -> tuple[int, int]:
+    """(width, height) of a PNG or SVG data URI."""
+    if data_uri.startswith("data:image/svg+xml;base64,"):
+        import xml.etree.ElementTree as ET
+
+        svg = ET.fromstring(base64.b64decode(data_uri.split(",", 1)[1]))
+        return int(svg.get("width")), int(svg.get("height"))
+    return png_size(data_uri)
+
+
 # --------------------------------------------------------------------------
 # HTML
 
@@ -174,7 +184,7 @@ def test_html_reference_full_run(reports):
     imgs = [a["src"] for a in page.attrs("img")]
     assert len(imgs) == len(with_curves), "the training check's and every experiment's curves are drawn"
     for src in imgs:
-        w, h = png_size(src)
+        w, h = image_size(src)
         assert 500 <= w <= 800 and 200 <= h <= 400
     assert len(source.encode()) < 400_000
 
@@ -329,17 +339,41 @@ def test_curve_panels_shapes():
     {"sgd": [1.0, 0.5, 0.25], "adam": list(range(5000))},
     {"momentum": {"loss": [3, 2, 1]}, "sgd": {"loss": [3, 2.5, 2]}},
 ])
-def test_curves_png(curves):
-    uri = plots.curves_png(curves, "title")
-    assert uri and uri.startswith("data:image/png;base64,")
-    w, h = png_size(uri)
-    assert w <= 800 and h <= 400
+def test_curves_svg(curves):
+    import base64
+    import xml.etree.ElementTree as ET
+
+    uri = plots.curves_svg(curves, "title")
+    assert uri and uri.startswith("data:image/svg+xml;base64,")
+    svg = ET.fromstring(base64.b64decode(uri.split(",", 1)[1]))
+    assert int(svg.get("width")) <= 800 and int(svg.get("height")) <= 400
     assert len(uri) < 120_000
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = svg.findall(f"{ns}polyline")
+    finite_runs = 3 if "student" in curves else 2  # a NaN or inf breaks a line in two
+    assert len(lines) == finite_runs
+    dashed = [p for p in lines if p.get("stroke-dasharray")]
+    assert len(dashed) == 1  # the reference's or SGD's line, dashed
+    texts = [t.text for t in svg.iter(f"{ns}text")]
+    assert "title" in texts
+    for line in lines:  # every point inside the picture
+        for point in line.get("points").split():
+            x, y = map(float, point.split(","))
+            assert 0 <= x <= float(svg.get("width")) and 0 <= y <= float(svg.get("height"))
+
+
+def test_curves_svg_escapes_labels():
+    import base64
+
+    uri = plots.curves_svg({"option": [1, 2], "baseline": [2, 3]}, "a < b & c",
+                           labels={"option": "<script>alert(1)</script>"})
+    svg = base64.b64decode(uri.split(",", 1)[1]).decode()
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "a &lt; b &amp; c" in svg
 
 
 @pytest.mark.parametrize("bad", [None, "x", [], [[1, 2], [3]], [[[1]]], {"a": 1}, ["nan", "nan"]])
 def test_pictures_of_nonsense_are_none_not_errors(bad):
-    assert plots.curves_png(bad) is None
+    assert plots.curves_svg(bad) is None
     if bad != ["nan", "nan"]:
         assert plots.heatmap_png(bad) is None
 

@@ -274,7 +274,7 @@ def _check_view(c: dict) -> dict:
             title = "Your option (solid) against the baseline (dashed)"
         else:
             title = ""
-        curves = plots.curves_png(details["curves"], title, labels=labels, metric=str(details.get("metric", "")))
+        curves = plots.curves_svg(details["curves"], title, labels=labels, metric=str(details.get("metric", "")))
     output, output_note = cap_text(c.get("output", ""), OUTPUT_CAP_CHARS, OUTPUT_CAP_LINES)
     traceback, traceback_note = cap_text(c.get("traceback", ""), TRACEBACK_CAP_CHARS)
     return {

@@ -1,9 +1,10 @@
-"""Small pictures for the HTML report, drawn offline with matplotlib.
+"""Small pictures for the HTML report: learning curves as SVG, heatmaps with matplotlib.
 
 Every function takes plain data from :func:`nncheck.report.text.report_dict`
 (lists, nested lists, the strings ``"nan"``/``"inf"`` for non-finite
-values) and returns a ``data:image/png;base64,...`` URI to inline in an
-``<img>``, or ``None`` when there is nothing sensible to draw. Drawing never
+values) and returns a data URI to inline in an ``<img>`` (an SVG for
+learning curves, drawn by hand; a PNG for heatmaps), or ``None`` when there
+is nothing sensible to draw. Drawing never
 raises: a picture is a bonus, never a reason for a report to fail.
 
 matplotlib is used through :class:`~matplotlib.figure.Figure` and the Agg
@@ -139,46 +140,142 @@ def short_metric(text: str) -> str:
     return text.strip()
 
 
-def curves_png(curves: Any, title: str = "", labels: dict | None = None, metric: str = "") -> str | None:
-    """Line plots of ``curves`` (see :func:`curve_panels`); None if nothing to draw.
+#: Line colours (matplotlib's "tab10", so the curves look like the heatmaps' and summary's figures).
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+#: Margins of a panel, in pixels: room for the y tick labels, the x label and the panel title.
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 26, 36
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About ``n`` round values covering [lo, hi] (steps of 1, 2 or 5 times a power of ten)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(1, n - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    return [round(first + i * step, 12) for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def _panel_svg(out: list, x0: float, y0: float, w: float, h: float, title: str, unit: str,
+               arms: dict, labels: dict) -> None:
+    """One panel: frame, grid, ticks, one polyline per arm (NaNs break it), a legend."""
+    from xml.sax.saxutils import escape
+
+    pw, ph = w - LEFT - RIGHT, h - TOP - BOTTOM
+    px, py = x0 + LEFT, y0 + TOP
+    finite = [v for ys in arms.values() for v in ys if math.isfinite(v)]
+    lo, hi = min(finite), max(finite)
+    if hi - lo < 1e-12 * max(1.0, abs(hi)):
+        lo, hi = lo - max(0.5, abs(lo) * 0.1), hi + max(0.5, abs(hi) * 0.1)
+    pad = (hi - lo) * 0.06
+    lo, hi = lo - pad, hi + pad
+    longest = max(len(ys) for ys in arms.values())
+    x_hi = max(2, longest)
+
+    def X(i):  # 1-based index -> pixel
+        return px + (i - 1) / (x_hi - 1) * pw
+
+    def Y(v):
+        return py + (hi - v) / (hi - lo) * ph
+
+    out.append(f'<text x="{px + pw / 2:.1f}" y="{y0 + 16:.1f}" text-anchor="middle" font-size="12">'
+               f'{escape(title)}</text>')
+    out.append(f'<rect x="{px:.1f}" y="{py:.1f}" width="{pw:.1f}" height="{ph:.1f}" fill="none" stroke="#999"/>')
+    for t in _ticks(lo, hi):
+        if lo <= t <= hi:
+            out.append(f'<line x1="{px:.1f}" x2="{px + pw:.1f}" y1="{Y(t):.1f}" y2="{Y(t):.1f}" stroke="#e4e4e4"/>'
+                       f'<text x="{px - 5:.1f}" y="{Y(t) + 4:.1f}" text-anchor="end" font-size="10">{_fmt(t)}</text>')
+    for t in _ticks(1, x_hi, 6):
+        if t == int(t) and 1 <= t <= x_hi:
+            out.append(f'<text x="{X(t):.1f}" y="{py + ph + 14:.1f}" text-anchor="middle" font-size="10">'
+                       f'{int(t)}</text>')
+    out.append(f'<text x="{px + pw / 2:.1f}" y="{py + ph + 30:.1f}" text-anchor="middle" font-size="11">'
+               f'{escape(unit)}</text>')
+    for k, (arm, ys) in enumerate(arms.items()):
+        colour = COLOURS[k % len(COLOURS)]
+        dash = ' stroke-dasharray="6 4"' if arm.lower() in _REFERENCE_NAMES else ""
+        runs, run = [], []
+        for i, v in enumerate(ys, 1):
+            if math.isfinite(v):
+                run.append(f"{X(i):.1f},{Y(v):.1f}")
+            elif run:
+                runs.append(run)
+                run = []
+        runs.append(run)
+        for run in filter(None, runs):
+            out.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" stroke-width="1.8"{dash}/>')
+            if len(ys) <= 30:
+                out.extend(f'<circle cx="{p.split(",")[0]}" cy="{p.split(",")[1]}" r="2.5" fill="{colour}"/>'
+                           for p in run)
+    if len(arms) > 1:
+        _legend_svg(out, px, py, pw, ph, arms, labels, [(X(i), Y(v)) for ys in arms.values()
+                                                           for i, v in enumerate(ys, 1) if math.isfinite(v)])
+
+
+def _legend_svg(out: list, px, py, pw, ph, arms: dict, labels: dict, points: list) -> None:
+    """The legend in the corner of the panel that covers the fewest data points."""
+    import textwrap
+    from xml.sax.saxutils import escape
+
+    texts = [textwrap.shorten(labels.get(a) or _ARM_LABELS.get(a) or _label(a) or "value", 60, placeholder="...")
+             for a in arms]
+    bw, bh = 34 + 6 * max(len(t) for t in texts), 6 + 14 * len(texts)
+    corners = [(px + 4, py + 4), (px + pw - 4 - bw, py + 4), (px + 4, py + ph - 4 - bh),
+               (px + pw - 4 - bw, py + ph - 4 - bh)]
+    x, y = min(corners, key=lambda c: sum(c[0] <= a <= c[0] + bw and c[1] <= b <= c[1] + bh for a, b in points))
+    for k, (arm, text) in enumerate(zip(arms, texts)):
+        colour = COLOURS[k % len(COLOURS)]
+        dash = ' stroke-dasharray="6 4"' if arm.lower() in _REFERENCE_NAMES else ""
+        ly = y + 14 + 14 * k
+        out.append(f'<line x1="{x + 4:.1f}" x2="{x + 22:.1f}" y1="{ly - 4:.1f}" y2="{ly - 4:.1f}" '
+                   f'stroke="{colour}" stroke-width="1.8"{dash}/><text x="{x + 26:.1f}" y="{ly:.1f}" '
+                   f'font-size="10" paint-order="stroke" stroke="#fff" stroke-width="3">{escape(text)}</text>')
+
+
+def curves_svg(curves: Any, title: str = "", labels: dict | None = None, metric: str = "") -> str | None:
+    """Line plots of ``curves`` (see :func:`curve_panels`) as an SVG data URI; None if nothing to draw.
 
     ``labels`` maps arm names to legend text (``{"option": "AdamDense (...)"}``);
     ``metric`` names the main panel (``details["metric"]`` of an experiment).
     Baseline-like arms (reference, baseline, default, sgd, none) are dashed.
+
+    Drawn by hand, not with matplotlib: a full report has six of these, and matplotlib took
+    0.2-0.4 s for each (plus half a second to import), the largest cost of an HTML report and
+    of a class run; the SVG takes milliseconds, and stays sharp at any zoom.
     """
     try:
         import textwrap
-
-        from matplotlib.ticker import MaxNLocator
 
         panels = curve_panels(curves)
         if not panels:
             return None
         labels = {str(k): str(v) for k, v in (labels or {}).items()}
-        fig = _figure(WIDTH_PX if len(panels) < 3 else 720, HEIGHT_PX, suptitle=bool(title))
-        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        width = WIDTH_PX if len(panels) < 3 else 720
+        head = 22 if title else 0
+        height = HEIGHT_PX + head
         metric_name = short_metric(metric)
         unit = next((u for u in ("step", "epoch") if u in metric_name.lower()), "")
-        for ax, (name, arms) in zip(axes, panels.items()):
-            longest = max(len(v) for v in arms.values())
-            for arm, ys in arms.items():
-                xs = list(range(1, len(ys) + 1))
-                dashed = arm.lower() in _REFERENCE_NAMES
-                label = labels.get(arm) or _ARM_LABELS.get(arm) or _label(arm) or "value"
-                ax.plot(xs, ys, linestyle="--" if dashed else "-", marker="o" if len(ys) <= 30 else None,
-                        markersize=3, linewidth=1.6, label=textwrap.shorten(label, 60, placeholder="..."))
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_xlabel(unit or ("epoch" if longest <= 50 else "step"), fontsize=9)
-            panel_title = _label(name) if name else metric_name
-            if panel_title:
-                ax.set_title(textwrap.fill(panel_title, 40 if len(panels) > 1 else 70), fontsize=9)
-            ax.grid(True, alpha=0.3)
-            ax.tick_params(labelsize=8)
-            if len(arms) > 1:
-                ax.legend(fontsize=7)
+        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+               f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" '
+               'fill="#222"><rect width="100%" height="100%" fill="#fff"/>']
         if title:
-            fig.suptitle(title, fontsize=10)
-        return _to_data_uri(fig)
+            from xml.sax.saxutils import escape
+
+            out.append(f'<text x="{width / 2:.1f}" y="16" text-anchor="middle" font-size="13">{escape(title)}</text>')
+        w = width / len(panels)
+        for n, (name, arms) in enumerate(panels.items()):
+            longest = max(len(v) for v in arms.values())
+            panel_title = _label(name) if name else metric_name
+            chars = int(w / 6.5)
+            _panel_svg(out, n * w, head, w, HEIGHT_PX, textwrap.shorten(panel_title, chars, placeholder="..."),
+                       unit or ("epoch" if longest <= 50 else "step"), arms, labels)
+        out.append("</svg>")
+        return "data:image/svg+xml;base64," + base64.b64encode("".join(out).encode("utf-8")).decode("ascii")
     except Exception:  # noqa: BLE001 - a picture must never break a report
         return None
 

@@ -277,8 +277,10 @@ def probe_experiment(ns, inputs):
             return layer
         return make
 
+    if "traj" in inputs:
+        out["traj"] = probe_trajectory(ns, inputs["traj"])
     out["option"] = _train(option_maker(inputs["hyper"], "option"), inputs, X, y)
-    if "hyper_ema" in inputs:
+    if "hyper_ema" in inputs and not _first_step_is_plain(inputs.get("traj"), out.get("traj")):
         out["option_ema"] = _train(option_maker(inputs["hyper_ema"], "option_ema"), inputs, X, y)
     sgd_arm = "grader"
     if "Dense" in ns and isinstance(ns["Dense"], type):
@@ -294,9 +296,21 @@ def probe_experiment(ns, inputs):
     out["sgd"] = sgd
     out["sgd_arm"] = sgd_arm
     out["info"] = infos.get("option", {})
-    if "traj" in inputs:
-        out["traj"] = probe_trajectory(ns, inputs["traj"])
     return out
+
+
+def _first_step_is_plain(traj_in, traj_out) -> bool:
+    """Does the layer's first step from rest move the weights by ``-lr * dW`` (within 30 %)?
+    Then it is not the moving-average form (whose first step is ``(1 - mu)`` times that), and
+    the experiment's run at ``lr / (1 - mu)`` is not needed; anything else runs it as before."""
+    try:
+        W0, x, g = traj_in["W0"], traj_in["xs"][0], traj_in["gs"][0]
+        step = np.asarray(traj_out["weights"][0], dtype=float) - W0
+        plain = -float(traj_in["hyper"]["learning_rate"]) * (x.T @ g)
+        ratio = float(np.sum(step * plain) / np.sum(plain * plain))
+        return bool(np.isfinite(ratio) and abs(ratio - 1.0) < 0.3)
+    except Exception:  # noqa: BLE001 - no trajectory to read: run both arms
+        return False
 
 
 # --------------------------------------------------------------------------

@@ -249,9 +249,16 @@ def test_same_grades_as_the_full_edition_on_public_inputs(edition, tmp_path):
     # must skip them whatever the full edition would say.
     shared = [a for cid in (c.id for c in Engine(Config(), entry_points=False).checks) if cid not in course_only
               for a in ("--check", cid)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    def both(path):  # the two editions grade one submission at the same time
+        with ThreadPoolExecutor(2) as pool:
+            student = pool.submit(_submit, bin_ / "nncheck", path, tmp_path, "--seed", "0")
+            full = pool.submit(_full, path, tmp_path, "--seed", "0", *shared)
+            return ({c["id"]: c for c in student.result()["checks"]}, {c["id"]: c for c in full.result()["checks"]})
+
     for path in submissions:
-        student = {c["id"]: c for c in _submit(bin_ / "nncheck", path, tmp_path, "--seed", "0")["checks"]}
-        full = {c["id"]: c for c in _full(path, tmp_path, "--seed", "0", *shared)["checks"]}
+        student, full = both(path)
         assert set(student) == set(full) | course_only, path
         for cid, got in student.items():
             if cid in course_only:

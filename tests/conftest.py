@@ -51,26 +51,13 @@ def pytest_configure(config):
 
 
 CHEAP = {"engine"}  # module-scoped fixtures not worth keeping a file's tests together for
-# The longest groups, longest first (seconds of one fresh-clone run on 2 cores: 103, 88, 80, 52,
-# 44, 40, 31). xdist hands groups out in collection order, so one of these collected last (they
-# sort late by name) would run alone at the end while the other processes sit idle.
-LONGEST_FIRST = ("test_student_edition.py", "test_selftest.py", "test_grade.py", "test_sandbox_attacks.py",
-                 "test_example_option_plugin.py", "test_sandbox_unprivileged.py", "test_answer_key_replay.py")
-
-
-def _order(item) -> tuple:
-    name = item.nodeid.split("::")[0].rsplit("/", 1)[-1]
-    rank = LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
-    return rank, not item.get_closest_marker("xdist_group"), not item.get_closest_marker("slow")
-
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """A test that uses a module- or class-scoped fixture of its own file (a graded class, a selftest
     run, a built venv) goes to one xdist process with the rest of its file (``--dist loadgroup``):
     the fixture is built once, not once per process. Tests of other files spread one by one. The
-    longest groups, then the other groups and the slow tests are handed out first, so no long
-    one starts last."""
+    groups and the slow tests are handed out first, so no long one starts last."""
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
@@ -79,7 +66,7 @@ def pytest_collection_modifyitems(config, items):
         if any(fd.scope in ("module", "class") and fd.argname not in CHEAP for fd in defs):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker must collect the same order
-        items.sort(key=_order)
+        items.sort(key=lambda i: (not i.get_closest_marker("xdist_group"), not i.get_closest_marker("slow")))
 
 
 @pytest.hookimpl(tryfirst=True)

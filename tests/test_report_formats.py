@@ -362,6 +362,27 @@ def test_curves_svg(curves):
             assert 0 <= x <= float(svg.get("width")) and 0 <= y <= float(svg.get("height"))
 
 
+@pytest.mark.parametrize("curves", [{"sgd": [1.0, 0.5, 0.25], "adam": [1.0, 0.3, "nan", 0.1]}])
+def test_curves_png_for_the_notebook_output(curves):
+    uri = plots.curves_png(curves, "title")
+    w, h = png_size(uri)
+    assert w <= 800 and h <= 400
+
+
+def test_notebook_output_draws_png_and_the_html_report_svg():
+    from nncheck.classroom.jupyter import render_inline
+    from nncheck.report.html import render_html_dict
+
+    check = {"id": "momentum.experiment", "title": "t", "section": "options", "status": "passed", "score": 1,
+             "max_score": 1, "message": "", "diagnosis": [], "hint": "",
+             "details": {"curves": {"option": [2.0, 1.0, 0.5], "baseline": [2.0, 1.8, 1.5]}}}
+    d = {"submission": "s.py", "score": 1, "max_score": 1, "checks": [check], "load": {"ok": True},
+         "sections": {}, "exit_code": 0}
+    assert 'src="data:image/png;base64,' in render_inline(d, "momentum")
+    page = render_html_dict(d)
+    assert 'src="data:image/svg+xml;base64,' in page and "data:image/png" not in page
+
+
 def test_curves_svg_escapes_labels():
     import base64
 

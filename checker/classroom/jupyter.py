@@ -179,11 +179,12 @@ def run_submit(path, only=(), config: Path | None = None, plugins=(), audience: 
 
 def render_inline(report: dict, scope: str = "", seconds: float | None = None) -> str:
     """The inline HTML fragment for a report dict (``templates/notebook.html``); ``seconds``: the
-    whole round trip, shown beside the time the checks took."""
+    whole round trip, shown beside the time the checks took. Its curves are PNG, not the HTML
+    report's SVG: Google Colab shows no SVG image (googlecolab/colabtools#2092)."""
     from nncheck.report.html import environment, fmt_num, html_model
 
     return environment().get_template("notebook.html").render(
-        r=html_model(report), scope=scope, seconds=fmt_num(seconds, 2) if seconds is not None else "")
+        r=html_model(report, raster=True), scope=scope, seconds=fmt_num(seconds, 2) if seconds is not None else "")
 
 
 @dataclass

@@ -255,7 +255,7 @@ def _anchor(check_id: str) -> str:
     return "check-" + re.sub(r"[^A-Za-z0-9_.-]", "-", str(check_id))
 
 
-def _check_view(c: dict) -> dict:
+def _check_view(c: dict, raster: bool = False) -> dict:
     from nncheck.report import plots
 
     status = c["status"]
@@ -274,7 +274,8 @@ def _check_view(c: dict) -> dict:
             title = "Your option (solid) against the baseline (dashed)"
         else:
             title = ""
-        curves = plots.curves_svg(details["curves"], title, labels=labels, metric=str(details.get("metric", "")))
+        draw = plots.curves_png if raster else plots.curves_svg
+        curves = draw(details["curves"], title, labels=labels, metric=str(details.get("metric", "")))
     output, output_note = cap_text(c.get("output", ""), OUTPUT_CAP_CHARS, OUTPUT_CAP_LINES)
     traceback, traceback_note = cap_text(c.get("traceback", ""), TRACEBACK_CAP_CHARS)
     return {
@@ -344,9 +345,10 @@ def _load_view(load: dict) -> dict:
     return view
 
 
-def html_model(d: dict) -> dict:
-    """What the template shows, computed from :func:`report_dict`'s plain data."""
-    checks = [_check_view(c) for c in d.get("checks", [])]
+def html_model(d: dict, raster: bool = False) -> dict:
+    """What the template shows, computed from :func:`report_dict`'s plain data. ``raster``: the
+    learning curves as PNG (:func:`~nncheck.report.plots.curves_png`), for the notebook output."""
+    checks = [_check_view(c, raster) for c in d.get("checks", [])]
     sections = []
     seen = [s for s in SECTIONS] + [c["section"] for c in checks if c["section"] not in SECTIONS]
     for name in dict.fromkeys(seen):

@@ -76,10 +76,11 @@ def _output(c: dict, counted: bool) -> str:
 
 
 def _images(c: dict) -> list[dict]:
-    """The check's error heatmaps and curves, as the HTML report draws them."""
+    """The check's error heatmaps and curves, as the HTML report draws them, all PNG (the
+    images a platform's grading panel shows are safest as PNG: an SVG may be refused)."""
     from nncheck.report.html import _check_view
 
-    view = _check_view(c)
+    view = _check_view(c, raster=True)
     images = []
     for block in view["comparisons"]:
         if block.get("heatmap"):

@@ -128,7 +128,10 @@ def submit(path, fmt, output, timeout, memory, seed, secret_option, only, data, 
     could not be loaded), 2 the command was misused.
     """
     from nncheck.sandbox import IsolationError
+    from nncheck.sandbox.layers import probe_in_background
 
+    if isolation in (None, "auto", "bubblewrap"):
+        probe_in_background()  # while the engine is built
     engine = _engine(config_path, plugin_files, data, isolation)
     try:
         engine.isolation  # noqa: B018 - resolve it now: a layer that cannot be had is misuse

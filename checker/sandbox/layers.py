@@ -105,11 +105,38 @@ def _bubblewrap_problem(binary: str | None) -> str | None:
     return None
 
 
+_PROBING: dict = {}  # binary -> Future of _bubblewrap_problem(binary), started by probe_in_background
+
+
+def probe_in_background() -> None:
+    """Start finding out whether bubblewrap works here (a sandboxed ``print('ok')``, about 0.06 s)
+    on a thread, so that a command's set-up (building the engine) overlaps it; the answer is the
+    same, and :func:`bubblewrap_problem` waits for it."""
+    import concurrent.futures
+    import threading
+
+    binary = bwrap_binary()
+    if not binary or binary in _PROBING:
+        return
+    future: concurrent.futures.Future = concurrent.futures.Future()
+    _PROBING[binary] = future
+
+    def probe():
+        try:
+            future.set_result(_bubblewrap_problem(binary))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the answer
+            future.set_exception(exc)
+
+    threading.Thread(target=probe, name="nncheck-bwrap-probe", daemon=True).start()
+
+
 def bubblewrap_problem() -> str | None:
     """Why the bubblewrap sandbox cannot be used here, or ``None`` when it can."""
     binary = bwrap_binary()
     if binary is None and os.environ.get(BWRAP_VAR):
         return f"{BWRAP_VAR}={os.environ[BWRAP_VAR]} is not an executable file"
+    if binary in _PROBING:
+        return _PROBING[binary].result()
     return _bubblewrap_problem(binary)
 
 

@@ -132,6 +132,11 @@ _ARM_LABELS = {"student": "yours"}
 _REFERENCE_NAMES = {"reference", "ref", "expected", "baseline", "default", "sgd", "none", "no_l2"}
 
 
+def _arm_label(arm: str, labels: dict) -> str:
+    """A line's legend text: the caller's label, else "yours" for the student, else its name."""
+    return labels.get(arm) or _ARM_LABELS.get(arm) or _label(arm) or "value"
+
+
 def short_metric(text: str) -> str:
     """``"training cross-entropy per step (minibatch mean); final: ..."`` -> ``"training cross-entropy per step"``."""
     text = str(text or "")
@@ -222,7 +227,7 @@ def _legend_svg(out: list, px, py, pw, ph, arms: dict, labels: dict, points: lis
     import textwrap
     from xml.sax.saxutils import escape
 
-    texts = [textwrap.shorten(labels.get(a) or _ARM_LABELS.get(a) or _label(a) or "value", 60, placeholder="...")
+    texts = [textwrap.shorten(_arm_label(a, labels), 60, placeholder="...")
              for a in arms]
     bw, bh = 34 + 6 * max(len(t) for t in texts), 6 + 14 * len(texts)
     corners = [(px + 4, py + 4), (px + pw - 4 - bw, py + 4), (px + 4, py + ph - 4 - bh),
@@ -306,7 +311,7 @@ def curves_png(curves: Any, title: str = "", labels: dict | None = None, metric:
             for arm, ys in arms.items():
                 xs = list(range(1, len(ys) + 1))
                 dashed = arm.lower() in _REFERENCE_NAMES
-                label = labels.get(arm) or _ARM_LABELS.get(arm) or _label(arm) or "value"
+                label = _arm_label(arm, labels)
                 ax.plot(xs, ys, linestyle="--" if dashed else "-", marker="o" if len(ys) <= 30 else None,
                         markersize=3, linewidth=1.6, label=textwrap.shorten(label, 60, placeholder="..."))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -13,7 +13,10 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
+import marshal
+import os
 import shutil
+import threading
 from pathlib import Path
 
 VIEW = "/nncheck"                # nncheck's worker-side code, inside the sandbox
@@ -63,6 +66,56 @@ def grader_paths() -> tuple[str, ...]:
     return tuple(p for p in sorted(paths) if not is_under(p, [q for q in paths if q != p]))
 
 
+_BYTECODE: dict[tuple, bytes] = {}  # (file, mtime_ns, size) -> a .pyc's bytes, for this process
+_BYTECODE_LOCK = threading.Lock()
+
+
+def _pyc(source: bytes, filename: str, st: os.stat_result) -> bytes:
+    """A timestamp-checked ``.pyc`` (PEP 552) of ``source``, for a file of ``st``'s time and size."""
+    code = compile(source, filename, "exec", dont_inherit=True)
+    return b"".join([importlib.util.MAGIC_NUMBER, (0).to_bytes(4, "little"),
+                     (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little"),
+                     (st.st_size & 0xFFFFFFFF).to_bytes(4, "little"), marshal.dumps(code)])
+
+
+def bytecode(source: Path) -> bytes:
+    """The ``.pyc`` bytes of ``source``, valid for a copy that keeps its modification time and size.
+
+    The view is read-only inside the sandbox, so a worker could not write the bytecode of what it
+    imports from there and compiled every worker-side and probe module again each time (about 55 ms of
+    every submission's start-up). The grading process compiles each file once and puts the bytecode
+    beside the copy; the worker's interpreter checks it against the copy's time and size as it does
+    any cached bytecode, and compiles from the source when they differ.
+    """
+    st = source.stat()
+    key = (str(source), st.st_mtime_ns, st.st_size)
+    with _BYTECODE_LOCK:
+        pyc = _BYTECODE.get(key)
+    if pyc is None:
+        pyc = _pyc(source.read_bytes(), str(source), st)
+        with _BYTECODE_LOCK:
+            _BYTECODE[key] = pyc
+    return pyc
+
+
+def _cache_path(target: Path) -> Path:
+    cached = Path(importlib.util.cache_from_source(str(target)))
+    cached.parent.mkdir(exist_ok=True)
+    return cached
+
+
+def _copy_module(source: Path, target: Path) -> None:
+    """Copy a ``.py`` file into the view with its modification time, and its bytecode beside it."""
+    shutil.copy2(source, target)
+    _cache_path(target).write_bytes(bytecode(source))
+
+
+def _write_module(target: Path, text: str) -> None:
+    """Write a module of the view's own (a package ``__init__.py``), and its bytecode beside it."""
+    target.write_text(text)
+    _cache_path(target).write_bytes(_pyc(text.encode(), str(target), target.stat()))
+
+
 def stage_view(dest: Path, probe_modules: dict[str, str], data_files: dict[str, str] | None = None) -> dict[str, str]:
     """Copy nncheck's worker side and ``probe_modules`` (``{module name: file}``) into ``dest``.
 
@@ -72,15 +125,23 @@ def stage_view(dest: Path, probe_modules: dict[str, str], data_files: dict[str, 
     """
     pkg = dest / "nncheck"
     pkg.mkdir(parents=True, exist_ok=True)
-    (pkg / "__init__.py").write_text('"""nncheck, worker side: what runs in the sandbox."""\n')
+    _write_module(pkg / "__init__.py", '"""nncheck, worker side: what runs in the sandbox."""\n')
     for name in WORKER_SIDE:
         target = pkg / name
         if not target.parent.exists():
             target.parent.mkdir(parents=True)
-            (target.parent / "__init__.py").write_text("")
-        shutil.copyfile(PACKAGE / name, target)
-    shutil.copytree(PACKAGE / "load" / "shims", pkg / "load" / "shims", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            _write_module(target.parent / "__init__.py", "")
+        _copy_module(PACKAGE / name, target)
+    shims = PACKAGE / "load" / "shims"
+    for source in shims.rglob("*"):
+        if "__pycache__" in source.parts or source.suffix == ".pyc" or not source.is_file():
+            continue
+        target = pkg / "load" / "shims" / source.relative_to(shims)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.suffix == ".py":
+            _copy_module(source, target)
+        else:
+            shutil.copyfile(source, target)
     (pkg / "data").mkdir(exist_ok=True)
     inside = {}
     for module, file in probe_modules.items():
@@ -90,10 +151,10 @@ def stage_view(dest: Path, probe_modules: dict[str, str], data_files: dict[str, 
         for parent in list(rel.parents)[:-1]:
             init = dest / parent / "__init__.py"
             if not init.exists():
-                init.write_text("")
+                _write_module(init, "")
         if target.exists() and module.startswith("nncheck.") and target.parent == pkg:
             raise ValueError(f"probe module {module} would replace nncheck's own {rel}")
-        shutil.copyfile(file, target)
+        _copy_module(Path(file), target)
         inside[module] = f"{VIEW}/{rel.as_posix()}"
     return inside
 

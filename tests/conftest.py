@@ -112,23 +112,74 @@ class ReLU(Layer):
 """
 
 
+def make_venv(path: Path, python: str = sys.executable, system_site_packages: bool = False) -> Path:
+    """A new virtual environment at ``path``; its ``python``.
+
+    Made without pip of its own (``--without-pip``): ensurepip took 6-7 s of every venv, and
+    :func:`pip_install` runs this interpreter's pip for it (``pip --python``)."""
+    flags = ["--system-site-packages"] if system_site_packages else []
+    subprocess.run([python, "-m", "venv", "--without-pip", *flags, str(path)], check=True)
+    return path / "bin" / "python"
+
+
+def pip_install(python: Path, *args: str, **kw) -> None:
+    """``pip install args`` into the environment of ``python`` (see :func:`make_venv`)."""
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+                    "--disable-pip-version-check", *args], check=True, **kw)
+
+
+EXAMPLE_PACKAGES = (REPO, REPO / "examples" / "nncheck-leakyrelu", REPO / "examples" / "nncheck-adagrad")
+
+
 @pytest.fixture(scope="session")
-def example_plugins_venv(tmp_path_factory) -> Path:
+def built_wheels(tmp_path_factory, worker_id) -> dict[str, Path]:
+    """The wheels of nncheck and of the two example plugin packages, built from copies of this
+    checkout once per test run: ``{folder name: wheel}``. Every xdist process of the run shares them
+    (the first builds, under a lock).
+
+    They are built as ``pip install`` builds them, by their ``[build-system]`` backend in a fresh
+    environment holding their build requirements, but in one such environment for the three (pip's
+    build isolation made one per package and per venv, 6-8 s each)."""
+    import tomllib
+
+    run_root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_root = run_root.parent  # this run's folder, shared by its xdist processes
+    out = run_root / "wheels"
+    with machine_lock(f"wheels-{run_root.name}"):
+        if not (out / "built").exists():
+            src, requires = run_root / "wheel-sources", set()
+            for pkg in EXAMPLE_PACKAGES:
+                shutil.copytree(pkg, src / pkg.name, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+                    "*.egg-info", "build", "__pycache__", ".git", ".pytest_cache"))
+                requires |= set(tomllib.loads((pkg / "pyproject.toml").read_text())["build-system"]["requires"])
+            python = make_venv(run_root / "build-env")
+            pip_install(python, *sorted(requires), capture_output=True)
+            subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "wheel", "-q", "--no-deps",
+                            "--no-build-isolation", "--disable-pip-version-check", "-w", str(out),
+                            *(str(src / pkg.name) for pkg in EXAMPLE_PACKAGES)],
+                           check=True, capture_output=True, cwd=run_root)
+            shutil.rmtree(src)
+            (out / "built").touch()
+    wheels = {}
+    for pkg in EXAMPLE_PACKAGES:
+        dist = "nncheck" if pkg == REPO else pkg.name.replace("-", "_")
+        (wheel,) = out.glob(f"{dist}-*.whl")
+        wheels[pkg.name] = wheel
+    return wheels
+
+
+@pytest.fixture(scope="session")
+def example_plugins_venv(tmp_path_factory, built_wheels) -> Path:
     """One fresh venv (reusing the system's numpy & co.) with nncheck and both example plugin packages
-    (nncheck-leakyrelu, nncheck-adagrad) pip-installed into it as copies, non-editable; its ``bin``.
+    (nncheck-leakyrelu, nncheck-adagrad) pip-installed into it from their wheels, non-editable; its ``bin``.
 
     Shared by the two tests that check a plugin installed from its entry point (they built one venv
     each, ~25 s apiece, for the same nncheck); both are in the xdist group ``plugin-venv``."""
-    tmp = tmp_path_factory.mktemp("plugin-venv")
-    venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    for pkg in (REPO, REPO / "examples" / "nncheck-leakyrelu", REPO / "examples" / "nncheck-adagrad"):
-        src = tmp / pkg.name
-        shutil.copytree(pkg, src, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__", ".git"))
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(src)],
-                       check=True, env=env, cwd=tmp)
-    return venv / "bin"
+    venv = tmp_path_factory.mktemp("plugin-venv") / "venv"
+    python = make_venv(venv, system_site_packages=True)
+    pip_install(python, "--no-deps", *map(str, built_wheels.values()), cwd=venv.parent)
+    return python.parent
 
 
 @pytest.fixture(scope="session")

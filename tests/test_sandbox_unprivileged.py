@@ -7,7 +7,8 @@ others), is run as ``nobody`` through ``setpriv``. There the cgroup cannot be
 made, so a fork storm meets ``RLIMIT_NPROC`` instead, which binds for an
 ordinary user; the reference inside the venv's site-packages stays out of
 reach. Needs root (to switch user), ``setpriv`` and ``/usr/bin/python3.11``;
-the venv reuses pip's cache and takes about 20 s to build.
+the venv installs nncheck's dependencies from pip's cache and the run's nncheck wheel
+(``built_wheels`` in conftest.py).
 """
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from conftest import make_venv, pip_install
 from test_sandbox_attacks import (
     BWRAP, FAST, assert_honest, assert_ran, assert_storm_capped, attack_source, everything_printed, honest_source,
     host_pids_with, lines, marker, stub_source, write,
@@ -40,20 +42,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def install(tmp_path_factory):
-    """A venv others can read, with nncheck installed into it the regular way."""
+def install(tmp_path_factory, built_wheels):
+    """A venv others can read, with nncheck installed into it the regular way (from its wheel)."""
     root = tmp_path_factory.mktemp("unprivileged")
-    venv, src = root / "venv", root / "src"
-    subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    deps = subprocess.run([sys.executable, "-c", "import tomllib; print('\\n'.join(tomllib.load(open("
-                           f"'{REPO / 'pyproject.toml'}', 'rb'))['project']['dependencies']))"],
-                          capture_output=True, text=True, check=True).stdout.split()
-    subprocess.run(pip + deps, check=True, capture_output=True)
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "__pycache__",
-                                                              ".pytest_cache"))
-    subprocess.run(pip + ["--no-deps", str(src)], check=True, capture_output=True)
-    shutil.rmtree(src)
+    venv = root / "venv"
+    python = make_venv(venv, str(SYSTEM_PYTHON))
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    pip_install(python, *deps, str(built_wheels[REPO.name]), capture_output=True)
     work = root / "work"
     work.mkdir()
     for p in [root, *root.parents]:

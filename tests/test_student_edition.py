@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import make_venv, pip_install
 from nncheck import answers
 from nncheck.cli.release import build_release, reference_lines, solution_lines, strip_selftest
 from nncheck.config import Config
@@ -49,9 +50,8 @@ def edition(tmp_path_factory):
     done = build_release(tmp / "dist")
     wheel = Path(done["wheel"])
     venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    py = venv / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, env=ENV, cwd=tmp)
+    py = make_venv(venv)
+    pip_install(py, "--no-deps", str(wheel), env=ENV, cwd=tmp)
     purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
     # the system's packages as a plain path: their .pth files (this checkout's editable finder) stay unread

@@ -233,12 +233,13 @@ def test_canary_reference_is_found_and_used_without_the_sandbox(tmp_path):
 # ==========================================================================
 # 2. A class run: the grader, the results folder, the classmates
 # ==========================================================================
-def _class(root: Path, mark: str) -> dict:
+def _class(root: Path, mark: str, **params) -> dict:
     subs = root / "class"
     secrets = {"alice": f"alice-secret-{mark}", "bob": f"bob-secret-{mark}"}
     for name, secret in secrets.items():
         write(subs / f"{name}.py", honest_source() + f"\n# {secret}\n")
-    write(subs / "mallory.py", attack_source(honest_source(), "class_attack", marker=mark, only_under=str(root)))
+    write(subs / "mallory.py", attack_source(honest_source(), "class_attack", marker=mark, only_under=str(root),
+                                             **params))
     return {"subs": subs, "out": root / "results", "secrets": secrets, "before": snapshot(subs)}
 
 
@@ -285,7 +286,9 @@ def test_class_run_attacker_cannot_touch_classmates_or_results(tmp_path):
 def test_canary_class_attack_works_without_the_sandbox(tmp_path):
     """CANARY: unsandboxed, the same attacker reads and damages its classmates' work."""
     mark = marker()
-    k = _class(tmp_path, mark)
+    # unsandboxed, /proc names the grader's folders at once; walking the whole host for a gradebook
+    # (6 s, at load and in ReLU.backward, in the sandboxed test) would add nothing here but 12 s
+    k = _class(tmp_path, mark, walk_budget=0.5)
     proc = _grade(k["subs"], k["out"], "--isolation", "process")
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     mallory = json.loads((k["out"] / "reports" / "mallory.json").read_text())

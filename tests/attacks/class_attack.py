@@ -52,7 +52,8 @@ def _class_attack(tag):
     marker = _P["marker"]
     # Safety: only damage folders of this test's own class run (another class run on
     # the same machine is none of this test's business); finding them is unrestricted.
-    places = [p for p in _grader_folders() + _find_by_walk() if _P["only_under"] in p[1] + p[2]]
+    places = [p for p in _grader_folders() + _find_by_walk(_P.get("walk_budget", 6.0))
+              if _P["only_under"] in p[1] + p[2]]
     _emit("CANDIDATES", tag, len(places), key=True)
     done = []
     for pid, out, subs in places:

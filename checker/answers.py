@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +170,44 @@ def prepare(check, inputs: dict):
     if student:
         found = lookup(check.id, inputs)
         return Result.skipped(HIDDEN) if found is None else found
-    return plain(check.answers(inputs))
+    return computed(check, inputs)
+
+
+# The reference's answers are a function of the check and its inputs (the student edition's table is
+# keyed so), and one process often grades many submissions on the same inputs: selftest's variants,
+# a class graded on the public inputs, the test suite. The training check's reference run takes about
+# 0.5 s of every such grade, so costly answers are kept, for the same check object and inputs only.
+_KEPT: OrderedDict = OrderedDict()  # (check.answers, inputs key) -> (encoded answers, arrays)
+_KEPT_LOCK = threading.Lock()
+KEEP_AT_MOST = 64          # entries; other inputs (a class's hidden ones) only cycle through
+WORTH_KEEPING_S = 0.02     # answers computed faster than this are computed again
+
+
+def computed(check, inputs: dict) -> dict:
+    """``check.answers(inputs)`` as plain data (:func:`plain`), from the reference or, for the same
+    check and inputs as before in this process, from what it answered then (a fresh copy)."""
+    key = (check.answers, inputs_key(inputs))
+    try:
+        hash(key)
+    except TypeError:  # a plugin's answers callable that cannot be a key: computed every time
+        return plain(check.answers(inputs))
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key)
+        if kept is not None:
+            _KEPT.move_to_end(key)
+    if kept is None:
+        t0 = time.perf_counter()
+        answers = check.answers(inputs)
+        if time.perf_counter() - t0 < WORTH_KEEPING_S:
+            return plain(answers)
+        arrays: dict = {}
+        kept = (json.dumps(encode(answers, arrays, "a")), {k: np.array(v) for k, v in arrays.items()})
+        with _KEPT_LOCK:
+            _KEPT[key] = kept
+            while len(_KEPT) > KEEP_AT_MOST:
+                _KEPT.popitem(last=False)
+    text, arrays = kept
+    return decode(json.loads(text), arrays)
 
 
 def judge(check, inputs: dict, output, answers) -> Result:

@@ -154,6 +154,40 @@ def test_inputs_key_ignores_where_the_data_is_and_the_form():
     assert isinstance(back["grads"][0], list) and back["loss"] == 0.5 and back["none"] is None
 
 
+def test_costly_answers_are_computed_once_per_check_and_inputs(monkeypatch):
+    """The training check's reference run (0.5 s) is not repeated for every submission graded on the
+    same inputs in one process; other inputs, another check object, or cheap answers are computed."""
+    import time
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(answers, "_KEPT", type(answers._KEPT)())
+    calls = []
+
+    def slow(inputs):
+        calls.append(inputs)
+        time.sleep(answers.WORTH_KEEPING_S * 1.5)
+        return {"curve": np.arange(3.0) * inputs["x"].sum()}
+
+    check, twin = SimpleNamespace(id="c.slow", answers=slow), SimpleNamespace(id="c.slow", answers=lambda i: slow(i))
+    x = {"x": np.ones(2)}
+    first = answers.computed(check, x)
+    first["curve"][:] = -1  # a verdict that writes into its answers spoils nothing
+    again = answers.computed(check, {"x": np.ones(2)})
+    assert len(calls) == 1 and again["curve"].tolist() == [0.0, 2.0, 4.0]
+    assert answers.computed(check, {"x": np.ones(3)})["curve"].tolist() == [0.0, 3.0, 6.0]
+    answers.computed(twin, x)
+    assert len(calls) == 3
+
+    cheap_calls = []
+    cheap = SimpleNamespace(id="c.cheap", answers=lambda i: cheap_calls.append(1) or {"y": 1})
+    assert answers.computed(cheap, x) == answers.computed(cheap, x) == {"y": 1} and len(cheap_calls) == 2
+
+    monkeypatch.setattr(answers, "KEEP_AT_MOST", 2)
+    for n in range(4, 8):
+        answers.computed(check, {"x": np.ones(n)})
+    assert len(answers._KEPT) == 2
+
+
 def test_the_engine_gives_verdicts_answers_and_keeps_old_verdicts():
     from nncheck.model import Check, Result
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import traceback
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -205,6 +206,44 @@ def test_training_loop_and_mixed_cell(tmp_path):
     assert errors == [] and ns["network"] == [] and ns["Dense"](2, 3).weights.shape == (2, 3)
     dense = next(u for u in units(plan) if u.source.startswith("class Dense"))
     assert dense.lineno == 1 and dense.label == "cell 2"
+
+
+def test_the_notebooks_own_gradient_checks_are_not_run(tmp_path):
+    """The original notebook's cell 10 (``numeric_dw = eval_numerical_gradient(...)``, 4,096 calls of the
+    student's Dense) cost 0.6 s of every load; nothing graded reads it, so it is not run."""
+    notebook = Path(__file__).resolve().parents[1] / "examples" / "submissions" / "original_notebook.ipynb"
+    plan = prepare(notebook, tmp_path / "work")
+    assert [d for d in plan.dropped if "numerical" in d] == [
+        "cell 10: 2 numerical gradient checks (numeric_dw, numeric_db) were not run (experiment code: "
+        "nothing graded reads it)",
+        "cell 12: a numerical gradient check (numeric_grads) was not run (experiment code: nothing graded reads it)"]
+    kept = sources(plan)
+    assert not any(s.startswith("numeric_dw") for s in kept)
+    # kept: ReLU's check (cell 6) and Dense's input check (cell 9), whose layer `l` a later
+    # `grads = l.backward(...)` uses (a layer may keep state from forward); what the checks' cells define
+    assert sum(s.startswith("numeric_grads = eval_numerical_gradient") for s in kept) == 2
+    assert any(s.startswith("def compute_out_given_wb") for s in kept)
+
+
+@pytest.mark.parametrize("code, kept", [
+    ("g = eval_numerical_gradient(f, x)\n", False),
+    ("g: object = util.eval_numerical_gradient(f, x)\n", False),
+    ("g, h = eval_numerical_gradient(f, x), 0\n", False),
+    ("g = eval_numerical_gradient(f, x)\ndef uses():\n    return g\n", True),        # a definition reads it
+    ("g = eval_numerical_gradient(f, x)\ndef uses():\n    return globals()['g']\n", True),
+    ("g = eval_numerical_gradient(f, x)\nh = g * 2\n", True),                       # kept code reads it
+    ("g = eval_numerical_gradient(lambda x: l.forward(x).sum(), x)\nd = l.backward(x, x)\n", True),
+    ("d = l.backward(x, x)\ng = eval_numerical_gradient(lambda x: l.forward(x).sum(), x)\n", False),
+    ("o.grad = eval_numerical_gradient(f, x)\n", True),                             # not a plain name
+    ("g = numerical_gradient(f, x)\n", True),                                       # not the course's helper
+])
+def test_which_gradient_checks_are_left_out(tmp_path, code, kept):
+    path = tmp_path / "hw.py"
+    path.write_text("import numpy as np\nf = x = l = o = None\n" + code)
+    plan = prepare(path, tmp_path / "work")
+    first = next(line for line in code.splitlines() if "numerical_gradient(" in line)
+    assert (first + "\n" in sources(plan)) is kept, sources(plan)
+    assert any("numerical gradient check" in d for d in plan.dropped) is not kept
 
 
 def test_heading_rule(tmp_path):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from nncheck.load.notebook import plan_notebook
 from nncheck.load.plan import ModulePlan, Plan, SubmissionError
-from nncheck.load.statements import plan_file
+from nncheck.load.statements import drop_unread_gradient_checks, plan_file
 from nncheck.load.syntax import parse
 
 __all__ = ["prepare", "MAX_SUBMISSION_BYTES", "IGNORED_DIRS"]
@@ -56,7 +56,16 @@ def prepare(path: str | os.PathLike, workdir: str | os.PathLike,
     such a heading the first ``def``/``class`` of a name counts and later
     redefinitions of it (``def``, ``class`` or assignment) are set aside.
 
+    The notebook's own numerical gradient checks are left out when nothing graded reads them
+    (:func:`~nncheck.load.statements.drop_unread_gradient_checks`).
+
     Raises :class:`SubmissionError` when nothing can be loaded."""
+    plan = _prepare(path, workdir, core_until_heading)
+    drop_unread_gradient_checks(plan)
+    return plan
+
+
+def _prepare(path, workdir, core_until_heading) -> Plan:
     src = Path(path)
     work = Path(workdir)
     if not src.exists():

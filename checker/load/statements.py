@@ -20,7 +20,7 @@ import ast
 from nncheck.load.plan import ModulePlan, Plan, Unit
 from nncheck.load.syntax import describe_syntax_error, first_error, salvage
 
-__all__ = ["split_statements", "summarise_dropped", "plan_file"]
+__all__ = ["split_statements", "summarise_dropped", "plan_file", "drop_unread_gradient_checks"]
 
 
 def _is_main_guard(node) -> bool:
@@ -153,3 +153,98 @@ def plan_file(text: str, name: str, filename: str, is_package: bool, plan: Plan)
     if kinds:
         plan.dropped.append(summarise_dropped(filename, kinds))
     return mod
+
+
+# --------------------------------------------------------------------------
+# The notebook's own gradient checks
+#
+# The assignment's test cells compare a layer's gradients with numerical ones from the course's
+# util helpers, element by element: ``numeric_dw = eval_numerical_gradient(lambda w: ..., w)``
+# calls the student's Dense 4,096 times, 0.6 s of every load of the original notebook. What they
+# compute feeds only the asserts beside them, which are experiment code and never run. Such an
+# assignment is not run either when no kept statement reads the names it binds, and no later kept
+# statement uses an object whose method the check calls (``l`` in ``l.forward(x)``: a layer may
+# keep state from its forward pass for a ``l.backward(...)`` that follows).
+
+GRADIENT_CHECK_HELPERS = frozenset({"eval_numerical_gradient", "eval_numerical_gradient_array"})
+
+
+def _helper_call(value) -> bool:
+    for node in ast.walk(value):
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+            if name in GRADIENT_CHECK_HELPERS:
+                return True
+    return False
+
+
+def _bound_names(target) -> list[str] | None:
+    """The plain names an assignment target binds, or ``None`` if it binds anything else."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        names = [_bound_names(t) for t in target.elts]
+        return None if any(n is None for n in names) else [n for ns in names for n in ns]
+    return None
+
+
+def _reads(tree) -> set[str]:
+    """Every name ``tree`` may read: loaded names, ``global``/``nonlocal`` names, identifier strings."""
+    read = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            read.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            read.update(node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+            read.add(node.value)  # globals()["name"], getattr(module, "name")
+    return read
+
+
+def _receivers(tree) -> set[str]:
+    """Names whose attributes ``tree`` uses (``l`` in ``l.forward(x)``)."""
+    return {n.value.id for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}
+
+
+def drop_unread_gradient_checks(plan: Plan) -> None:
+    """Take the notebook's own gradient checks (see above) out of ``plan``, noting them in
+    :attr:`Plan.dropped`."""
+    units = [(mod, unit) for mod in plan.modules for unit in mod.units]
+    trees = []
+    for _mod, unit in units:
+        try:
+            trees.append(ast.parse(unit.source))
+        except (SyntaxError, ValueError):
+            return  # what it reads cannot be told: nothing is dropped
+    checks = {}
+    for i, tree in enumerate(trees):
+        node = tree.body[0] if len(tree.body) == 1 else None
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _helper_call(node.value):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [_bound_names(t) for t in targets]
+            if all(n is not None for n in names):
+                checks[i] = {n for ns in names for n in ns}
+    if not checks:
+        return
+    reads = [_reads(t) for t in trees]
+    executed = [not isinstance(t.body[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for t in trees]
+    drop = set()
+    for i, names in checks.items():
+        if any(names & reads[j] for j in range(len(trees)) if j != i):
+            continue
+        receivers = _receivers(trees[i])
+        mod = units[i][0]
+        if any(receivers & reads[j] for j in range(i + 1, len(trees)) if executed[j] and units[j][0] is mod):
+            continue
+        drop.add(i)
+    labels: dict[str, list[str]] = {}
+    for i in sorted(drop):
+        labels.setdefault(units[i][1].label, []).extend(sorted(checks[i]))
+    for mod in plan.modules:
+        mod.units = [u for u in mod.units if not any(u is units[i][1] for i in drop)]
+    for label, names in labels.items():
+        what = ("a numerical gradient check", "was") if len(names) == 1 else \
+            (f"{len(names)} numerical gradient checks", "were")
+        plan.dropped.append(f"{label}: {what[0]} ({', '.join(names)}) {what[1]} not run (experiment code: "
+                            "nothing graded reads it)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 
 from nncheck.load.plan import ModulePlan, Plan, Unit
-from nncheck.load.syntax import describe_syntax_error, first_error, salvage
+from nncheck.load.syntax import describe_syntax_error, first_error, parse, salvage
 
 __all__ = ["split_statements", "summarise_dropped", "plan_file", "drop_unread_gradient_checks"]
 
@@ -214,7 +214,7 @@ def drop_unread_gradient_checks(plan: Plan) -> None:
     trees = []
     for _mod, unit in units:
         try:
-            trees.append(ast.parse(unit.source))
+            trees.append(parse(unit.source))
         except (SyntaxError, ValueError):
             return  # what it reads cannot be told: nothing is dropped
     checks = {}

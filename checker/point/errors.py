@@ -20,6 +20,7 @@ import ast
 import re
 
 from nncheck.load.plan import Plan, unit_filename
+from nncheck.load.syntax import parse
 from nncheck.point.code import CONTEXT_LINES, FUNCS, SNIPPET_CHARS
 
 FRAME = re.compile(r'^\s*File "(?P<file>[^"\n]+)", line (?P<line>\d+), in (?P<fn>[^\n]+)$', re.M)
@@ -58,7 +59,7 @@ def _find(units: dict, file: str, line: int):
 def _method_at(unit, line: int) -> str:
     """``Dense.backward``: the innermost definition around ``line`` in ``unit`` ("" if none)."""
     try:
-        tree = ast.parse("\n" * max(unit.lineno - 1, 0) + unit.source)
+        tree = parse("\n" * max(unit.lineno - 1, 0) + unit.source)  # thread-safe, its warnings kept quiet
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return ""
     name, stack = "", [(tree, "")]

@@ -5,7 +5,8 @@ The wheel is built once, installed into a fresh virtual environment that sees th
 NumPy & co. through a plain path (``_system_packages.pth``) but not this checkout's editable
 install (whose finder would otherwise hand out ``nncheck.reference``), and its own ``nncheck``
 grades the example notebook and reference-derived submissions with ``submit --format json``;
-this checkout's full edition grades the same on the same public inputs (seed 0).
+this checkout's full edition (in the test's process) grades the same on the same public inputs
+(seed 0).
 """
 import ast
 import builtins
@@ -26,6 +27,7 @@ from nncheck import answers
 from nncheck.cli.release import build_release, reference_lines, solution_lines, strip_selftest
 from nncheck.config import Config
 from nncheck.engine import Engine
+from nncheck.report.text import render_json
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "examples" / "submissions" / "original_notebook.ipynb"
@@ -281,15 +283,19 @@ def test_same_grades_as_the_full_edition_on_public_inputs(edition, tmp_path):
     # The full edition runs only the checks both editions grade: the course-only ones (the option
     # experiments, batch norm) are what made this test the suite's slowest, and the student edition
     # must skip them whatever the full edition would say.
-    shared = [a for cid in (c.id for c in Engine(Config(), entry_points=False).checks) if cid not in course_only
-              for a in ("--check", cid)]
+    engine = Engine(Config(), entry_points=False)
+    shared = [cid for cid in (c.id for c in engine.checks) if cid not in course_only]
     from concurrent.futures import ThreadPoolExecutor
+
+    def full_edition(path):  # this checkout, in this process: one engine for all (its answers are kept)
+        report = json.loads(render_json(engine.grade(path, seed=0, only=shared)))
+        return {c["id"]: c for c in report["checks"]}
 
     def both(path):  # the two editions grade one submission at the same time
         with ThreadPoolExecutor(2) as pool:
             student = pool.submit(_submit, bin_ / "nncheck", path, tmp_path, "--seed", "0")
-            full = pool.submit(_full, path, tmp_path, "--seed", "0", *shared)
-            return ({c["id"]: c for c in student.result()["checks"]}, {c["id"]: c for c in full.result()["checks"]})
+            full = pool.submit(full_edition, path)
+            return {c["id"]: c for c in student.result()["checks"]}, full.result()
 
     for path in submissions:
         student, full = both(path)

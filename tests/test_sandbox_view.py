@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import importlib.machinery
 import importlib.util
+import marshal
 import os
 from pathlib import Path
 
@@ -67,3 +68,24 @@ def test_the_worker_does_not_import_importlib_abc(name):
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert imported & {"importlib.abc", "tempfile", "pathlib"} == set()
+
+
+def test_bytecode_python_already_cached_is_used_when_it_matches(tmp_path, monkeypatch):
+    """``nncheck submit`` grades one submission per process: bytecode pip or Python wrote at install
+    is copied, not compiled again, when it is for this source's time and size."""
+    import py_compile
+
+    from nncheck.sandbox import view
+
+    monkeypatch.setattr(view, "_BYTECODE", {})
+    source = tmp_path / "mod.py"
+    source.write_text("X = 1\n")
+    cached = Path(py_compile.compile(str(source), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP))
+    assert view.bytecode(source) == cached.read_bytes()
+    source.write_text("X = 22\n")  # changed since: its cached bytecode is stale and is not used
+    os.utime(source, (source.stat().st_atime, source.stat().st_mtime + 5))
+    fresh = view.bytecode(source)
+    assert fresh != cached.read_bytes()
+    namespace: dict = {}
+    exec(marshal.loads(fresh[16:]), namespace)  # noqa: S102 - our own test module
+    assert namespace["X"] == 22

@@ -217,6 +217,8 @@ def test_the_notebooks_own_gradient_checks_are_not_run(tmp_path):
         "cell 10: 2 numerical gradient checks (numeric_dw, numeric_db) were not run (experiment code: "
         "nothing graded reads it)",
         "cell 12: a numerical gradient check (numeric_grads) was not run (experiment code: nothing graded reads it)"]
+    at = next(k for k, d in enumerate(plan.dropped) if d.startswith("cell 10: 2 numerical"))
+    assert plan.dropped[at - 1].startswith("cell 10: ") and plan.dropped[at + 1].startswith("cell 12: ")  # in order
     kept = sources(plan)
     assert not any(s.startswith("numeric_dw") for s in kept)
     # kept: ReLU's check (cell 6) and Dense's input check (cell 9), whose layer `l` a later

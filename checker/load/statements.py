@@ -211,6 +211,8 @@ def drop_unread_gradient_checks(plan: Plan) -> None:
     """Take the notebook's own gradient checks (see above) out of ``plan``, noting them in
     :attr:`Plan.dropped`."""
     units = [(mod, unit) for mod in plan.modules for unit in mod.units]
+    if not any(helper in unit.source for _mod, unit in units for helper in GRADIENT_CHECK_HELPERS):
+        return  # the usual case for a .py file: nothing to parse again
     trees = []
     for _mod, unit in units:
         try:
@@ -246,5 +248,7 @@ def drop_unread_gradient_checks(plan: Plan) -> None:
     for label, names in labels.items():
         what = ("a numerical gradient check", "was") if len(names) == 1 else \
             (f"{len(names)} numerical gradient checks", "were")
-        plan.dropped.append(f"{label}: {what[0]} ({', '.join(names)}) {what[1]} not run (experiment code: "
-                            "nothing graded reads it)")
+        note = f"{label}: {what[0]} ({', '.join(names)}) {what[1]} not run (experiment code: nothing graded reads it)"
+        # beside what else its cell (or file) did not run, which comes in the notebook's order
+        same = [k for k, d in enumerate(plan.dropped) if d.startswith(label + ":")]
+        plan.dropped.insert(same[-1] + 1 if same else len(plan.dropped), note)

@@ -83,9 +83,10 @@ def bytecode(source: Path) -> bytes:
 
     The view is read-only inside the sandbox, so a worker could not write the bytecode of what it
     imports from there and compiled every worker-side and probe module again each time (about 55 ms of
-    every submission's start-up). The grading process compiles each file once and puts the bytecode
-    beside the copy; the worker's interpreter checks it against the copy's time and size as it does
-    any cached bytecode, and compiles from the source when they differ.
+    every submission's start-up). The grading process takes the bytecode Python already cached for
+    the file (:func:`_installed_bytecode`) or compiles it, once per process, and puts it beside the
+    copy; the worker's interpreter checks it against the copy's time and size as it does any cached
+    bytecode, and compiles from the source when they differ.
     """
     st = source.stat()
     key = (str(source), st.st_mtime_ns, st.st_size)

@@ -253,6 +253,43 @@ def _gradebook(out: Path) -> dict[str, dict]:
         return {r["student"]: r for r in csv.DictReader(f)}
 
 
+VIEW_ATTACK = """
+
+def _view_attack():
+    import glob, os
+    for path in sorted(glob.glob("/nncheck/**/*.py*", recursive=True)):
+        try:
+            with open(path, "wb") as f:  # poisoned bytecode for whatever imports it next
+                f.write(b"raise SystemExit('poisoned')")
+            print("VIEW-WROTE", path)
+        except OSError as exc:
+            print("VIEW-DENIED", path, exc.errno)
+    for folder in ("/nncheck/nncheck/worker/__pycache__", "/nncheck/nncheck/__pycache__"):
+        try:
+            open(folder + "/planted.pyc", "wb").close()
+            print("VIEW-WROTE", folder)
+        except OSError as exc:
+            print("VIEW-DENIED", folder, exc.errno)
+
+
+_ATTACKED = _view_attack()  # an assignment is kept at load time (a bare call would not run)
+"""
+
+
+@needs_bwrap
+def test_the_views_code_and_bytecode_cannot_be_rewritten(tmp_path):
+    """The view carries the bytecode of the worker's modules (nncheck.sandbox.view.bytecode): a
+    submission that overwrites every .py and .pyc there, or plants one, is refused (read-only), and
+    its grade is honest."""
+    path = write(tmp_path / "attacker.py", honest_source() + VIEW_ATTACK)
+    proc, report, _ = submit(path, *FAST)
+    assert not lines(report, "VIEW-WROTE"), lines(report, "VIEW-WROTE")
+    denied = lines(report, "VIEW-DENIED")
+    assert any("__pycache__" in ln and ln.endswith(".pyc 30") for ln in denied), denied  # EROFS
+    assert any(ln.startswith("VIEW-DENIED /nncheck/nncheck/worker/loop.py ") for ln in denied), denied
+    assert_honest(report)
+
+
 @needs_bwrap
 def test_class_run_attacker_cannot_touch_classmates_or_results(tmp_path):
     """mallory (graded last, -j 1) looks for the grading process in /proc, reads its
